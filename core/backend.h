@@ -1,0 +1,129 @@
+// The backend interface: every kernel a device must provide. The CPU backend
+// (core/cpu/) and the CUDA backend (cuda/) implement this one class, so a
+// kernel cannot exist on one device and be missing on the other.
+//
+// Contract for every kernel: the caller (pf::ops, core/ops.cpp) has already
+// checked shapes, dtypes and devices and allocated the outputs. Unless a
+// comment says otherwise, tensors are contiguous, outputs are written
+// (not accumulated), floating tensors are f32 or f64 and all floating
+// arguments of one call share a dtype. Shapes use these letters:
+//   R rows (all leading dims flattened), N the last dim, B batch, L length,
+//   C channels, K kernel width, V vocabulary.
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace pf {
+
+enum class UnaryOp { Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Silu, Abs };
+enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Eq };  // Eq gives 1 where a == b, else 0
+enum class ScalarOp { Add, Mul, Pow, Rsub, ClampMin, ClampMax };  // x+s, x*s, x^s, s-x, max(x,s), min(x,s)
+
+const char* unary_op_name(UnaryOp op);
+const char* binary_op_name(BinaryOp op);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // ---- memory ----
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* ptr) = 0;
+  virtual void copy_to_host(const void* src, void* host_dst, size_t nbytes) = 0;
+  virtual void copy_from_host(const void* host_src, void* dst, size_t nbytes) = 0;
+  // Waits until all queued work on this device has finished.
+  virtual void synchronize() = 0;
+
+  // ---- layout ----
+  // dst = src element by element, converting dtype. src and dst have the same
+  // shape and any strides (dst may be a strided view, src may broadcast with
+  // stride 0). Both on this backend's device. Any dtype.
+  virtual void copy(const Tensor& src, const Tensor& dst) = 0;
+  // dst[i] = value, any dtype.
+  virtual void fill(const Tensor& dst, double value) = 0;
+  // dst[i] = lo + (hi - lo) * philox_uniform(seed, offset, i).
+  virtual void random_uniform(const Tensor& dst, double lo, double hi, uint64_t seed, uint64_t offset) = 0;
+  // dst[i] = mean + std * philox_normal(seed, offset, i).
+  virtual void random_normal(const Tensor& dst, double mean, double std, uint64_t seed, uint64_t offset) = 0;
+
+  // ---- elementwise ----
+  // out = op(x); x and out same shape.
+  virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out) = 0;
+  // dx = dy * op'(x), where y = op(x) is passed too because some derivatives
+  // are cheapest from the output (exp, tanh, sigmoid, sqrt).
+  virtual void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) = 0;
+  // out = a op b. a and b are views with out's shape and any strides (stride 0
+  // where broadcast); out is contiguous.
+  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // out = x op s.
+  virtual void scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) = 0;
+
+  // ---- reductions ----
+  // x [outer, n, inner] -> out [outer, inner]: sum over the middle dim.
+  virtual void sum(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) = 0;
+  // Same layout, maximum over the middle dim.
+  virtual void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) = 0;
+
+  // ---- matrix products ----
+  // c = alpha * a @ b + beta * c, batched. a [..., M, K], b [..., K, N],
+  // c [..., M, N] contiguous. a and b have c's batch dims (stride 0 where
+  // broadcast) and in their last two dims one unit stride: row-major
+  // (stride(-1) == 1) or column-major (stride(-2) == 1, i.e. a transposed
+  // view), so transposes are folded into the GEMM call, never copied.
+  virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) = 0;
+
+  // ---- fused neural-network kernels ----
+  // y = softmax(x) (or log_softmax if log) over the last dim. x, y [R, N].
+  virtual void softmax(const Tensor& x, const Tensor& y, bool log) = 0;
+  // dx from y = softmax(x) (or log_softmax) and dy. All [R, N].
+  virtual void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) = 0;
+  // y = (x - mean) * rstd * gamma + beta over the last dim, rstd = 1/sqrt(var + eps)
+  // (population variance). x, y [R, N]; gamma, beta [N]; mean, rstd [R] (saved
+  // for backward).
+  virtual void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
+                          const Tensor& mean, const Tensor& rstd) = 0;
+  // dx [R, N] written; dgamma, dbeta [N] written (summed over rows).
+  virtual void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) = 0;
+  // SwiGLU: x [R, 2N] = [a | g] -> y [R, N] = a * g * sigmoid(g).
+  virtual void swiglu(const Tensor& x, const Tensor& y) = 0;
+  virtual void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) = 0;
+  // im2col for a channels-last 1-D convolution with zero padding:
+  // x [B, L, C] -> cols [B, Lout, K, C], cols[b, t, k, c] = x[b, t + k - pad_left, c]
+  // (0 outside [0, L)). Lout comes from cols' shape.
+  virtual void unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols) = 0;
+  // The adjoint of unfold1d: dx [B, L, C] = sum of dcols over the positions each
+  // x element was copied to. dx is written, not accumulated.
+  virtual void fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx) = 0;
+  // Depthwise 1-D convolution, channels-last, zero padding, no bias:
+  // y[b, t, c] = sum_k w[k, c] * x[b, t + k - pad_left, c]. x, y [B, L, C]; w [K, C].
+  virtual void depthwise_conv1d(const Tensor& x, const Tensor& w, int64_t pad_left, const Tensor& y) = 0;
+  // dx [B, L, C] and dw [K, C] written.
+  virtual void depthwise_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t pad_left,
+                                         const Tensor& dx, const Tensor& dw) = 0;
+  // out[i, :] = weight[ids[i], :]. weight [V, D]; ids [N] (i32 or i64); out [N, D].
+  virtual void embedding(const Tensor& weight, const Tensor& ids, const Tensor& out) = 0;
+  // dweight [V, D] = 0, then dweight[ids[i], :] += dout[i, :] (scatter-add).
+  virtual void embedding_backward(const Tensor& ids, const Tensor& dout, const Tensor& dweight) = 0;
+  // out[i, c] = (ids[i] == c). ids [N] integer; out [N, C] floating.
+  virtual void one_hot(const Tensor& ids, const Tensor& out) = 0;
+  // loss[i] = -log_softmax(logits[i])[targets[i]]. logits [R, C]; targets [R]
+  // (i32 or i64, each in [0, C)); loss [R].
+  virtual void cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& loss) = 0;
+  // dlogits[i, c] = dloss[i] * (softmax(logits[i])[c] - (c == targets[i])).
+  virtual void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss,
+                                      const Tensor& dlogits) = 0;
+  // Inverted dropout mask: mask[i] = (philox_uniform(seed, offset, i) >= p) / (1 - p).
+  virtual void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) = 0;
+};
+
+// The backend that owns memory and kernels on `device`. The CPU backend always
+// exists; CUDA devices need the cuda/ library (pf::Error otherwise).
+Backend& backend_for(Device device);
+// Called by the cuda/ library at start-up to plug its backend in.
+void register_cuda_backend(Backend* backend);
+bool cuda_backend_available();
+
+}  // namespace pf

@@ -1,0 +1,61 @@
+// Element types. bf16 and f16 are stored as 16-bit words; on the CPU they are
+// converted to f32 for arithmetic (see to_float / from_float below).
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <ostream>
+#include <string>
+
+#include "core/error.h"
+
+namespace pf {
+
+enum class DType : uint8_t { f32, f64, bf16, f16, i32, i64, u8 };
+
+// Bytes per element.
+size_t dtype_size(DType t);
+// "f32", "bf16", ... (also the names used in configs).
+const char* dtype_name(DType t);
+// Inverse of dtype_name; throws pf::Error naming `name` when unknown.
+DType dtype_from_name(const std::string& name);
+inline bool is_floating(DType t) { return t == DType::f32 || t == DType::f64 || t == DType::bf16 || t == DType::f16; }
+inline bool is_half(DType t) { return t == DType::bf16 || t == DType::f16; }
+inline std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t); }
+
+// 16-bit float storage types with conversion to and from f32.
+struct bf16 {
+  uint16_t bits;
+};
+struct f16 {
+  uint16_t bits;
+};
+
+// bf16 is the upper half of an f32; round to nearest even on the way down.
+inline float bf16_to_float(bf16 h) {
+  uint32_t u = uint32_t(h.bits) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline bf16 float_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return bf16{uint16_t((u >> 16) | 0x40)};  // keep NaN a NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return bf16{uint16_t(u >> 16)};
+}
+// IEEE binary16, round to nearest even, with subnormals, inf and NaN.
+float f16_to_float(f16 h);
+f16 float_to_f16(float f);
+
+// Maps a C++ element type to its DType tag.
+template <typename T> struct dtype_of;
+template <> struct dtype_of<float> { static constexpr DType value = DType::f32; };
+template <> struct dtype_of<double> { static constexpr DType value = DType::f64; };
+template <> struct dtype_of<bf16> { static constexpr DType value = DType::bf16; };
+template <> struct dtype_of<f16> { static constexpr DType value = DType::f16; };
+template <> struct dtype_of<int32_t> { static constexpr DType value = DType::i32; };
+template <> struct dtype_of<int64_t> { static constexpr DType value = DType::i64; };
+template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::u8; };
+
+}  // namespace pf

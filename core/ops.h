@@ -1,0 +1,118 @@
+// pf::ops: the raw (non-differentiable) tensor operations. Each one checks its
+// arguments (throwing pf::Error with the op name, shapes and dtypes), allocates
+// the output on the inputs' device and calls one Backend kernel. Autograd
+// (autograd/functional.h) builds the differentiable pf:: ops from these; the
+// backward of every op is also written with these.
+//
+// Half types (bf16, f16) are computed in f32: ops upcast their inputs and cast
+// the result back (see ops.cpp: with_f32).
+#pragma once
+#include <utility>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/philox.h"
+#include "core/tensor.h"
+
+namespace pf::ops {
+
+// ---- layout and copies ----
+// A contiguous tensor with the same values (x itself if already contiguous).
+Tensor contiguous(const Tensor& x);
+// A new contiguous copy.
+Tensor clone(const Tensor& x);
+// Converts dtype and/or device (returns x itself when nothing changes).
+Tensor to(const Tensor& x, DType dtype);
+Tensor to(const Tensor& x, Device device);
+// dst = src (broadcasting src to dst's shape); dst may be a strided view.
+void copy_(const Tensor& dst, const Tensor& src);
+void fill_(const Tensor& dst, double value);
+
+// ---- views (share storage; no copy) ----
+// Same data, new shape; one dim may be -1. Views when strides allow, else copies.
+Tensor reshape(const Tensor& x, Shape shape);
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
+// Elements [start, start + length) of dim.
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+// Elements start, start + step, ... < end of dim (Python x[start:end:step]).
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
+// Broadcast to `shape` (size-1 dims get stride 0; new leading dims are added).
+Tensor expand(const Tensor& x, const Shape& shape);
+Tensor unsqueeze(const Tensor& x, int64_t dim);
+Tensor squeeze(const Tensor& x, int64_t dim);
+// The NumPy broadcast of two shapes; throws naming `op` when incompatible.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+// ---- creation with the seeded generator ----
+Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype = DType::f32,
+               Device device = Device::cpu());
+Tensor normal(const Shape& shape, double mean, double std, Generator& gen, DType dtype = DType::f32,
+              Device device = Device::cpu());
+
+// ---- elementwise ----
+Tensor unary(UnaryOp op, const Tensor& x);
+Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy);
+// Broadcasting binary op.
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor scalar(ScalarOp op, const Tensor& x, double s);
+inline Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, a, b); }
+inline Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, a, b); }
+inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b); }
+inline Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, a, b); }
+inline Tensor mul(const Tensor& x, double s) { return scalar(ScalarOp::Mul, x, s); }
+
+// ---- reductions ----
+// Sum over `dims` (empty = all dims). keepdim keeps them as size 1.
+Tensor sum(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);
+// Maximum over one dim.
+Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
+// Sums a broadcast result back down to `shape` (the backward of broadcasting).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// ---- matrix products ----
+// a [..., M, K] @ b [..., K, N] -> [..., M, N], batch dims broadcast; 1-D b is
+// not supported (use unsqueeze). Transposed views are passed to GEMM as is.
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- neural-network kernels (see backend.h for the exact formulas) ----
+Tensor softmax(const Tensor& x, bool log = false);  // over the last dim
+Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log = false);
+struct LayerNormResult {
+  Tensor y, mean, rstd;  // y like x; mean, rstd [R]
+};
+LayerNormResult layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps);
+struct LayerNormGrads {
+  Tensor dx, dgamma, dbeta;
+};
+LayerNormGrads layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& dy);
+Tensor swiglu(const Tensor& x);  // [..., 2N] -> [..., N]
+Tensor swiglu_backward(const Tensor& x, const Tensor& dy);
+// x [B, L, C], weight [K, C, Cout], bias [Cout] or undefined -> [B, L + pad_left + pad_right - K + 1, Cout].
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t pad_left, int64_t pad_right);
+struct Conv1dGrads {
+  Tensor dx, dweight, dbias;
+};
+Conv1dGrads conv1d_backward(const Tensor& x, const Tensor& weight, bool has_bias, int64_t pad_left,
+                            const Tensor& dy);
+// x [B, L, C], weight [K, C] -> [B, L, C] ('same' needs pad_left = (K - 1) / 2).
+Tensor depthwise_conv1d(const Tensor& x, const Tensor& weight, int64_t pad_left);
+std::pair<Tensor, Tensor> depthwise_conv1d_backward(const Tensor& x, const Tensor& weight, const Tensor& dy,
+                                                    int64_t pad_left);  // {dx, dweight}
+// weight [V, D], ids [...] integer -> [..., D].
+Tensor embedding(const Tensor& weight, const Tensor& ids);
+Tensor embedding_backward(const Tensor& ids, const Tensor& dout, int64_t vocab);  // -> [V, D]
+// ids [...] integer -> [..., num_classes] of dtype.
+Tensor one_hot(const Tensor& ids, int64_t num_classes, DType dtype = DType::f32);
+// logits [..., C], targets [...] integer -> per-element loss [...].
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets);
+Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss);
+// Inverted-dropout mask of x's shape: 0 with probability p, else 1 / (1 - p).
+Tensor dropout_mask(const Shape& shape, double p, Generator& gen, DType dtype = DType::f32,
+                    Device device = Device::cpu());
+// Joins tensors along dim (all other dims equal).
+Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
+
+}  // namespace pf::ops
