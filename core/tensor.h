@@ -96,7 +96,7 @@ class Tensor {
   Tensor& set_requires_grad(bool on);
   // Accumulated gradient of a leaf; undefined before the first backward().
   Tensor grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
-  void set_grad(const Tensor& g) { impl().grad = g.impl_; }
+  void set_grad(const Tensor& g) const { impl().grad = g.impl_; }
   const std::shared_ptr<Node>& grad_fn() const { return impl().grad_fn; }
   bool is_leaf() const { return impl().grad_fn == nullptr; }
   // Shares the data, drops the autograd history.

@@ -1,0 +1,97 @@
+// Elementwise ops and their gradients. For broadcasting binary ops the
+// gradient of each input is summed back to that input's shape (ops::sum_to).
+#include "autograd/functional.h"
+
+namespace pf {
+
+namespace {
+
+// Records a binary op whose local derivatives are da = g * dfa, db = g * dfb,
+// given as functions of the incoming gradient g.
+template <typename GradA, typename GradB>
+Tensor record_binary(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, GradA grad_a,
+                     GradB grad_b) {
+  const Shape a_shape = a.shape(), b_shape = b.shape();
+  const bool need_a = a.requires_grad(), need_b = b.requires_grad();  // skip work nobody reads
+  return record(op, out, {a, b}, [=](const Tensor& g) -> std::vector<Tensor> {
+    return {need_a ? ops::sum_to(grad_a(g), a_shape) : Tensor(), need_b ? ops::sum_to(grad_b(g), b_shape) : Tensor()};
+  });
+}
+
+// Records a unary op whose backward is the backend's unary_backward.
+Tensor unary_op(UnaryOp op, const Tensor& x) {
+  Tensor y = ops::unary(op, x);
+  Tensor xs = x.detach(), ys = y.detach();
+  return record(unary_op_name(op), y, {x}, [=](const Tensor& g) -> std::vector<Tensor> {
+    return {ops::unary_backward(op, xs, ys, g)};
+  });
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  return record_binary(
+      "add", ops::add(a, b), a, b, [](const Tensor& g) { return g; }, [](const Tensor& g) { return g; });
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return record_binary(
+      "sub", ops::sub(a, b), a, b, [](const Tensor& g) { return g; },
+      [](const Tensor& g) { return ops::scalar(ScalarOp::Mul, g, -1.0); });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor as = a.detach(), bs = b.detach();
+  return record_binary(
+      "mul", ops::mul(a, b), a, b, [=](const Tensor& g) { return ops::mul(g, bs); },
+      [=](const Tensor& g) { return ops::mul(g, as); });
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor as = a.detach(), bs = b.detach();
+  // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+  return record_binary(
+      "div", ops::div(a, b), a, b, [=](const Tensor& g) { return ops::div(g, bs); },
+      [=](const Tensor& g) { return ops::mul(ops::div(ops::mul(g, as), ops::mul(bs, bs)), -1.0); });
+}
+
+Tensor add(const Tensor& x, double s) {
+  return record("add_scalar", ops::scalar(ScalarOp::Add, x, s), {x},
+                [](const Tensor& g) -> std::vector<Tensor> { return {g}; });
+}
+
+Tensor mul(const Tensor& x, double s) {
+  return record("mul_scalar", ops::mul(x, s), {x},
+                [s](const Tensor& g) -> std::vector<Tensor> { return {ops::mul(g, s)}; });
+}
+
+Tensor pow(const Tensor& x, double p) {
+  Tensor xs = x.detach();
+  return record("pow", ops::scalar(ScalarOp::Pow, x, p), {x}, [=](const Tensor& g) -> std::vector<Tensor> {
+    return {ops::mul(g, ops::mul(ops::scalar(ScalarOp::Pow, xs, p - 1.0), p))};
+  });
+}
+
+Tensor neg(const Tensor& x) { return unary_op(UnaryOp::Neg, x); }
+Tensor exp(const Tensor& x) { return unary_op(UnaryOp::Exp, x); }
+Tensor log(const Tensor& x) { return unary_op(UnaryOp::Log, x); }
+Tensor sqrt(const Tensor& x) { return unary_op(UnaryOp::Sqrt, x); }
+Tensor tanh(const Tensor& x) { return unary_op(UnaryOp::Tanh, x); }
+Tensor sigmoid(const Tensor& x) { return unary_op(UnaryOp::Sigmoid, x); }
+Tensor relu(const Tensor& x) { return unary_op(UnaryOp::Relu, x); }
+Tensor silu(const Tensor& x) { return unary_op(UnaryOp::Silu, x); }
+
+Tensor cast(const Tensor& x, DType dtype) {
+  const DType from = x.dtype();
+  return record("cast", ops::to(x, dtype), {x},
+                [from](const Tensor& g) -> std::vector<Tensor> { return {ops::to(g, from)}; });
+}
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  if (!training || p == 0.0) return x;
+  Tensor mask = ops::dropout_mask(x.shape(), p, gen, x.dtype(), x.device());
+  return record("dropout", ops::mul(x, mask), {x},
+                [mask](const Tensor& g) -> std::vector<Tensor> { return {ops::mul(g, mask)}; });
+}
+
+}  // namespace pf

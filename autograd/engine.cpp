@@ -1,0 +1,110 @@
+// backward(): a depth-first search gives a topological order of the graph,
+// then the chain rule runs over it in reverse. That is the whole engine.
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/node.h"
+#include "core/ops.h"
+
+namespace pf {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_mode_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward) {
+  if (!grad_mode_enabled() || !any_requires_grad(inputs)) return output;
+  auto node = std::make_shared<Node>();
+  node->op = op;
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  output.impl().requires_grad = true;
+  output.impl().grad_fn = std::move(node);
+  return output;
+}
+
+namespace {
+
+// Adds g to an accumulated gradient, checking that it fits the tensor.
+void accumulate(Tensor& into, const Tensor& g, const Tensor& owner, const std::string& op) {
+  PF_CHECK(g.shape() == owner.shape() && g.dtype() == owner.dtype(), "backward",
+           "op '", op, "' produced a gradient ", describe(g), " for an input ", describe(owner));
+  into = into.defined() ? ops::add(into, g) : g;
+}
+
+// Post-order DFS from root over tensors that have a grad_fn.
+void topological_order(const Tensor& root, std::vector<Tensor>& order) {
+  std::unordered_set<const TensorImpl*> visited;
+  // An explicit stack (not recursion): a deep graph must not overflow the call stack.
+  std::vector<std::pair<Tensor, size_t>> stack{{root, 0}};
+  visited.insert(root.impl_ptr().get());
+  while (!stack.empty()) {
+    auto& [t, next_input] = stack.back();
+    const auto& node = t.grad_fn();
+    if (node && next_input < node->inputs.size()) {
+      const Tensor& input = node->inputs[next_input++];
+      if (input.defined() && input.grad_fn() && visited.insert(input.impl_ptr().get()).second)
+        stack.push_back({input, 0});
+    } else {
+      order.push_back(t);
+      stack.pop_back();
+    }
+  }
+}
+
+}  // namespace
+
+void Tensor::backward(bool retain_graph) const {
+  PF_CHECK(defined() && requires_grad(), "backward", "called on a tensor that does not require grad ",
+           "(HINT: did a parameter miss set_requires_grad(true), or was it computed under NoGradGuard?)");
+  PF_CHECK(numel() == 1, "backward", "needs a scalar (one-element) loss, got ", describe(*this));
+  NoGradGuard no_grad;  // the backward computations themselves are not recorded
+
+  std::vector<Tensor> order;
+  topological_order(*this, order);
+
+  std::unordered_map<const TensorImpl*, Tensor> grads;  // gradient w.r.t. each non-leaf
+  grads[impl_ptr().get()] = Tensor::ones(shape(), dtype(), device());
+
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Tensor& t = *it;
+    Node& node = *t.grad_fn();
+    PF_CHECK(node.backward != nullptr, "backward", "the graph through '", node.op,
+             "' was already freed by an earlier backward() (HINT: pass retain_graph = true to the first call)");
+    auto found = grads.find(t.impl_ptr().get());
+    if (found == grads.end()) continue;  // no gradient reached this tensor
+    Tensor grad_output = found->second;
+    grads.erase(found);
+
+    std::vector<Tensor> input_grads = node.backward(grad_output);
+    PF_CHECK(input_grads.size() == node.inputs.size(), "backward", "op '", node.op, "' returned ",
+             input_grads.size(), " gradients for ", node.inputs.size(), " inputs");
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const Tensor& input = node.inputs[i];
+      if (!input.defined() || !input.requires_grad() || !input_grads[i].defined()) continue;
+      if (input.grad_fn()) {
+        accumulate(grads[input.impl_ptr().get()], input_grads[i], input, node.op);
+      } else {  // a leaf: accumulate into .grad
+        Tensor g = input.grad();
+        accumulate(g, input_grads[i], input, node.op);
+        input.set_grad(g);
+      }
+    }
+    if (!retain_graph) {  // free what the node saved; the graph cannot be walked again
+      node.backward = nullptr;
+      node.inputs.clear();
+    }
+  }
+}
+
+}  // namespace pf

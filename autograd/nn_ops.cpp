@@ -1,0 +1,82 @@
+// Neural-network ops whose forward and backward are fused backend kernels.
+#include "autograd/functional.h"
+
+namespace pf {
+
+namespace {
+Tensor softmax_impl(const char* op, const Tensor& x, bool log) {
+  Tensor y = ops::softmax(x, log);
+  Tensor ys = y.detach();
+  return record(op, y, {x}, [ys, log](const Tensor& g) -> std::vector<Tensor> {
+    return {ops::softmax_backward(ys, g, log)};
+  });
+}
+}  // namespace
+
+Tensor softmax(const Tensor& x) { return softmax_impl("softmax", x, false); }
+Tensor log_softmax(const Tensor& x) { return softmax_impl("log_softmax", x, true); }
+
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
+  ops::LayerNormResult r = ops::layer_norm(x, gamma, beta, eps);
+  Tensor xs = x.detach(), gs = gamma.detach();
+  return record("layer_norm", r.y, {x, gamma, beta}, [=](const Tensor& g) -> std::vector<Tensor> {
+    ops::LayerNormGrads grads = ops::layer_norm_backward(xs, gs, r.mean, r.rstd, g);
+    return {grads.dx, grads.dgamma, grads.dbeta};
+  });
+}
+
+Tensor swiglu(const Tensor& x) {
+  Tensor xs = x.detach();
+  return record("swiglu", ops::swiglu(x), {x},
+                [xs](const Tensor& g) -> std::vector<Tensor> { return {ops::swiglu_backward(xs, g)}; });
+}
+
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t pad_left, int64_t pad_right) {
+  Tensor xs = x.detach(), ws = weight.detach();
+  const bool has_bias = bias.defined();
+  std::vector<Tensor> inputs = {x, weight};
+  if (has_bias) inputs.push_back(bias);
+  return record("conv1d", ops::conv1d(x, weight, bias, pad_left, pad_right), inputs,
+                [=](const Tensor& g) -> std::vector<Tensor> {
+                  ops::Conv1dGrads grads = ops::conv1d_backward(xs, ws, has_bias, pad_left, g);
+                  if (has_bias) return {grads.dx, grads.dweight, grads.dbias};
+                  return {grads.dx, grads.dweight};
+                });
+}
+
+Tensor depthwise_conv1d(const Tensor& x, const Tensor& weight) {
+  PF_CHECK(weight.dim() == 2 && weight.size(0) % 2 == 1, "depthwise_conv1d",
+           "'same' padding needs an odd kernel [K, C], got ", describe(weight));
+  const int64_t pad_left = (weight.size(0) - 1) / 2;
+  Tensor xs = x.detach(), ws = weight.detach();
+  return record("depthwise_conv1d", ops::depthwise_conv1d(x, weight, pad_left), {x, weight},
+                [=](const Tensor& g) -> std::vector<Tensor> {
+                  auto [dx, dw] = ops::depthwise_conv1d_backward(xs, ws, g, pad_left);
+                  return {dx, dw};
+                });
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& ids) {
+  const int64_t vocab = weight.size(0);
+  return record("embedding", ops::embedding(weight, ids), {weight, ids},
+                [=](const Tensor& g) -> std::vector<Tensor> {
+                  return {ops::embedding_backward(ids, ops::reshape(g, {ids.numel(), g.size(-1)}), vocab), Tensor()};
+                });
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
+  Tensor ls = logits.detach();
+  return record("cross_entropy", ops::cross_entropy(logits, targets), {logits, targets},
+                [=](const Tensor& g) -> std::vector<Tensor> {
+                  return {ops::cross_entropy_backward(ls, targets, g), Tensor()};
+                });
+}
+
+Tensor mse_loss(const Tensor& prediction, const Tensor& target) {
+  PF_CHECK(prediction.shape() == target.shape(), "mse_loss", "prediction ", describe(prediction),
+           " and target ", describe(target), " differ in shape");
+  Tensor diff = sub(prediction, target);
+  return mean(mul(diff, diff));
+}
+
+}  // namespace pf

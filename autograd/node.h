@@ -1,0 +1,48 @@
+// The autograd graph. Every differentiable op that sees an input requiring
+// grad creates one Node and stores it in its output's grad_fn. The node keeps
+// the inputs (to route gradients to them) and a backward function that maps
+// the output's gradient to one gradient per input.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace pf {
+
+struct Node {
+  // Gradients for each input given the output's gradient; an undefined Tensor
+  // for inputs that get none. Must return inputs.size() entries.
+  using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+  std::string op;              // for error messages: "matmul", "layer_norm", ...
+  std::vector<Tensor> inputs;  // the tensors the op read (their handles)
+  BackwardFn backward;         // empty once backward() has run and freed it
+};
+
+// True while gradients are being recorded (the default); see NoGradGuard.
+bool grad_mode_enabled();
+
+// Turns recording off for its lifetime (inference, optimiser updates).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Does an op with these inputs need to record a node?
+bool any_requires_grad(const std::vector<Tensor>& inputs);
+
+// Makes `output` the result of a recorded op: sets requires_grad and grad_fn
+// when grad mode is on and an input requires grad; otherwise returns output
+// unchanged. `backward` must not capture `output` itself (that would be a
+// reference cycle); capture output.detach() instead.
+Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward);
+
+}  // namespace pf

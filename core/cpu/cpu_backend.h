@@ -1,0 +1,65 @@
+// The CPU backend: Eigen for matrix products, plain loops (parallelised with
+// OpenMP over rows) for everything else. Kernels are grouped by concern:
+//   memory.cpp       allocate, copy/cast, fill, random
+//   elementwise.cpp  unary, binary (broadcasting), scalar
+//   reduce.cpp       sum, max
+//   gemm.cpp         batched GEMM through Eigen
+//   nn_kernels.cpp   softmax, layer norm, SwiGLU, cross-entropy, dropout mask
+//   conv.cpp         unfold1d/fold1d (im2col), depthwise conv1d
+//   embedding.cpp    embedding gather/scatter-add, one-hot
+#pragma once
+#include "core/backend.h"
+#include "core/cpu/dispatch.h"
+
+namespace pf {
+
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* ptr) override;
+  void copy_to_host(const void* src, void* host_dst, size_t nbytes) override;
+  void copy_from_host(const void* host_src, void* dst, size_t nbytes) override;
+  void synchronize() override {}
+
+  void copy(const Tensor& src, const Tensor& dst) override;
+  void fill(const Tensor& dst, double value) override;
+  void random_uniform(const Tensor& dst, double lo, double hi, uint64_t seed, uint64_t offset) override;
+  void random_normal(const Tensor& dst, double mean, double std, uint64_t seed, uint64_t offset) override;
+
+  void unary(UnaryOp op, const Tensor& x, const Tensor& out) override;
+  void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) override;
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) override;
+
+  void sum(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
+  void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
+
+  void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
+
+  void softmax(const Tensor& x, const Tensor& y, bool log) override;
+  void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;
+  void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
+                  const Tensor& mean, const Tensor& rstd) override;
+  void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                           const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override;
+  void swiglu(const Tensor& x, const Tensor& y) override;
+  void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override;
+  void unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols) override;
+  void fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx) override;
+  void depthwise_conv1d(const Tensor& x, const Tensor& w, int64_t pad_left, const Tensor& y) override;
+  void depthwise_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t pad_left,
+                                 const Tensor& dx, const Tensor& dw) override;
+  void embedding(const Tensor& weight, const Tensor& ids, const Tensor& out) override;
+  void embedding_backward(const Tensor& ids, const Tensor& dout, const Tensor& dweight) override;
+  void one_hot(const Tensor& ids, const Tensor& out) override;
+  void cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& loss) override;
+  void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss,
+                              const Tensor& dlogits) override;
+  void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) override;
+};
+
+// The process-wide CPU backend.
+CpuBackend& cpu_backend();
+
+}  // namespace pf

@@ -1,0 +1,81 @@
+// Turning a runtime DType into a template parameter, and reading/writing any
+// element type as a floating value (bf16/f16 go through f32).
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace pf {
+
+// Calls fn.template operator()<T>() with T = float or double.
+//   dispatch_float(x.dtype(), "softmax", [&]<typename T>() { ... });
+template <typename Fn>
+void dispatch_float(DType dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case DType::f32: fn.template operator()<float>(); return;
+    case DType::f64: fn.template operator()<double>(); return;
+    default: PF_FAIL(op, "CPU kernel needs f32 or f64, got ", dtype);
+  }
+}
+
+// Same for integer index tensors (i32 or i64).
+template <typename Fn>
+void dispatch_index(DType dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case DType::i32: fn.template operator()<int32_t>(); return;
+    case DType::i64: fn.template operator()<int64_t>(); return;
+    default: PF_FAIL(op, "index tensor must be i32 or i64, got ", dtype);
+  }
+}
+
+// Same for every dtype.
+template <typename Fn>
+void dispatch_any(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::f32: fn.template operator()<float>(); return;
+    case DType::f64: fn.template operator()<double>(); return;
+    case DType::bf16: fn.template operator()<bf16>(); return;
+    case DType::f16: fn.template operator()<f16>(); return;
+    case DType::i32: fn.template operator()<int32_t>(); return;
+    case DType::i64: fn.template operator()<int64_t>(); return;
+    case DType::u8: fn.template operator()<uint8_t>(); return;
+  }
+}
+
+// Element conversions used by copy/cast: every type reads as double and is
+// written from double; half types round through f32.
+template <typename T> inline double load_as_double(T v) { return double(v); }
+template <> inline double load_as_double(bf16 v) { return bf16_to_float(v); }
+template <> inline double load_as_double(f16 v) { return f16_to_float(v); }
+template <typename T> inline T store_from_double(double v) { return T(v); }
+template <> inline bf16 store_from_double(double v) { return float_to_bf16(float(v)); }
+template <> inline f16 store_from_double(double v) { return float_to_f16(float(v)); }
+
+// Offsets (in elements) of every element of a strided view, visited in
+// row-major order one "row" (last dim) at a time:
+//   for_each_row(shape, {strides_a, strides_b}, [&](int64_t row, const int64_t* base) {...})
+// calls the callback once per row with the row's index and each view's offset
+// to its first element; the caller walks the row with each view's last stride.
+// Rows are independent, so the loop over them runs in parallel.
+template <size_t NumViews, typename Fn>
+void for_each_row(const Shape& shape, const std::array<const Shape*, NumViews>& strides, Fn&& fn) {
+  const int64_t dims = int64_t(shape.size());
+  const int64_t row_len = dims == 0 ? 1 : shape.back();
+  const int64_t rows = row_len == 0 ? 0 : shape_numel(shape) / row_len;
+#pragma omp parallel for schedule(static) if (rows * row_len > 32768)
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t base[NumViews] = {};
+    int64_t rest = row;
+    for (int64_t d = dims - 2; d >= 0; --d) {
+      int64_t i = rest % shape[size_t(d)];
+      rest /= shape[size_t(d)];
+      for (size_t v = 0; v < NumViews; ++v) base[v] += i * (*strides[v])[size_t(d)];
+    }
+    fn(row, static_cast<const int64_t*>(base));
+  }
+}
+
+}  // namespace pf

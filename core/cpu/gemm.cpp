@@ -1,0 +1,72 @@
+// Batched GEMM through Eigen's blocked kernels. Each operand is mapped in place
+// (no copies): a row-major view of a matrix is the transpose of a column-major
+// map with the same leading dimension, so transposed views cost nothing.
+#include <Eigen/Core>
+
+#include "core/cpu/cpu_backend.h"
+
+namespace pf {
+
+namespace {
+
+template <typename T>
+using ColMajorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>, 0,
+                               Eigen::OuterStride<>>;
+template <typename T>
+using RowMajorOut = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+
+// Calls fn(matrix_expression) with the [rows, cols] matrix at p whose element
+// (i, j) sits at p[i * row_stride + j * col_stride]; one of the strides is 1.
+template <typename T, typename Fn>
+void with_matrix(const T* p, int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride, Fn&& fn) {
+  if (col_stride == 1 && (row_stride >= cols || rows == 1))  // row-major
+    fn(ColMajorMap<T>(p, cols, rows, Eigen::OuterStride<>(std::max<int64_t>(row_stride, cols))).transpose());
+  else  // column-major (a transposed view)
+    fn(ColMajorMap<T>(p, rows, cols, Eigen::OuterStride<>(std::max<int64_t>(col_stride, rows))));
+}
+
+// Offset of batch item `index` in a tensor whose leading dims are the batch.
+int64_t batch_offset(const Tensor& t, int64_t index) {
+  int64_t offset = 0;
+  for (int64_t d = t.dim() - 3; d >= 0; --d) {
+    int64_t i = index % t.size(d);
+    index /= t.size(d);
+    offset += i * t.stride(d);
+  }
+  return offset;
+}
+
+}  // namespace
+
+void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+  const int64_t M = c.size(-2), N = c.size(-1), K = a.size(-1);
+  const int64_t batch = c.numel() / std::max<int64_t>(M * N, 1);
+  dispatch_float(c.dtype(), "gemm", [&]<typename T>() {
+    const T* ap = a.data<T>();
+    const T* bp = b.data<T>();
+    T* cp = c.data<T>();
+    auto one = [&](int64_t item) {
+      RowMajorOut<T> C(cp + item * M * N, M, N);
+      with_matrix(ap + batch_offset(a, item), M, K, a.stride(-2), a.stride(-1), [&](const auto& A) {
+        with_matrix(bp + batch_offset(b, item), K, N, b.stride(-2), b.stride(-1), [&](const auto& B) {
+          if (beta == 0.0)
+            C.noalias() = T(alpha) * (A * B);
+          else {
+            C *= T(beta);
+            C.noalias() += T(alpha) * (A * B);
+          }
+        });
+      });
+    };
+    // Many small products: one per thread, each single-threaded inside Eigen.
+    // Few large ones: one after another, Eigen spreads each over the threads.
+    if (batch >= 2 * int64_t(Eigen::nbThreads())) {
+#pragma omp parallel for schedule(dynamic)
+      for (int64_t item = 0; item < batch; ++item) one(item);
+    } else {
+      for (int64_t item = 0; item < batch; ++item) one(item);
+    }
+  });
+}
+
+}  // namespace pf

@@ -1,0 +1,97 @@
+// CPU memory, copies between dtypes and layouts, fills and random fills.
+#include <cstdlib>
+#include <cstring>
+
+#include "core/cpu/cpu_backend.h"
+#include "core/philox.h"
+
+namespace pf {
+
+CpuBackend& cpu_backend() {
+  static CpuBackend backend;
+  return backend;
+}
+
+void* CpuBackend::allocate(size_t nbytes) {
+  // 64-byte alignment suits AVX-512 loads and Eigen's aligned maps.
+  size_t rounded = (nbytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  PF_CHECK(p != nullptr, "allocate", "out of host memory allocating ", nbytes, " bytes");
+  return p;
+}
+
+void CpuBackend::deallocate(void* ptr) { std::free(ptr); }
+
+void CpuBackend::copy_to_host(const void* src, void* host_dst, size_t nbytes) {
+  if (nbytes) std::memcpy(host_dst, src, nbytes);
+}
+void CpuBackend::copy_from_host(const void* host_src, void* dst, size_t nbytes) {
+  if (nbytes) std::memcpy(dst, host_src, nbytes);
+}
+
+void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
+  const int64_t row_len = dst.dim() == 0 ? 1 : dst.size(-1);
+  const int64_t src_step = src.dim() == 0 ? 0 : src.stride(-1);
+  const int64_t dst_step = dst.dim() == 0 ? 0 : dst.stride(-1);
+  dispatch_any(src.dtype(), [&]<typename S>() {
+    dispatch_any(dst.dtype(), [&]<typename D>() {
+      const S* s = static_cast<const S*>(src.raw_data());
+      D* d = static_cast<D*>(dst.raw_data());
+      if constexpr (std::is_same_v<S, D>) {
+        if (src.is_contiguous() && dst.is_contiguous()) {
+          std::memcpy(d, s, size_t(dst.numel()) * sizeof(D));
+          return;
+        }
+      }
+      for_each_row<2>(dst.shape(), {&src.strides(), &dst.strides()}, [&](int64_t, const int64_t* base) {
+        const S* s_row = s + base[0];
+        D* d_row = d + base[1];
+        for (int64_t i = 0; i < row_len; ++i) {
+          if constexpr (std::is_same_v<S, D>)
+            d_row[i * dst_step] = s_row[i * src_step];
+          else
+            d_row[i * dst_step] = store_from_double<D>(load_as_double(s_row[i * src_step]));
+        }
+      });
+    });
+  });
+}
+
+void CpuBackend::fill(const Tensor& dst, double value) {
+  dispatch_any(dst.dtype(), [&]<typename T>() {
+    T* d = static_cast<T*>(dst.raw_data());
+    const T v = store_from_double<T>(value);
+    const int64_t n = dst.numel();
+    for (int64_t i = 0; i < n; ++i) d[i] = v;
+  });
+}
+
+void CpuBackend::random_uniform(const Tensor& dst, double lo, double hi, uint64_t seed, uint64_t offset) {
+  dispatch_float(dst.dtype(), "random_uniform", [&]<typename T>() {
+    T* d = dst.data<T>();
+    const int64_t n = dst.numel();
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) d[i] = T(lo + (hi - lo) * double(philox_uniform(seed, offset, uint64_t(i))));
+  });
+}
+
+void CpuBackend::random_normal(const Tensor& dst, double mean, double std, uint64_t seed, uint64_t offset) {
+  dispatch_float(dst.dtype(), "random_normal", [&]<typename T>() {
+    T* d = dst.data<T>();
+    const int64_t n = dst.numel();
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) d[i] = T(mean + std * double(philox_normal(seed, offset, uint64_t(i))));
+  });
+}
+
+void CpuBackend::dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) {
+  dispatch_float(mask.dtype(), "dropout_mask", [&]<typename T>() {
+    T* d = mask.data<T>();
+    const int64_t n = mask.numel();
+    const T keep_scale = T(1.0 / (1.0 - p));
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) d[i] = double(philox_uniform(seed, offset, uint64_t(i))) >= p ? keep_scale : T(0);
+  });
+}
+
+}  // namespace pf
