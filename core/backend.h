@@ -117,6 +117,16 @@ class Backend {
                                       const Tensor& dlogits) = 0;
   // Inverted dropout mask: mask[i] = (philox_uniform(seed, offset, i) >= p) / (1 - p).
   virtual void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) = 0;
+
+  // ---- optimiser ----
+  // One Adam step in place on param, m, v (all the same shape and dtype, grad too):
+  //   param *= 1 - decay                      (decoupled weight decay; 0 for Adam)
+  //   m = beta1 * m + (1 - beta1) * grad
+  //   v = beta2 * v + (1 - beta2) * grad^2
+  //   param -= step_size * m / (sqrt(v) + eps)
+  // The caller folds the learning rate and bias corrections into step_size.
+  virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1,
+                         double beta2, double step_size, double eps, double decay) = 0;
 };
 
 // The backend that owns memory and kernels on `device`. The CPU backend always

@@ -7,6 +7,7 @@
 //   nn_kernels.cpp   softmax, layer norm, SwiGLU, cross-entropy, dropout mask
 //   conv.cpp         unfold1d/fold1d (im2col), depthwise conv1d
 //   embedding.cpp    embedding gather/scatter-add, one-hot
+//   optimizer.cpp    the fused Adam step
 #pragma once
 #include "core/backend.h"
 #include "core/cpu/dispatch.h"
@@ -57,6 +58,8 @@ class CpuBackend final : public Backend {
   void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss,
                               const Tensor& dlogits) override;
   void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) override;
+  void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1, double beta2,
+                 double step_size, double eps, double decay) override;
 };
 
 // The process-wide CPU backend.

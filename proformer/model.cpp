@@ -1,0 +1,102 @@
+#include "proformer/model.h"
+
+namespace pf::proformer {
+
+ConvModule::ConvModule(const ModelConfig& c, Generator& gen)
+    : nn::SeparableConv1d(c.dim, c.conv_kernel, gen), dropout_p(c.dropout) {
+  norm = register_module("norm", std::make_shared<nn::LayerNorm>(c.dim, c.layer_norm_eps));
+}
+
+Tensor ConvModule::forward(const Tensor& x, Generator& dropout_gen) const {
+  Tensor h = relu(nn::SeparableConv1d::forward(norm->forward(x)));
+  return dropout(h, dropout_p, is_training(), dropout_gen);
+}
+
+Block::Block(const ModelConfig& c, Generator& gen) {
+  const int64_t hidden = c.ffn_mult * c.dim;
+  ffn1 = register_module("ffn1", std::make_shared<nn::FeedForward>(c.dim, hidden, c.dropout, c.layer_norm_eps, gen));
+  conv = register_module("conv", std::make_shared<ConvModule>(c, gen));
+  norm = register_module("norm", std::make_shared<nn::LayerNorm>(c.dim, c.layer_norm_eps));
+  attn = register_module("attn", std::make_shared<nn::MultiHeadAttention>(c.dim, c.heads, c.head_dim, gen));
+  ffn2 = register_module("ffn2", std::make_shared<nn::FeedForward>(c.dim, hidden, c.dropout, c.layer_norm_eps, gen));
+}
+
+Tensor Block::forward(const Tensor& x0, Generator& dropout_gen) const {
+  Tensor x = add(x0, mul(ffn1->forward(x0, dropout_gen), 0.5));
+  x = add(x, conv->forward(x, dropout_gen));
+  x = norm->forward(x);  // normalises the residual stream itself
+  x = add(x, attn->forward(x));
+  return add(x, mul(ffn2->forward(x, dropout_gen), 0.5));
+}
+
+Proformer::Proformer(const ModelConfig& c, uint64_t seed) : config_(c) {
+  Generator gen(seed);
+  const int64_t S = 2 * c.seq_len;
+  const int64_t pad_left = (c.kmer_kernel - 1) / 2;  // 4 left, 5 right for kernel 10: S positions out
+  kmer = register_module("kmer", std::make_shared<nn::Conv1d>(c.vocab, c.dim, c.kmer_kernel, pad_left,
+                                                               c.kmer_kernel - 1 - pad_left, gen));
+  pos_embedding = register_module("pos_embedding", std::make_shared<nn::Embedding>(S, c.dim, gen));
+  strand_embedding = register_module("strand_embedding", std::make_shared<nn::Embedding>(2, c.dim, gen));
+  expr_tokens = register_module("expr_tokens", std::make_shared<nn::Linear>(1, c.dim, true, gen));
+  for (int64_t i = 0; i < c.blocks; ++i)
+    blocks.push_back(register_module("blocks." + std::to_string(i), std::make_shared<Block>(c, gen)));
+  expr_head = register_module("expr_head", std::make_shared<nn::Linear>(c.dim, 1, true, gen));
+  mlm_head = register_module("mlm_head", std::make_shared<nn::Linear>(c.dim, c.vocab, true, gen));
+
+  std::vector<int32_t> positions(static_cast<size_t>(S)), strands(static_cast<size_t>(S));
+  for (int64_t t = 0; t < S; ++t) {
+    positions[size_t(t)] = int32_t(t);
+    strands[size_t(t)] = t < c.seq_len ? 0 : 1;
+  }
+  positions_ = Tensor::from_vector(positions, {S});
+  strands_ = Tensor::from_vector(strands, {S});
+}
+
+ModelOutput Proformer::forward(const Tensor& tokens, Generator& dropout_gen) const {
+  const ModelConfig& c = config_;
+  const int64_t B = tokens.size(0), S = 2 * c.seq_len, E = c.expr_tokens;
+  PF_CHECK(tokens.dim() == 2 && tokens.size(1) == S, "Proformer", "tokens must be [B, ", S, "], got ",
+           describe(tokens));
+  const DType dtype = kmer->weight.dtype();
+  const Device device = kmer->weight.device();
+  Tensor ids = ops::to(ops::to(tokens, DType::i32), device);
+
+  // Sequence tokens: k-mer convolution of the one-hot input plus embeddings.
+  Tensor one_hot = ops::one_hot(ids, c.vocab, dtype);  // [B, S, vocab]
+  Tensor seq = kmer->forward(one_hot);                // [B, S, D]
+  seq = add(seq, add(pos_embedding->forward(ops::to(positions_, device)),
+                     strand_embedding->forward(ops::to(strands_, device))));  // + [S, D]
+
+  // Expression tokens: Dense(1 -> D) of zeros, i.e. its bias, kept as a layer
+  // so the parameters match the original one to one.
+  Tensor expr = expr_tokens->forward(Tensor::zeros({B, E, 1}, dtype, device));  // [B, E, D]
+  expr = dropout(expr, c.dropout, is_training(), dropout_gen);
+
+  Tensor x = concat({expr, seq}, 1);  // [B, E + S, D]
+  for (const auto& block : blocks) x = block->forward(x, dropout_gen);
+
+  ModelOutput out;
+  Tensor per_token = reshape(expr_head->forward(narrow(x, 1, 0, E)), {B, E});  // [B, E]
+  out.prediction = mean(per_token, {1});                                       // [B]
+  out.logits = mlm_head->forward(narrow(x, 1, E, S));                          // [B, S, vocab]
+  return out;
+}
+
+ModelOutput Proformer::predict(const Tensor& tokens) const {
+  NoGradGuard no_grad;
+  Generator unused;
+  PF_CHECK(!is_training(), "Proformer::predict", "the model is in train mode (HINT: call eval() first)");
+  return forward(tokens, unused);
+}
+
+Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask) {
+  Loss loss;
+  loss.mse = mse_loss(output.prediction, labels_z);
+  Tensor token_ce = cross_entropy(output.logits, ops::to(targets, DType::i32));  // [B, S]
+  const double denominator = ops::sum(mask).item() + 1.0;  // the mask carries no gradient
+  loss.ce = mul(sum(mul(token_ce, mask)), 1.0 / denominator);
+  loss.total = add(loss.mse, loss.ce);
+  return loss;
+}
+
+}  // namespace pf::proformer

@@ -1,0 +1,97 @@
+// Proformer (DREAM 2022, team Unlock_DNA): a Macaron-style transformer that
+// predicts promoter expression from DNA tokens. See DESIGN.md, "The model".
+//
+//   tokens [B, S] (S = 2 * seq_len: forward strand, then reverse complement)
+//     -> one-hot [B, S, 6] -> k-mer Conv1d (kernel 10, pad 4|5) [B, S, D]
+//     -> + position embedding [S, D] + strand embedding (0 | 1) [S, D]
+//   32 expression tokens (Dense(1 -> D) of a zero input = its bias) [B, E, D]
+//   x = concat(expression tokens, sequence tokens) [B, E + S, D]
+//   4 x Block:  x += 0.5 FFN1(x);  x += Conv(x);  x = LN(x);  x += MHA(x);  x += 0.5 FFN2(x)
+//   prediction = mean over the E tokens of Linear(D -> 1)   [B]
+//   logits     = Linear(D -> 6) on the S sequence tokens    [B, S, 6]
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "nn/attention.h"
+#include "nn/conv.h"
+#include "nn/embedding.h"
+#include "nn/feed_forward.h"
+
+namespace pf::proformer {
+
+// Every size of the model; the defaults are the original (47,425,543 parameters).
+struct ModelConfig {
+  int64_t dim = 512;
+  int64_t blocks = 4;
+  int64_t heads = 8;
+  int64_t head_dim = 512;
+  int64_t ffn_mult = 4;  // FFN hidden width = ffn_mult * dim (SwiGLU halves it)
+  int64_t conv_kernel = 15;
+  int64_t kmer_kernel = 10;
+  int64_t expr_tokens = 32;
+  int64_t seq_len = 100;  // per strand: the model reads 2 * seq_len tokens
+  int64_t vocab = 6;      // A C G T N M
+  double dropout = 0.0;
+  double layer_norm_eps = 1e-6;
+};
+
+// LayerNorm -> depthwise conv ('same') -> pointwise -> bias -> ReLU -> dropout.
+class ConvModule : public nn::SeparableConv1d {
+ public:
+  ConvModule(const ModelConfig& config, Generator& gen);
+  Tensor forward(const Tensor& x, Generator& dropout_gen) const;  // [B, T, D] -> same
+
+  std::shared_ptr<nn::LayerNorm> norm;
+  double dropout_p;
+};
+
+class Block : public nn::Module {
+ public:
+  Block(const ModelConfig& config, Generator& gen);
+  Tensor forward(const Tensor& x, Generator& dropout_gen) const;  // [B, T, D] -> same
+
+  std::shared_ptr<nn::FeedForward> ffn1;
+  std::shared_ptr<ConvModule> conv;
+  std::shared_ptr<nn::LayerNorm> norm;
+  std::shared_ptr<nn::MultiHeadAttention> attn;
+  std::shared_ptr<nn::FeedForward> ffn2;
+};
+
+struct ModelOutput {
+  Tensor prediction;  // [B] expression in z-space
+  Tensor logits;      // [B, S, vocab] masked-token logits
+};
+
+class Proformer : public nn::Module {
+ public:
+  // Builds the model with Keras-default initialisation drawn from seed.
+  Proformer(const ModelConfig& config, uint64_t seed);
+  // tokens [B, S] i32 with S = 2 * seq_len. dropout_gen is used in train mode only.
+  ModelOutput forward(const Tensor& tokens, Generator& dropout_gen) const;
+  // Inference: no dropout, no graph.
+  ModelOutput predict(const Tensor& tokens) const;
+  const ModelConfig& config() const { return config_; }
+
+  std::shared_ptr<nn::Conv1d> kmer;
+  std::shared_ptr<nn::Embedding> pos_embedding, strand_embedding;
+  std::shared_ptr<nn::Linear> expr_tokens;
+  std::vector<std::shared_ptr<Block>> blocks;
+  std::shared_ptr<nn::Linear> expr_head, mlm_head;
+
+ private:
+  ModelConfig config_;
+  Tensor positions_;  // [S] i32: 0 .. S-1
+  Tensor strands_;    // [S] i32: 0 for the forward half, 1 for the reverse
+};
+
+struct Loss {
+  Tensor total;  // mse + ce, the scalar to differentiate
+  Tensor mse;    // mean((prediction - label_z)^2)
+  Tensor ce;     // sum(mask * CE(logits, targets)) / (sum(mask) + 1)
+};
+
+// labels_z [B] f32; targets [B, S] i32 (the unmasked tokens); mask [B, S] f32 (1 where masked).
+Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask);
+
+}  // namespace pf::proformer
