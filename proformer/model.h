@@ -11,6 +11,7 @@
 //   logits     = Linear(D -> 6) on the S sequence tokens    [B, S, 6]
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nn/attention.h"
@@ -35,6 +36,12 @@ struct ModelConfig {
   double dropout = 0.0;
   double layer_norm_eps = 1e-6;
 };
+
+// JSON form of ModelConfig (stored in checkpoint metadata and golden files).
+std::string model_config_to_json(const ModelConfig& config);
+// Parses model_config_to_json's output; missing keys keep their defaults,
+// unknown keys and wrong types throw pf::Error naming `source` and the key.
+ModelConfig model_config_from_json(const std::string& json, const std::string& source);
 
 // LayerNorm -> depthwise conv ('same') -> pointwise -> bias -> ReLU -> dropout.
 class ConvModule : public nn::SeparableConv1d {

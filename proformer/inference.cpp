@@ -1,0 +1,70 @@
+#include "proformer/inference.h"
+
+#include <cstdio>
+
+#include "proformer/predict.h"
+#include "proformer/sequence.h"
+
+namespace pf::proformer {
+
+namespace {
+
+// Why a record cannot be predicted, or "" when it can.
+std::string invalid_reason(const std::string& sequence, int64_t seq_len) {
+  if (sequence.empty()) return "empty sequence";
+  const size_t bad = find_invalid_base(sequence);
+  if (bad != std::string_view::npos)
+    return "invalid character " + describe_char(sequence[bad]) + " at position " + std::to_string(bad + 1) +
+           " (expected A, C, G, T or N)";
+  const std::string_view trimmed = strip_flanks(sequence);
+  if (trimmed.empty()) return "nothing left after removing the plasmid flanks";
+  if (int64_t(trimmed.size()) > seq_len)
+    return "sequence of " + std::to_string(trimmed.size()) + " nt (flanks removed) is longer than the model's " +
+           std::to_string(seq_len);
+  return "";
+}
+
+}  // namespace
+
+InferenceStats run_inference(const LoadedModel& loaded, const std::vector<std::string>& inputs,
+                             const InferenceOptions& options, const std::function<void(const Prediction&)>& sink) {
+  const Proformer& model = *loaded.model;
+  const int64_t seq_len = model.config().seq_len, T = 2 * seq_len;
+  InferenceStats stats;
+  std::vector<Prediction> pending;  // records of the batch being filled
+  std::vector<uint8_t> tokens;      // [pending, T]
+  auto flush = [&] {
+    if (pending.empty()) return;
+    std::vector<float> z = predict_encoded(model, tokens.data(), int64_t(pending.size()), options.batch_size);
+    for (size_t i = 0; i < pending.size(); ++i) {
+      pending[i].z = z[i];
+      pending[i].value = loaded.state.label_stats.unzscore(z[i]);
+      sink(pending[i]);
+    }
+    stats.predicted += int64_t(pending.size());
+    pending.clear();
+    tokens.clear();
+  };
+  for (const std::string& path : inputs) {
+    SequenceReader reader(path, options.format);
+    SequenceRecord record;
+    while (reader.next(record)) {
+      const std::string reason = invalid_reason(record.sequence, seq_len);
+      if (!reason.empty()) {
+        const std::string where = (path == "-" ? std::string("<stdin>") : path) + ":" + std::to_string(record.line);
+        PF_CHECK(options.skip_invalid, "pf-infer", where, ": ", reason, " (HINT: --skip-invalid skips such records)");
+        std::fprintf(stderr, "%s: skipped: %s\n", where.c_str(), reason.c_str());
+        ++stats.skipped;
+        continue;
+      }
+      tokens.resize(tokens.size() + size_t(T));
+      encode_promoter(strip_flanks(record.sequence), int(seq_len), tokens.data() + tokens.size() - size_t(T));
+      pending.push_back({record.id, record.sequence, 0, 0});
+      if (int64_t(pending.size()) == options.batch_size) flush();
+    }
+  }
+  flush();
+  return stats;
+}
+
+}  // namespace pf::proformer

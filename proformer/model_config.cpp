@@ -1,0 +1,66 @@
+// ModelConfig <-> JSON, through one table of fields so that writing, reading
+// and the list of known keys cannot disagree.
+#include <nlohmann/json.hpp>
+#include <variant>
+
+#include "proformer/model.h"
+
+namespace pf::proformer {
+
+namespace {
+
+struct Field {
+  const char* key;
+  std::variant<int64_t ModelConfig::*, double ModelConfig::*> member;
+};
+
+const Field kFields[] = {
+    {"dim", &ModelConfig::dim},
+    {"blocks", &ModelConfig::blocks},
+    {"heads", &ModelConfig::heads},
+    {"head_dim", &ModelConfig::head_dim},
+    {"ffn_mult", &ModelConfig::ffn_mult},
+    {"conv_kernel", &ModelConfig::conv_kernel},
+    {"kmer_kernel", &ModelConfig::kmer_kernel},
+    {"expr_tokens", &ModelConfig::expr_tokens},
+    {"seq_len", &ModelConfig::seq_len},
+    {"vocab", &ModelConfig::vocab},
+    {"dropout", &ModelConfig::dropout},
+    {"layer_norm_eps", &ModelConfig::layer_norm_eps},
+};
+
+}  // namespace
+
+std::string model_config_to_json(const ModelConfig& config) {
+  nlohmann::json j;
+  for (const Field& f : kFields) std::visit([&](auto member) { j[f.key] = config.*member; }, f.member);
+  return j.dump();
+}
+
+ModelConfig model_config_from_json(const std::string& text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    PF_FAIL("model config", source, ": not valid JSON (", e.what(), ")");
+  }
+  PF_CHECK(j.is_object(), "model config", source, ": expected a JSON object");
+  ModelConfig config;
+  for (auto& [key, value] : j.items()) {
+    const Field* field = nullptr;
+    for (const Field& f : kFields)
+      if (key == f.key) field = &f;
+    PF_CHECK(field != nullptr, "model config", source, ": unknown key '", key, "'");
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_reference_t<decltype(config.*member)>;
+          const bool ok = std::is_integral_v<T> ? value.is_number_integer() : value.is_number();
+          PF_CHECK(ok, "model config", source, ": key '", key, "' has the wrong type (", value.dump(), ")");
+          config.*member = value.get<T>();
+        },
+        field->member);
+  }
+  return config;
+}
+
+}  // namespace pf::proformer
