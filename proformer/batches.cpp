@@ -43,8 +43,8 @@ BatchIterator::BatchIterator(const EncodedDataset& data, std::vector<int64_t> in
            options_.drop_last ? " with drop_last (expected at least batch_size indices)" : " (expected indices)");
   for (int64_t i : indices_)
     PF_CHECK(i >= 0 && i < data.size(), op, "index ", i, " outside the dataset of ", data.size(), " rows");
-  PF_CHECK(start.epoch >= 0 && start.batch >= 0 && start.batch < batches_per_epoch_, op, "start position (epoch ", start.epoch, ", batch ", start.batch, ") (expected epoch >= 0 and batch < ",
-           batches_per_epoch_, ")");
+  PF_CHECK(start.epoch >= 0 && start.batch >= 0 && start.batch < batches_per_epoch_, op, "start position (epoch ",
+           start.epoch, ", batch ", start.batch, ") (expected epoch >= 0 and batch < ", batches_per_epoch_, ")");
 }
 
 BatchPosition BatchIterator::after(BatchPosition p) const {
