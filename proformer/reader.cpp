@@ -168,8 +168,6 @@ bool SequenceReader::next(SequenceRecord& record) {
   if (!next_nonempty_line()) return false;
   const std::string_view line = line_;
   const std::string_view sequence = format_ == InputFormat::kTsv ? line.substr(0, line.find('\t')) : line;
-  if (sequence.empty()) PF_FAIL(op, lines_.where(), ": empty sequence (expected a DNA sequence in column 1)");
-  check_bases(op, lines_, sequence, 1);
   record.id = std::to_string(records_++);
   record.sequence.assign(sequence);
   record.line = lines_.line_number();
@@ -192,7 +190,6 @@ bool SequenceReader::next_fasta(SequenceRecord& record) {
       holding_line_ = true;  // the next record's header
       break;
     }
-    check_bases(op, lines_, line_, 1);
     record.sequence += line_;
   }
   if (record.sequence.empty())

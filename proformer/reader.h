@@ -95,9 +95,12 @@ struct SequenceRecord {
   int64_t line = 0;      // 1-based line where the record starts (FASTA: its header)
 };
 
-// Reads sequences for inference. Empty lines are skipped. Throws pf::Error with
-// FILE:LINE for an invalid character, a FASTA sequence line before any header,
-// an empty FASTA header or a FASTA record without sequence.
+// Reads sequences for inference. Empty lines are skipped. The sequence is
+// returned as read: checking its characters and length is the caller's job
+// (run_inference), so that bad records can be skipped rather than fatal.
+// Throws pf::Error with FILE:LINE for a broken file structure: a FASTA
+// sequence line before any header, an empty FASTA header or a FASTA record
+// without sequence.
 class SequenceReader {
  public:
   explicit SequenceReader(std::string path, InputFormat format = InputFormat::kAuto);

@@ -269,11 +269,15 @@ TEST_CASE("data: inference input as FASTA, DREAM txt/tsv or one sequence per lin
 
   const std::string plain = dir.file("plain.txt");
   write_text(plain, "ACGT\n>late\nACGT\n");
-  CHECK(contains(error_of([&] { read_all(plain); }), plain + ":2: invalid character '>' at column 1"));
+  records = read_all(plain);  // characters are checked by the caller (run_inference), not the reader
+  REQUIRE(records.size() == 3);
+  CHECK(records[1].sequence == ">late");
   CHECK(contains(error_of([&] { read_all(plain, InputFormat::kFasta); }),
                  plain + ":1: sequence line before any header"));
   write_text(fasta, ">a\nACGT\nAC GT\n");
-  CHECK(contains(error_of([&] { read_all(fasta); }), fasta + ":3: invalid character ' ' at column 3"));
+  records = read_all(fasta);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].sequence == "ACGTAC GT");
   write_text(fasta, ">a\n>b\nACGT\n");
   CHECK(contains(error_of([&] { read_all(fasta); }), fasta + ":1: record 'a' has no sequence"));
   write_text(fasta, "> a\nACGT\n");

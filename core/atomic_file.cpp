@@ -1,0 +1,42 @@
+#include "core/atomic_file.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace pf {
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_path_(path_ + ".tmp") {
+  file_ = std::fopen(tmp_path_.c_str(), "wb");
+  PF_CHECK(file_ != nullptr, "write", tmp_path_, ": cannot create (", std::strerror(errno), ")");
+}
+
+AtomicFile::~AtomicFile() {
+  if (file_) {  // not committed: leave no partial file behind
+    std::fclose(file_);
+    std::remove(tmp_path_.c_str());
+  }
+}
+
+void AtomicFile::write(const void* data, size_t nbytes) {
+  PF_CHECK(file_ != nullptr, "write", path_, ": already committed");
+  PF_CHECK(nbytes == 0 || std::fwrite(data, 1, nbytes, file_) == nbytes, "write", tmp_path_, ": write failed (",
+           std::strerror(errno), ")");
+}
+
+void AtomicFile::commit() {
+  PF_CHECK(file_ != nullptr, "write", path_, ": already committed");
+  const bool flushed = std::fflush(file_) == 0 && ::fsync(fileno(file_)) == 0;
+  const int error = errno;
+  std::fclose(file_);
+  file_ = nullptr;
+  if (!flushed || std::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
+    std::remove(tmp_path_.c_str());
+    PF_FAIL("write", path_, ": could not write (", std::strerror(flushed ? errno : error), ")");
+  }
+}
+
+}  // namespace pf

@@ -1,0 +1,43 @@
+// A small command-line parser shared by the apps: --flag, --option value,
+// --option=value and positional arguments, with generated --help text.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pf::proformer {
+
+class CommandLine {
+ public:
+  // usage: the synopsis line; description: a paragraph under it.
+  CommandLine(std::string program, std::string usage, std::string description);
+  // Declares an option taking a value (default shown in --help when not empty).
+  void option(const std::string& name, const std::string& help, const std::string& default_value = "");
+  // Declares a boolean flag.
+  void flag(const std::string& name, const std::string& help);
+  // Parses argv. Returns false when --help was given (help is printed to
+  // stdout). Throws pf::Error for an unknown option or a missing value.
+  bool parse(int argc, char** argv);
+
+  std::string get(const std::string& name) const;  // the value or its default
+  bool has(const std::string& name) const;         // given on the command line
+  bool enabled(const std::string& flag) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+  std::string help() const;
+
+ private:
+  struct Spec {
+    std::string help, default_value;
+    bool is_flag;
+  };
+  std::string program_, usage_, description_;
+  std::vector<std::pair<std::string, Spec>> specs_;
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+// Runs an app's body, turning a pf::Error (or any exception) into a one-line
+// "PROGRAM: error: ..." message on stderr and exit code 1.
+int run_app(const char* program, int (*body)(int, char**), int argc, char** argv);
+
+}  // namespace pf::proformer

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build needs, only those that are missing.
+# The CUDA toolkit (nvcc, cuBLAS, cuRAND, NCCL) is not a Debian package here:
+# it comes with the machine, and the build uses it when nvcc is found.
+set -euo pipefail
+packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev zlib1g-dev
+          nlohmann-json3-dev doctest-dev libopenmpi-dev openmpi-bin "$@")
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
