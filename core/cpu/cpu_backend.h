@@ -16,6 +16,7 @@ namespace pf {
 
 class CpuBackend final : public Backend {
  public:
+  CpuBackend();
   const char* name() const override { return "cpu"; }
   void* allocate(size_t nbytes) override;
   void deallocate(void* ptr) override;
