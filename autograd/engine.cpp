@@ -24,13 +24,19 @@ bool any_requires_grad(const std::vector<Tensor>& inputs) {
 
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward) {
   if (!grad_mode_enabled() || !any_requires_grad(inputs)) return output;
+  // A raw op may return an input's own handle (ops::to to the same dtype, a sum
+  // of a 0-d tensor). Recording on it would make that input its own grad_fn's
+  // input, so the result gets a handle of its own onto the same data.
+  Tensor result = output;
+  for (const Tensor& input : inputs)
+    if (input.is_same(output)) result = output.detach();
   auto node = std::make_shared<Node>();
   node->op = op;
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
-  output.impl().requires_grad = true;
-  output.impl().grad_fn = std::move(node);
-  return output;
+  result.impl().requires_grad = true;
+  result.impl().grad_fn = std::move(node);
+  return result;
 }
 
 namespace {

@@ -39,10 +39,12 @@ class NoGradGuard {
 // Does an op with these inputs need to record a node?
 bool any_requires_grad(const std::vector<Tensor>& inputs);
 
-// Makes `output` the result of a recorded op: sets requires_grad and grad_fn
-// when grad mode is on and an input requires grad; otherwise returns output
-// unchanged. `backward` must not capture `output` itself (that would be a
-// reference cycle); capture output.detach() instead.
+// Makes `output` the result of a recorded op: when grad mode is on and an input
+// requires grad, returns it with requires_grad and grad_fn set (as a new handle
+// onto the same data if `output` is one of the inputs); otherwise returns output
+// unchanged. Use the returned tensor. `backward` must not capture `output` (nor
+// anything holding its handle: that would be a reference cycle); capture
+// output.detach() instead.
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward);
 
 }  // namespace pf
