@@ -39,6 +39,23 @@ Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, 
   return result;
 }
 
+Node::~Node() {
+  // Default destruction recurses Tensor -> Node -> inputs -> Tensor -> ... once
+  // per op. Instead, inputs that would die with this node hand their own
+  // node's inputs to an explicit stack first, so each one dies childless.
+  std::vector<Tensor> pending = std::move(inputs);
+  while (!pending.empty()) {
+    Tensor t = std::move(pending.back());
+    pending.pop_back();
+    if (!t.defined() || t.impl_ptr().use_count() > 1) continue;  // still referenced elsewhere
+    const std::shared_ptr<Node>& node = t.grad_fn();
+    if (node && node.use_count() == 1) {
+      for (Tensor& input : node->inputs) pending.push_back(std::move(input));
+      node->inputs.clear();
+    }
+  }
+}
+
 namespace {
 
 // Adds g to an accumulated gradient, checking that it fits the tensor.

@@ -19,6 +19,13 @@ struct Node {
   std::string op;              // for error messages: "matmul", "layer_norm", ...
   std::vector<Tensor> inputs;  // the tensors the op read (their handles)
   BackwardFn backward;         // empty once backward() has run and freed it
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Frees the part of the graph only this node kept alive without recursing,
+  // so dropping a graph thousands of ops deep cannot overflow the stack.
+  ~Node();
 };
 
 // True while gradients are being recorded (the default); see NoGradGuard.
