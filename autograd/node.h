@@ -54,4 +54,10 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 // output.detach() instead.
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward);
 
+// Reverse-mode differentiation from `root` of any shape, given the gradient of
+// the final loss with respect to it (same shape, dtype and device), like
+// torch.autograd.backward(root, grad). Leaves accumulate into .grad.
+// Tensor::backward() is backward(loss, ones) for a one-element loss.
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph = false);
+
 }  // namespace pf

@@ -107,6 +107,23 @@ TEST_CASE("engine: backward needs a scalar that requires grad") {
   CHECK(error_message([&] { (x * 2.0).backward(); }).find("scalar") != std::string::npos);
 }
 
+TEST_CASE("engine: backward from a one-element leaf gives it gradient 1") {
+  // Used to dereference the leaf's missing grad_fn.
+  Tensor x = leaf({2});
+  x.backward();
+  CHECK(grad_of(x) == std::vector<double>{1});
+}
+
+TEST_CASE("engine: backward(root, grad) seeds a non-scalar root") {
+  // The same as sum(y * w).backward(), without recording the product.
+  Tensor x = leaf({1, 2, 3});
+  Tensor w = Tensor::from_vector<double>({1, -1, 2}, {3});
+  backward(x * x, w);  // d/dx = 2 x w
+  CHECK(grad_of(x) == std::vector<double>{2, -4, 12});
+  CHECK_THROWS_AS(backward(x * x, Tensor::ones({2}, DType::f64)), Error);  // wrong shape
+  CHECK_THROWS_AS(backward(x * x, Tensor::ones({3})), Error);              // wrong dtype
+}
+
 TEST_CASE("engine: retain_graph allows a second backward") {
   Tensor x = leaf({1, 2, 3});
   Tensor loss = sum(x * x);
