@@ -24,13 +24,36 @@ bool any_requires_grad(const std::vector<Tensor>& inputs) {
 
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward) {
   if (!grad_mode_enabled() || !any_requires_grad(inputs)) return output;
+  // A raw op may return an input's own handle (ops::to to the same dtype, a sum
+  // of a 0-d tensor). Recording on it would make that input its own grad_fn's
+  // input, so the result gets a handle of its own onto the same data.
+  Tensor result = output;
+  for (const Tensor& input : inputs)
+    if (input.is_same(output)) result = output.detach();
   auto node = std::make_shared<Node>();
   node->op = op;
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
-  output.impl().requires_grad = true;
-  output.impl().grad_fn = std::move(node);
-  return output;
+  result.impl().requires_grad = true;
+  result.impl().grad_fn = std::move(node);
+  return result;
+}
+
+Node::~Node() {
+  // Default destruction recurses Tensor -> Node -> inputs -> Tensor -> ... once
+  // per op. Instead, inputs that would die with this node hand their own
+  // node's inputs to an explicit stack first, so each one dies childless.
+  std::vector<Tensor> pending = std::move(inputs);
+  while (!pending.empty()) {
+    Tensor t = std::move(pending.back());
+    pending.pop_back();
+    if (!t.defined() || t.impl_ptr().use_count() > 1) continue;  // still referenced elsewhere
+    const std::shared_ptr<Node>& node = t.grad_fn();
+    if (node && node.use_count() == 1) {
+      for (Tensor& input : node->inputs) pending.push_back(std::move(input));
+      node->inputs.clear();
+    }
+  }
 }
 
 namespace {
@@ -40,6 +63,17 @@ void accumulate(Tensor& into, const Tensor& g, const Tensor& owner, const std::s
   PF_CHECK(g.shape() == owner.shape() && g.dtype() == owner.dtype(), "backward",
            "op '", op, "' produced a gradient ", describe(g), " for an input ", describe(owner));
   into = into.defined() ? ops::add(into, g) : g;
+}
+
+void accumulate_into_leaf(const Tensor& leaf, const Tensor& g, const std::string& op) {
+  Tensor sum = leaf.grad();
+  accumulate(sum, g, leaf, op);
+  leaf.set_grad(sum);
+}
+
+void check_requires_grad(const Tensor& root) {
+  PF_CHECK(root.defined() && root.requires_grad(), "backward", "called on a tensor that does not require grad ",
+           "(HINT: did a parameter miss set_requires_grad(true), or was it computed under NoGradGuard?)");
 }
 
 // Post-order DFS from root over tensors that have a grad_fn.
@@ -64,17 +98,22 @@ void topological_order(const Tensor& root, std::vector<Tensor>& order) {
 
 }  // namespace
 
-void Tensor::backward(bool retain_graph) const {
-  PF_CHECK(defined() && requires_grad(), "backward", "called on a tensor that does not require grad ",
-           "(HINT: did a parameter miss set_requires_grad(true), or was it computed under NoGradGuard?)");
-  PF_CHECK(numel() == 1, "backward", "needs a scalar (one-element) loss, got ", describe(*this));
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+  check_requires_grad(root);
+  PF_CHECK(grad.defined() && grad.shape() == root.shape() && grad.dtype() == root.dtype() &&
+               grad.device() == root.device(),
+           "backward", "the gradient ", describe(grad), " does not match the tensor ", describe(root));
   NoGradGuard no_grad;  // the backward computations themselves are not recorded
+  if (root.is_leaf()) {  // nothing to walk: the gradient is the given one
+    accumulate_into_leaf(root, grad, "backward");
+    return;
+  }
 
   std::vector<Tensor> order;
-  topological_order(*this, order);
+  topological_order(root, order);
 
   std::unordered_map<const TensorImpl*, Tensor> grads;  // gradient w.r.t. each non-leaf
-  grads[impl_ptr().get()] = Tensor::ones(shape(), dtype(), device());
+  grads[root.impl_ptr().get()] = grad;
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Tensor& t = *it;
@@ -94,10 +133,8 @@ void Tensor::backward(bool retain_graph) const {
       if (!input.defined() || !input.requires_grad() || !input_grads[i].defined()) continue;
       if (input.grad_fn()) {
         accumulate(grads[input.impl_ptr().get()], input_grads[i], input, node.op);
-      } else {  // a leaf: accumulate into .grad
-        Tensor g = input.grad();
-        accumulate(g, input_grads[i], input, node.op);
-        input.set_grad(g);
+      } else {
+        accumulate_into_leaf(input, input_grads[i], node.op);
       }
     }
     if (!retain_graph) {  // free what the node saved; the graph cannot be walked again
@@ -105,6 +142,12 @@ void Tensor::backward(bool retain_graph) const {
       node.inputs.clear();
     }
   }
+}
+
+void Tensor::backward(bool retain_graph) const {
+  check_requires_grad(*this);
+  PF_CHECK(numel() == 1, "backward", "needs a scalar (one-element) loss, got ", describe(*this));
+  pf::backward(*this, Tensor::ones(shape(), dtype(), device()), retain_graph);
 }
 
 }  // namespace pf

@@ -18,9 +18,9 @@ Tensor log_softmax(const Tensor& x) { return softmax_impl("log_softmax", x, true
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
   ops::LayerNormResult r = ops::layer_norm(x, gamma, beta, eps);
-  Tensor xs = x.detach(), gs = gamma.detach();
+  Tensor xs = x.detach(), gs = gamma.detach(), mean = r.mean, rstd = r.rstd;  // not r: r.y is the output
   return record("layer_norm", r.y, {x, gamma, beta}, [=](const Tensor& g) -> std::vector<Tensor> {
-    ops::LayerNormGrads grads = ops::layer_norm_backward(xs, gs, r.mean, r.rstd, g);
+    ops::LayerNormGrads grads = ops::layer_norm_backward(xs, gs, mean, rstd, g);
     return {grads.dx, grads.dgamma, grads.dbeta};
   });
 }

@@ -19,6 +19,13 @@ struct Node {
   std::string op;              // for error messages: "matmul", "layer_norm", ...
   std::vector<Tensor> inputs;  // the tensors the op read (their handles)
   BackwardFn backward;         // empty once backward() has run and freed it
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Frees the part of the graph only this node kept alive without recursing,
+  // so dropping a graph thousands of ops deep cannot overflow the stack.
+  ~Node();
 };
 
 // True while gradients are being recorded (the default); see NoGradGuard.
@@ -39,10 +46,18 @@ class NoGradGuard {
 // Does an op with these inputs need to record a node?
 bool any_requires_grad(const std::vector<Tensor>& inputs);
 
-// Makes `output` the result of a recorded op: sets requires_grad and grad_fn
-// when grad mode is on and an input requires grad; otherwise returns output
-// unchanged. `backward` must not capture `output` itself (that would be a
-// reference cycle); capture output.detach() instead.
+// Makes `output` the result of a recorded op: when grad mode is on and an input
+// requires grad, returns it with requires_grad and grad_fn set (as a new handle
+// onto the same data if `output` is one of the inputs); otherwise returns output
+// unchanged. Use the returned tensor. `backward` must not capture `output` (nor
+// anything holding its handle: that would be a reference cycle); capture
+// output.detach() instead.
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward);
+
+// Reverse-mode differentiation from `root` of any shape, given the gradient of
+// the final loss with respect to it (same shape, dtype and device), like
+// torch.autograd.backward(root, grad). Leaves accumulate into .grad.
+// Tensor::backward() is backward(loss, ones) for a one-element loss.
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph = false);
 
 }  // namespace pf

@@ -29,12 +29,13 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   const int64_t d = x.wrap_dim(dim);
   Tensor kept_max = ops::max(x, d, true);
-  Tensor xs = x.detach();
-  const Shape kept = kept_max.shape(), in_shape = x.shape();
+  // With keepdim kept_max is the output, so backward holds a detached handle.
+  Tensor xs = x.detach(), ms = kept_max.detach();
+  const Shape kept = kept_max.shape();
   Tensor out = keepdim ? kept_max : ops::squeeze(kept_max, d);
   return record("max", out, {x}, [=](const Tensor& g) -> std::vector<Tensor> {
     // 1 where x equals its row's maximum; ties (rare) share the gradient evenly.
-    Tensor is_max = ops::binary(BinaryOp::Eq, xs, kept_max);
+    Tensor is_max = ops::binary(BinaryOp::Eq, xs, ms);
     Tensor share = ops::div(is_max, ops::sum(is_max, {d}, true));
     return {ops::mul(share, ops::reshape(g, kept))};
   });

@@ -27,15 +27,15 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
 }
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
-  Tensor y = ops::slice(x, dim, start, end, step);
-  // Recover the normalised start from the view's offset, so negative indices work.
-  const int64_t d = x.wrap_dim(dim), first = x.stride(d) ? (y.offset() - x.offset()) / x.stride(d) : 0;
+  Tensor y = ops::slice(x, dim, start, end, step);  // checks the range
+  const int64_t d = x.wrap_dim(dim), first = start < 0 ? start + x.size(d) : start;
   const Shape in_shape = x.shape();
   const DType dtype = x.dtype();
   const Device device = x.device();
   return record("slice", y, {x}, [=](const Tensor& g) -> std::vector<Tensor> {
     Tensor dx = Tensor::zeros(in_shape, dtype, device);  // zero outside the slice
-    ops::copy_(ops::slice(dx, d, first, first + (g.size(d) - 1) * step + 1, step), g);
+    // first + n * step (clamped by ops::slice) selects exactly the n sliced elements, also when n = 0.
+    ops::copy_(ops::slice(dx, d, first, first + g.size(d) * step, step), g);
     return {dx};
   });
 }
