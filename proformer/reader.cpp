@@ -164,7 +164,6 @@ bool SequenceReader::next(SequenceRecord& record) {
   }
   if (format_ == InputFormat::kFasta) return next_fasta(record);
 
-  constexpr const char* op = "read sequences";
   if (!next_nonempty_line()) return false;
   const std::string_view line = line_;
   const std::string_view sequence = format_ == InputFormat::kTsv ? line.substr(0, line.find('\t')) : line;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "nn/schedule.h"
 #include "proformer/checkpoint.h"
 #include "proformer/metrics.h"
 #include "proformer/predict.h"
