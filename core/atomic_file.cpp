@@ -29,14 +29,14 @@ void AtomicFile::write(const void* data, size_t nbytes) {
 
 void AtomicFile::commit() {
   PF_CHECK(file_ != nullptr, "write", path_, ": already committed");
-  const bool flushed = std::fflush(file_) == 0 && ::fsync(fileno(file_)) == 0;
-  const int error = errno;
-  std::fclose(file_);
+  bool ok = std::fflush(file_) == 0 && ::fsync(fileno(file_)) == 0;
+  ok = std::fclose(file_) == 0 && ok;
   file_ = nullptr;
-  if (!flushed || std::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
-    std::remove(tmp_path_.c_str());
-    PF_FAIL("write", path_, ": could not write (", std::strerror(flushed ? errno : error), ")");
-  }
+  ok = ok && std::rename(tmp_path_.c_str(), path_.c_str()) == 0;
+  if (ok) return;
+  const int error = errno;
+  std::remove(tmp_path_.c_str());
+  PF_FAIL("write", path_, ": could not write (", std::strerror(error), ")");
 }
 
 }  // namespace pf

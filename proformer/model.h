@@ -18,24 +18,9 @@
 #include "nn/conv.h"
 #include "nn/embedding.h"
 #include "nn/feed_forward.h"
+#include "proformer/config.h"
 
 namespace pf::proformer {
-
-// Every size of the model; the defaults are the original (47,425,543 parameters).
-struct ModelConfig {
-  int64_t dim = 512;
-  int64_t blocks = 4;
-  int64_t heads = 8;
-  int64_t head_dim = 512;
-  int64_t ffn_mult = 4;  // FFN hidden width = ffn_mult * dim (SwiGLU halves it)
-  int64_t conv_kernel = 15;
-  int64_t kmer_kernel = 10;
-  int64_t expr_tokens = 32;
-  int64_t seq_len = 100;  // per strand: the model reads 2 * seq_len tokens
-  int64_t vocab = 6;      // A C G T N M
-  double dropout = 0.0;
-  double layer_norm_eps = 1e-6;
-};
 
 // JSON form of ModelConfig (stored in checkpoint metadata and golden files).
 std::string model_config_to_json(const ModelConfig& config);
