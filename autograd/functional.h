@@ -74,6 +74,9 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
 // a [..., M, K] @ b [..., K, N] -> [..., M, N], batch dims broadcast.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+// x [R, K] @ w [K, N] + bias [N] -> [R, N] in one GEMM pass.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+
 // ---- neural-network ops ----
 Tensor softmax(const Tensor& x);      // over the last dim
 Tensor log_softmax(const Tensor& x);  // over the last dim

@@ -14,4 +14,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   });
 }
 
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  Tensor xs = x.detach(), ws = w.detach();
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  return record("linear", ops::linear(x, w, bias), {x, w, bias}, [=](const Tensor& g) -> std::vector<Tensor> {
+    return {need_x ? ops::matmul(g, ops::transpose(ws, 0, 1)) : Tensor(),
+            need_w ? ops::matmul(ops::transpose(xs, 0, 1), g) : Tensor(), ops::sum(g, {0})};
+  });
+}
+
 }  // namespace pf

@@ -386,6 +386,18 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return to(c, a.dtype());
 }
 
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  check_same(x, w, "linear");
+  check_same(x, bias, "linear");
+  PF_CHECK(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(0) && bias.shape() == Shape{w.size(1)}, "linear",
+           "expected x [R, K], w [K, N], bias [N], got ", describe(x), ", ", describe(w), ", ", describe(bias));
+  PF_CHECK(!is_half(compute_dtype(x)), "linear", "half types need a device that computes them, got ", describe(x));
+  Tensor out = Tensor::empty({x.size(0), w.size(1)}, x.dtype(), x.device());
+  backend(x).copy(expand(bias, out.shape()), out);
+  backend(x).gemm(gemm_operand(x), gemm_operand(w), out, 1.0, 1.0);
+  return out;
+}
+
 // ---- neural-network kernels ----
 
 Tensor softmax(const Tensor& x, bool log) {
@@ -461,8 +473,8 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   const int64_t B = x.size(0), K = weight.size(0), C = x.size(2), Cout = weight.size(2);
   Tensor cols = unfold1d(x, K, pad_left, pad_right);  // [B, Lout, K, C]
   const int64_t Lout = cols.size(1);
-  Tensor y = matmul(reshape(cols, {B * Lout, K * C}), reshape(weight, {K * C, Cout}));  // [B*Lout, Cout]
-  if (bias.defined()) y = add(y, bias);
+  Tensor rows = reshape(cols, {B * Lout, K * C}), kernel = reshape(weight, {K * C, Cout});
+  Tensor y = bias.defined() ? linear(rows, kernel, bias) : matmul(rows, kernel);  // [B*Lout, Cout]
   return reshape(y, {B, Lout, Cout});
 }
 

@@ -76,6 +76,10 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // not supported (use unsqueeze). Transposed views are passed to GEMM as is.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+// x [R, K] @ w [K, N] + bias [N] -> [R, N]: the bias is written into the output
+// first and the GEMM accumulates onto it (one pass fewer than matmul + add).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+
 // ---- neural-network kernels (see backend.h for the exact formulas) ----
 Tensor softmax(const Tensor& x, bool log = false);  // over the last dim
 Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log = false);

@@ -28,8 +28,8 @@ SeparableConv1d::SeparableConv1d(int64_t channels, int64_t kernel, Generator& ge
 
 Tensor SeparableConv1d::forward(const Tensor& x) const {
   Tensor h = depthwise_conv1d(x, depthwise);                    // [B, L, C]
-  Tensor y = matmul(reshape(h, {-1, h.size(-1)}), pointwise);  // [B*L, C]
-  return reshape(add(y, bias), x.shape());
+  Tensor y = linear(reshape(h, {-1, h.size(-1)}), pointwise, bias);  // [B*L, C]
+  return reshape(y, x.shape());
 }
 
 }  // namespace pf::nn

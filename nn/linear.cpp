@@ -15,8 +15,8 @@ Tensor Linear::forward(const Tensor& x) const {
   // gradient one GEMM too (no per-batch products summed afterwards).
   Shape out_shape = x.shape();
   out_shape.back() = weight.size(1);
-  Tensor y = matmul(reshape(x, {-1, x.size(-1)}), weight);  // [R, out]
-  if (bias.defined()) y = add(y, bias);
+  Tensor rows = reshape(x, {-1, x.size(-1)});                                     // [R, in]
+  Tensor y = bias.defined() ? linear(rows, weight, bias) : matmul(rows, weight);  // [R, out]
   return reshape(y, out_shape);
 }
 

@@ -1,5 +1,9 @@
 // Elementwise kernels: unary functions and their derivatives, broadcasting
 // binary ops, ops with a scalar.
+//
+// Each with_* helper below turns the runtime op into a function object and
+// calls the loop body with it once, so the switch happens outside the loop
+// and the compiler inlines (and vectorises) the arithmetic inside it.
 #include <cmath>
 
 #include "core/cpu/cpu_backend.h"
@@ -13,79 +17,83 @@ T sigmoid(T x) {
   return T(1) / (T(1) + std::exp(-x));
 }
 
-template <typename T>
-T apply_unary(UnaryOp op, T x) {
+// body(f) with f(x) = op(x).
+template <typename T, typename Body>
+void with_unary(UnaryOp op, Body&& body) {
   switch (op) {
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return std::exp(x);
-    case UnaryOp::Log: return std::log(x);
-    case UnaryOp::Sqrt: return std::sqrt(x);
-    case UnaryOp::Tanh: return std::tanh(x);
-    case UnaryOp::Sigmoid: return sigmoid(x);
-    case UnaryOp::Relu: return x > T(0) ? x : T(0);
-    case UnaryOp::Silu: return x * sigmoid(x);
-    case UnaryOp::Abs: return std::abs(x);
+    case UnaryOp::Neg: return body([](T x) { return -x; });
+    case UnaryOp::Exp: return body([](T x) { return std::exp(x); });
+    case UnaryOp::Log: return body([](T x) { return std::log(x); });
+    case UnaryOp::Sqrt: return body([](T x) { return std::sqrt(x); });
+    case UnaryOp::Tanh: return body([](T x) { return std::tanh(x); });
+    case UnaryOp::Sigmoid: return body([](T x) { return sigmoid(x); });
+    case UnaryOp::Relu: return body([](T x) { return x > T(0) ? x : T(0); });
+    case UnaryOp::Silu: return body([](T x) { return x * sigmoid(x); });
+    case UnaryOp::Abs: return body([](T x) { return std::abs(x); });
   }
-  return x;
 }
 
-// d op(x) / dx, from the input x or the output y, whichever is simpler.
-template <typename T>
-T unary_derivative(UnaryOp op, T x, T y) {
+// body(f) with f(x, y) = d op(x) / dx, from the input x or the output y = op(x),
+// whichever is simpler.
+template <typename T, typename Body>
+void with_unary_derivative(UnaryOp op, Body&& body) {
   switch (op) {
-    case UnaryOp::Neg: return T(-1);
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return T(1) / x;
-    case UnaryOp::Sqrt: return T(0.5) / y;
-    case UnaryOp::Tanh: return T(1) - y * y;
-    case UnaryOp::Sigmoid: return y * (T(1) - y);
-    case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::Silu: {
-      T s = sigmoid(x);
-      return s * (T(1) + x * (T(1) - s));
-    }
-    case UnaryOp::Abs: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+    case UnaryOp::Neg: return body([](T, T) { return T(-1); });
+    case UnaryOp::Exp: return body([](T, T y) { return y; });
+    case UnaryOp::Log: return body([](T x, T) { return T(1) / x; });
+    case UnaryOp::Sqrt: return body([](T, T y) { return T(0.5) / y; });
+    case UnaryOp::Tanh: return body([](T, T y) { return T(1) - y * y; });
+    case UnaryOp::Sigmoid: return body([](T, T y) { return y * (T(1) - y); });
+    case UnaryOp::Relu: return body([](T x, T) { return x > T(0) ? T(1) : T(0); });
+    case UnaryOp::Silu:
+      return body([](T x, T) {
+        T s = sigmoid(x);
+        return s * (T(1) + x * (T(1) - s));
+      });
+    case UnaryOp::Abs: return body([](T x, T) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); });
   }
-  return T(0);
 }
 
-template <typename T>
-T apply_binary(BinaryOp op, T a, T b) {
+// body(f) with f(a, b) = a op b.
+template <typename T, typename Body>
+void with_binary(BinaryOp op, Body&& body) {
   switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-    case BinaryOp::Maximum: return a > b ? a : b;
-    case BinaryOp::Eq: return a == b ? T(1) : T(0);
+    case BinaryOp::Add: return body([](T a, T b) { return a + b; });
+    case BinaryOp::Sub: return body([](T a, T b) { return a - b; });
+    case BinaryOp::Mul: return body([](T a, T b) { return a * b; });
+    case BinaryOp::Div: return body([](T a, T b) { return a / b; });
+    case BinaryOp::Maximum: return body([](T a, T b) { return a > b ? a : b; });
+    case BinaryOp::Eq: return body([](T a, T b) { return a == b ? T(1) : T(0); });
   }
-  return a;
 }
 
-template <typename T>
-T apply_scalar(ScalarOp op, T x, T s) {
+// body(f) with f(x) = x op s.
+template <typename T, typename Body>
+void with_scalar(ScalarOp op, T s, Body&& body) {
   switch (op) {
-    case ScalarOp::Add: return x + s;
-    case ScalarOp::Mul: return x * s;
-    case ScalarOp::Pow: return std::pow(x, s);
-    case ScalarOp::Rsub: return s - x;
-    case ScalarOp::ClampMin: return x > s ? x : s;
-    case ScalarOp::ClampMax: return x < s ? x : s;
+    case ScalarOp::Add: return body([s](T x) { return x + s; });
+    case ScalarOp::Mul: return body([s](T x) { return x * s; });
+    case ScalarOp::Pow: return body([s](T x) { return std::pow(x, s); });
+    case ScalarOp::Rsub: return body([s](T x) { return s - x; });
+    case ScalarOp::ClampMin: return body([s](T x) { return x > s ? x : s; });
+    case ScalarOp::ClampMax: return body([s](T x) { return x < s ? x : s; });
   }
-  return x;
 }
 
 constexpr int64_t kParallelThreshold = 32768;  // below this, threads cost more than they save
+
+// out[i] = f(in[i]) over n contiguous elements.
+template <typename T, typename F>
+void map_elements(const T* in, T* out, int64_t n, F f) {
+#pragma omp parallel for simd if (n > kParallelThreshold)
+  for (int64_t i = 0; i < n; ++i) out[i] = f(in[i]);
+}
 
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out) {
   dispatch_float(x.dtype(), unary_op_name(op), [&]<typename T>() {
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    const int64_t n = x.numel();
-#pragma omp parallel for simd if (n > kParallelThreshold)
-    for (int64_t i = 0; i < n; ++i) o[i] = apply_unary(op, in[i]);
+    with_unary<T>(op, [&](auto f) { map_elements(x.data<T>(), out.data<T>(), x.numel(), f); });
   });
 }
 
@@ -96,8 +104,10 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
     const T* g = dy.data<T>();
     T* o = dx.data<T>();
     const int64_t n = x.numel();
+    with_unary_derivative<T>(op, [&](auto derivative) {
 #pragma omp parallel for simd if (n > kParallelThreshold)
-    for (int64_t i = 0; i < n; ++i) o[i] = g[i] * unary_derivative(op, xp[i], yp[i]);
+      for (int64_t i = 0; i < n; ++i) o[i] = g[i] * derivative(xp[i], yp[i]);
+    });
   });
 }
 
@@ -106,32 +116,34 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Ten
     const T* ap = a.data<T>();
     const T* bp = b.data<T>();
     T* o = out.data<T>();
-    if (a.is_contiguous() && b.is_contiguous()) {  // the common case: no broadcasting
-      const int64_t n = out.numel();
-#pragma omp parallel for simd if (n > kParallelThreshold)
-      for (int64_t i = 0; i < n; ++i) o[i] = apply_binary(op, ap[i], bp[i]);
-      return;
-    }
+    const int64_t n = out.numel();
     const int64_t row_len = out.dim() == 0 ? 1 : out.size(-1);
     const int64_t a_step = out.dim() == 0 ? 0 : a.stride(-1);
     const int64_t b_step = out.dim() == 0 ? 0 : b.stride(-1);
-    for_each_row<2>(out.shape(), {&a.strides(), &b.strides()}, [&](int64_t row, const int64_t* base) {
-      const T* a_row = ap + base[0];
-      const T* b_row = bp + base[1];
-      T* o_row = o + row * row_len;
-      for (int64_t i = 0; i < row_len; ++i) o_row[i] = apply_binary(op, a_row[i * a_step], b_row[i * b_step]);
+    with_binary<T>(op, [&](auto f) {
+      if (a.is_contiguous() && b.is_contiguous()) {  // no broadcasting: one flat loop
+#pragma omp parallel for simd if (n > kParallelThreshold)
+        for (int64_t i = 0; i < n; ++i) o[i] = f(ap[i], bp[i]);
+        return;
+      }
+      for_each_row<2>(out.shape(), {&a.strides(), &b.strides()}, [&](int64_t row, const int64_t* base) {
+        const T* a_row = ap + base[0];
+        const T* b_row = bp + base[1];
+        T* o_row = o + row * row_len;
+        if (a_step == 1 && b_step == 1) {  // e.g. adding a bias row: both rows contiguous
+#pragma omp simd
+          for (int64_t i = 0; i < row_len; ++i) o_row[i] = f(a_row[i], b_row[i]);
+        } else {
+          for (int64_t i = 0; i < row_len; ++i) o_row[i] = f(a_row[i * a_step], b_row[i * b_step]);
+        }
+      });
     });
   });
 }
 
 void CpuBackend::scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) {
   dispatch_float(x.dtype(), "scalar op", [&]<typename T>() {
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    const T sv = T(s);
-    const int64_t n = x.numel();
-#pragma omp parallel for simd if (n > kParallelThreshold)
-    for (int64_t i = 0; i < n; ++i) o[i] = apply_scalar(op, in[i], sv);
+    with_scalar<T>(op, T(s), [&](auto f) { map_elements(x.data<T>(), out.data<T>(), x.numel(), f); });
   });
 }
 

@@ -60,6 +60,12 @@ void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
       for_each_row<2>(dst.shape(), {&src.strides(), &dst.strides()}, [&](int64_t, const int64_t* base) {
         const S* s_row = s + base[0];
         D* d_row = d + base[1];
+        if constexpr (std::is_same_v<S, D>) {
+          if (src_step == 1 && dst_step == 1) {  // e.g. a permute that keeps the last dim
+            std::memcpy(d_row, s_row, size_t(row_len) * sizeof(D));
+            return;
+          }
+        }
         for (int64_t i = 0; i < row_len; ++i) {
           if constexpr (std::is_same_v<S, D>)
             d_row[i * dst_step] = s_row[i * src_step];

@@ -230,6 +230,14 @@ TEST_CASE("gradcheck: max") {
 
 // ---- linear algebra ----
 
+TEST_CASE("gradcheck: linear") {
+  Random rnd;
+  auto fn = [](const Inputs& in) { return linear(in[0], in[1], in[2]); };
+  check_grad("[3, 4] @ [4, 5] + [5]", {rnd.normal({3, 4}), rnd.normal({4, 5}), rnd.normal({5})}, fn);
+  check_grad("transposed weight view", {rnd.normal({3, 4}), ops::transpose(rnd.normal({5, 4}), 0, 1), rnd.normal({5})},
+             fn);
+}
+
 TEST_CASE("gradcheck: matmul") {
   Random rnd;
   auto mm = [](const Inputs& in) { return matmul(in[0], in[1]); };
