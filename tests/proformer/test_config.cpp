@@ -101,7 +101,7 @@ TEST_CASE("config: configs/default.yaml and configs/demo.yaml load") {
   CHECK(demo.train.batch_size == 64);
   CHECK(demo.train.epochs == 3);
   CHECK(demo.schedule.name == "noam");
-  CHECK(demo.schedule.warmup_steps == 250);
+  CHECK(demo.schedule.warmup_steps == 30);
   CHECK(demo.output.dir == "runs/demo");
 }
 
