@@ -71,8 +71,8 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim
 Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
 
 // ---- linear algebra ----
-// a [..., M, K] @ b [..., K, N] -> [..., M, N], batch dims broadcast.
-Tensor matmul(const Tensor& a, const Tensor& b);
+// alpha * (a [..., M, K] @ b [..., K, N]) -> [..., M, N], batch dims broadcast.
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
 
 // x [R, K] @ w [K, N] + bias [N] -> [R, N] in one GEMM pass.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);

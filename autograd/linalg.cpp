@@ -1,15 +1,15 @@
-// matmul: for C = A @ B, dA = dC @ B^T and dB = A^T @ dC (summed over
+// matmul: for C = alpha A @ B, dA = alpha dC @ B^T and dB = alpha A^T @ dC (summed over
 // broadcast batch dims). The transposes are views that GEMM reads in place.
 #include "autograd/functional.h"
 
 namespace pf {
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
   Tensor as = a.detach(), bs = b.detach();
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  return record("matmul", ops::matmul(a, b), {a, b}, [=](const Tensor& g) -> std::vector<Tensor> {
-    Tensor da = need_a ? ops::sum_to(ops::matmul(g, ops::transpose(bs, -1, -2)), as.shape()) : Tensor();
-    Tensor db = need_b ? ops::sum_to(ops::matmul(ops::transpose(as, -1, -2), g), bs.shape()) : Tensor();
+  return record("matmul", ops::matmul(a, b, alpha), {a, b}, [=](const Tensor& g) -> std::vector<Tensor> {
+    Tensor da = need_a ? ops::sum_to(ops::matmul(g, ops::transpose(bs, -1, -2), alpha), as.shape()) : Tensor();
+    Tensor db = need_b ? ops::sum_to(ops::matmul(ops::transpose(as, -1, -2), g, alpha), bs.shape()) : Tensor();
     return {da, db};
   });
 }

@@ -366,7 +366,7 @@ Tensor gemm_operand(const Tensor& x) {
 }
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
   check_same(a, b, "matmul");
   check_float(a, "matmul");
   PF_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul", "needs at least 2-d operands, got ", describe(a), " and ",
@@ -382,7 +382,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor ac = gemm_operand(expand(to(a, compute_dtype(a)), a_shape));
   Tensor bc = gemm_operand(expand(to(b, compute_dtype(b)), b_shape));
   Tensor c = Tensor::empty(c_shape, ac.dtype(), a.device());
-  backend(a).gemm(ac, bc, c, 1.0, 0.0);
+  backend(a).gemm(ac, bc, c, alpha, 0.0);
   return to(c, a.dtype());
 }
 

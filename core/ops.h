@@ -72,9 +72,10 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ---- matrix products ----
-// a [..., M, K] @ b [..., K, N] -> [..., M, N], batch dims broadcast; 1-D b is
-// not supported (use unsqueeze). Transposed views are passed to GEMM as is.
-Tensor matmul(const Tensor& a, const Tensor& b);
+// alpha * (a [..., M, K] @ b [..., K, N]) -> [..., M, N], batch dims broadcast;
+// 1-D b is not supported (use unsqueeze). Transposed views are passed to GEMM
+// as is, and alpha is applied inside it (no extra pass over the result).
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
 
 // x [R, K] @ w [K, N] + bias [N] -> [R, N]: the bias is written into the output
 // first and the GEMM accumulates onto it (one pass fewer than matmul + add).

@@ -20,7 +20,7 @@ Tensor MultiHeadAttention::forward(const Tensor& x) const {
   Tensor qh = split_heads(q->forward(x));
   Tensor kh = split_heads(k->forward(x));
   Tensor vh = split_heads(v->forward(x));
-  Tensor scores = mul(matmul(qh, transpose(kh, -1, -2)), 1.0 / std::sqrt(double(head_dim)));  // [B, H, T, T]
+  Tensor scores = matmul(qh, transpose(kh, -1, -2), 1.0 / std::sqrt(double(head_dim)));  // [B, H, T, T]
   Tensor attention = softmax(scores);
   Tensor context = matmul(attention, vh);                                                  // [B, H, T, Dh]
   Tensor merged = reshape(permute(context, {0, 2, 1, 3}), {B, T, heads * head_dim});       // [B, T, H*Dh]

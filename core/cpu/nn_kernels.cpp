@@ -1,7 +1,9 @@
 // Fused neural-network kernels on rows of the last dim: softmax, layer norm,
 // SwiGLU, cross-entropy. Rows are independent, so threads split the rows.
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/cpu/cpu_backend.h"
 
@@ -9,7 +11,13 @@ namespace pf {
 
 namespace {
 constexpr int64_t kRowsPerThreadMin = 16;  // rows below which one thread does all
-}
+
+// One row as an Eigen array, for vectorised exp and reductions.
+template <typename T>
+using Row = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T>
+using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+}  // namespace
 
 void CpuBackend::softmax(const Tensor& x, const Tensor& y, bool log) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
@@ -20,19 +28,15 @@ void CpuBackend::softmax(const Tensor& x, const Tensor& y, bool log) {
     for (int64_t r = 0; r < R; ++r) {
       const T* in = xp + r * N;
       T* out = yp + r * N;
-      T max = *std::max_element(in, in + N);  // subtracting the max keeps exp() finite
-      T total = 0;
-      for (int64_t i = 0; i < N; ++i) {
-        out[i] = std::exp(in[i] - max);
-        total += out[i];
-      }
-      if (log) {
-        T log_total = std::log(total);
-        for (int64_t i = 0; i < N; ++i) out[i] = in[i] - max - log_total;
-      } else {
-        T inv = T(1) / total;
-        for (int64_t i = 0; i < N; ++i) out[i] *= inv;
-      }
+      Row<T> y(out, N);
+      const ConstRow<T> x(in, N);
+      const T max = x.maxCoeff();  // subtracting the max keeps exp() finite
+      y = (x - max).exp();         // Eigen's vectorised exp
+      const T total = y.sum();
+      if (log)
+        y = x - (max + std::log(total));
+      else
+        y *= T(1) / total;
     }
   });
 }
@@ -119,20 +123,34 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
         out[i] = s * (gr[i] * g[i] - mean_dxhat - xhat * mean_dxhat_xhat);
       }
     }
-    // dgamma = sum_r dy * xhat, dbeta = sum_r dy: threads split the columns.
+    // dgamma = sum_r dy * xhat, dbeta = sum_r dy. Rows are summed in fixed
+    // chunks (row-major, so memory is read in order), then the chunk sums are
+    // added in chunk order: the same result for any thread count.
+    const int64_t chunk = 64, chunks = (R + chunk - 1) / chunk;
+    std::vector<T> partial(size_t(2 * chunks * N), T(0));  // [chunks, 2, N]
+#pragma omp parallel for if (R * N > 32768)
+    for (int64_t c = 0; c < chunks; ++c) {
+      T* sg = partial.data() + 2 * c * N;
+      T* sb = sg + N;
+      for (int64_t r = c * chunk; r < std::min(R, (c + 1) * chunk); ++r) {
+        const T* in = xp + r * N;
+        const T* grad = gp + r * N;
+        const T m = mp[r], s = rp[r];
+        for (int64_t i = 0; i < N; ++i) {
+          sg[i] += grad[i] * (in[i] - m) * s;
+          sb[i] += grad[i];
+        }
+      }
+    }
     T* dg = dgamma.data<T>();
     T* db = dbeta.data<T>();
-#pragma omp parallel for if (R * N > 32768)
-    for (int64_t i = 0; i < N; ++i) {
-      T sg = 0, sb = 0;
-      for (int64_t r = 0; r < R; ++r) {
-        T grad = gp[r * N + i];
-        sg += grad * (xp[r * N + i] - mp[r]) * rp[r];
-        sb += grad;
+    std::fill(dg, dg + N, T(0));
+    std::fill(db, db + N, T(0));
+    for (int64_t c = 0; c < chunks; ++c)
+      for (int64_t i = 0; i < N; ++i) {
+        dg[i] += partial[size_t(2 * c * N + i)];
+        db[i] += partial[size_t((2 * c + 1) * N + i)];
       }
-      dg[i] = sg;
-      db[i] = sb;
-    }
   });
 }
 
@@ -143,10 +161,9 @@ void CpuBackend::swiglu(const Tensor& x, const Tensor& y) {
     T* yp = y.data<T>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      const T* a = xp + r * 2 * N;  // first half
-      const T* g = a + N;           // second half, the gate
-      T* out = yp + r * N;
-      for (int64_t i = 0; i < N; ++i) out[i] = a[i] * g[i] / (T(1) + std::exp(-g[i]));
+      const ConstRow<T> a(xp + r * 2 * N, N);  // first half
+      const ConstRow<T> g(xp + r * 2 * N + N, N);  // second half, the gate
+      Row<T>(yp + r * N, N) = a * g / (T(1) + (-g).exp());
     }
   });
 }

@@ -246,6 +246,8 @@ TEST_CASE("gradcheck: matmul") {
   check_grad("broadcast [2, 3, 4] @ [4, 5]", {rnd.normal({2, 3, 4}), rnd.normal({4, 5})}, mm);
   check_grad("broadcast [3, 4] @ [2, 4, 5]", {rnd.normal({3, 4}), rnd.normal({2, 4, 5})}, mm);
   check_grad("broadcast [2, 1, 3, 4] @ [3, 4, 5]", {rnd.normal({2, 1, 3, 4}), rnd.normal({3, 4, 5})}, mm);
+  check_grad("scaled by alpha 0.25", {rnd.normal({2, 3, 4}), rnd.normal({2, 4, 5})},
+             [](const Inputs& in) { return matmul(in[0], in[1], 0.25); });
   check_grad("transposed views as inputs",
              {ops::transpose(rnd.normal({4, 3}), 0, 1), ops::transpose(rnd.normal({5, 4}), 0, 1)}, mm);
   check_grad("a^T @ b^T inside fn", {rnd.normal({2, 4, 3}), rnd.normal({5, 4})}, [](const Inputs& in) {

@@ -100,7 +100,7 @@ TEST_CASE("config: configs/default.yaml and configs/demo.yaml load") {
   CHECK(demo.data.train == "data/demo/demo_train.txt");
   CHECK(demo.train.batch_size == 64);
   CHECK(demo.train.epochs == 3);
-  CHECK(demo.schedule.name == "noam");
+  CHECK(demo.schedule.name == "cosine");
   CHECK(demo.schedule.warmup_steps == 30);
   CHECK(demo.output.dir == "runs/demo");
 }
