@@ -78,13 +78,13 @@ TEST_CASE("resume: stopping at max_steps and resuming gives bit-identical parame
     int64_t checkpoint_every;  // 0: once per epoch
     int64_t eval_every;        // 0: once per epoch
   };
-  // 30 steps in all: epoch 1 ends after step 22.
+  // 24 steps in all: epoch 1 ends after step 22.
   const Scenario scenarios[] = {
-      {"stop mid-epoch (step 15), checkpoints and evaluations off the epoch boundary", 15, 4, 5},
-      {"stop on the epoch boundary (step 22), checkpoints and evaluations once per epoch", 22, 0, 0},
-      {"stop mid-epoch (step 13), checkpoints on and off the boundary (11, 22)", 13, 11, 3},
+      {"stop mid-epoch (step 13); checkpoints inside (11) and on (22) the epoch boundary, evaluations off it", 13,
+       11, 5},
+      {"stop on the epoch boundary (step 22); checkpoints and evaluations once per epoch", 22, 0, 0},
   };
-  const int64_t total = 30;
+  const int64_t total = 24;
   for (const Scenario& s : scenarios) {
     const std::string scenario = s.name;
     CAPTURE(scenario);
@@ -109,37 +109,42 @@ TEST_CASE("resume: a crash between writing last.optim and last.model still resum
   Config config = tiny_config("");
   config.output.checkpoint_every = 4;
   config.train.eval_every = 5;
-  const int64_t total = 30;
+  const int64_t total = 20;
   train_to(config, tmp.path / "whole", total, false);
 
-  // The state a crash leaves in the middle of the checkpoint after step 12:
-  // last.model from step 12, the previous optimiser file (step 12) kept as
-  // last.optim.prev, and last.optim either not written yet or from step 13.
-  const fs::path run = tmp.path / "run", later = tmp.path / "later";
-  train_to(config, run, 12, false);
-  fs::copy(run, later);
-  train_to(config, later, 13, true);
-  const fs::path optim = run / "last.optim.safetensors", previous = run / "last.optim.prev.safetensors";
-  fs::rename(optim, previous);
+  // What a crash leaves while a run that checkpointed step 8 writes the
+  // checkpoint of step 9 (its last step): last.model from step 8, the
+  // previous optimiser file (step 8) kept as last.optim.prev, and last.optim
+  // either not written yet or from step 9.
+  const fs::path crashed = tmp.path / "crashed", later = tmp.path / "later";
+  train_to(config, crashed, 8, false);
+  fs::copy(crashed, later);
+  train_to(config, later, 9, true);
+  const std::string optim = "last.optim.safetensors", previous = "last.optim.prev.safetensors";
+  fs::rename(crashed / optim, crashed / previous);
+  auto copy_of_crashed = [&](const std::string& name) {
+    fs::copy(crashed, tmp.path / name);
+    return tmp.path / name;
+  };
 
-  SUBCASE("the new optimiser file is in place") {
-    fs::copy_file(later / "last.optim.safetensors", optim);
-    CHECK(train_to(config, run, total, true).steps == total);
-    check_same_checkpoints(tmp.path / "whole", run);
-    CHECK_FALSE(fs::exists(previous));  // removed by the next complete checkpoint
-  }
-  SUBCASE("the new optimiser file is not written yet") {
-    CHECK(train_to(config, run, total, true).steps == total);
-    check_same_checkpoints(tmp.path / "whole", run);
-  }
-  SUBCASE("without the previous optimiser file the mismatch is reported") {
-    fs::remove(previous);
-    fs::copy_file(later / "last.optim.safetensors", optim);
-    const std::string message = error_of([&] { train_to(config, run, total, true); });
-    CHECK(contains(message, "last.optim.safetensors: optimiser state is from step 13"));
-    CHECK(contains(message, "model file is from step 12"));
-    CHECK(message.find('\n') == std::string::npos);
-  }
+  const fs::path written = copy_of_crashed("new optimiser file written");
+  fs::copy_file(later / optim, written / optim);
+  CHECK(train_to(config, written, total, true).steps == total);
+  check_same_checkpoints(tmp.path / "whole", written);
+  CHECK_FALSE(fs::exists(written / previous));  // removed by the next complete checkpoint
+
+  const fs::path not_written = copy_of_crashed("new optimiser file not written yet");
+  CHECK(train_to(config, not_written, total, true).steps == total);
+  check_same_checkpoints(tmp.path / "whole", not_written);
+
+  // Without the previous optimiser file the pair cannot be resumed: one clear error.
+  const fs::path lost = copy_of_crashed("previous optimiser file lost");
+  fs::remove(lost / previous);
+  fs::copy_file(later / optim, lost / optim);
+  const std::string message = error_of([&] { train_to(config, lost, total, true); });
+  CHECK(contains(message, "last.optim.safetensors: optimiser state is from step 9"));
+  CHECK(contains(message, "model file is from step 8"));
+  CHECK(message.find('\n') == std::string::npos);
 }
 
 TEST_CASE("resume: pf-train killed with SIGKILL at any moment resumes to the same bits") {
@@ -207,7 +212,7 @@ TEST_CASE("resume: pf-train killed with SIGKILL at any moment resumes to the sam
   std::mt19937 random(7);
   std::uniform_int_distribution<int64_t> delay_us(
       0, std::chrono::duration_cast<std::chrono::microseconds>(reference_time).count() / 2);
-  for (int trial = 0; trial < 6; ++trial) {
+  for (int trial = 0; trial < 5; ++trial) {
     const auto delay = std::chrono::microseconds(delay_us(random));
     CAPTURE(trial);
     if (run_until([&](auto elapsed) { return elapsed >= delay; }) == 0) break;  // it ended first
