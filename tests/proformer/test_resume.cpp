@@ -78,9 +78,11 @@ TEST_CASE("resume: stopping at max_steps and resuming gives bit-identical parame
     int64_t checkpoint_every;  // 0: once per epoch
     int64_t eval_every;        // 0: once per epoch
   };
-  // 24 steps in all: epoch 1 ends after step 22.
+  // 24 steps in all: epoch 1 ends after step 22. Each stop is at an
+  // evaluation step: a run validates at its last step, and an evaluation the
+  // uninterrupted run does not make could set a different best.* checkpoint.
   const Scenario scenarios[] = {
-      {"stop mid-epoch (step 13); checkpoints inside (11) and on (22) the epoch boundary, evaluations off it", 13,
+      {"stop mid-epoch (step 15); checkpoints inside (11) and on (22) the epoch boundary, evaluations off it", 15,
        11, 5},
       {"stop on the epoch boundary (step 22); checkpoints and evaluations once per epoch", 22, 0, 0},
   };
@@ -222,9 +224,10 @@ TEST_CASE("resume: pf-train killed with SIGKILL at any moment resumes to the sam
   check_same_checkpoints(whole, killed);
   CHECK(metric_steps((killed / "metrics.csv").string()) == one_to(total));  // no row lost or repeated
   for (const auto& entry : fs::directory_iterator(killed)) {
-    CAPTURE(entry.path().string());
+    const std::string leftover = entry.path().filename().string();
+    CAPTURE(leftover);
     CHECK(entry.path().extension() != ".tmp");
-    CHECK_FALSE(contains(entry.path().filename().string(), ".prev."));
+    CHECK_FALSE(contains(leftover, ".prev."));
   }
-  MESSAGE(loads, " checkpoint files loaded while pf-train ran and was killed");
+  CHECK(loads > 0);
 }
