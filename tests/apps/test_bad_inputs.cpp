@@ -162,6 +162,11 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: fewer training promoters than one batch
                  {"make no batch", "train.batch_size = 8"}, run_dir);
 }
 
+TEST_CASE_FIXTURE(BadInputs, "bad input: training labels that are all equal") {
+  check_rejected(pf_train(kCases + "train_constant_labels.txt"), "train_constant_labels.txt",
+                 {"cannot z-score the labels", "labels equal 12"}, run_dir);
+}
+
 TEST_CASE_FIXTURE(BadInputs, "bad input: training file with a 10 MB line") {
   const std::string data = tmp.file("train_10mb_line.txt");
   write_text(data, demo_lines(2) + std::string(10'000'000, 'A') + "\n" + demo_lines(3));
