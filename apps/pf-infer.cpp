@@ -41,11 +41,11 @@ int main_body(int argc, char** argv) {
   const std::string format = cli.get("format");
   PF_CHECK(format == "tsv" || format == "dream-json", "pf-infer", "--format must be tsv or dream-json, got '", format,
            "'");
-  if (int threads = std::stoi(cli.get("threads")); threads > 0) omp_set_num_threads(threads);
+  if (const int64_t threads = cli.get_int("threads", 0); threads > 0) omp_set_num_threads(int(threads));
 
   LoadedModel model = load_model(cli.get("checkpoint"));
   InferenceOptions options;
-  options.batch_size = std::stoll(cli.get("batch-size"));
+  options.batch_size = cli.get_int("batch-size", 1);
   options.skip_invalid = cli.enabled("skip-invalid");
   options.format = parse_input_format(cli.get("input-format"));
   std::vector<std::string> inputs = cli.positional();

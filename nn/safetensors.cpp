@@ -204,18 +204,22 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  std::error_code error;
-  const uint64_t file_bytes = std::filesystem::file_size(path, error);
-  PF_CHECK(!error, "safetensors", path, ": cannot read (", error.message(), ")");
+  PF_CHECK(!std::filesystem::is_directory(path), "safetensors", path, ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
-  PF_CHECK(in.is_open(), "safetensors", path, ": cannot open (", std::strerror(errno), ")");
+  PF_CHECK(in.is_open(), "safetensors", path, ": cannot read (", std::strerror(errno), ")");
+  // The size of the file that was opened, not of whatever `path` names a
+  // moment later: a writer may rename a new file over it meanwhile.
+  in.seekg(0, std::ios::end);
+  const std::streamoff end = in.tellg();
+  PF_CHECK(in && end >= 0, "safetensors", path, ": cannot read (", std::strerror(errno), ")");
+  const auto file_bytes = uint64_t(end);
   PF_CHECK(file_bytes >= 8, "safetensors", path, ": the file is ", file_bytes,
            " bytes, shorter than the 8-byte header length");
 
   uint64_t header_bytes = 0;
   read_at(in, path, 0, &header_bytes, 8);
   PF_CHECK(header_bytes <= file_bytes - 8, "safetensors", path, ": header length ", header_bytes,
-           " runs past the end of the file (", file_bytes, " bytes)");
+           " runs past the end of the file (", file_bytes, " bytes): truncated, or not a safetensors file");
   PF_CHECK(header_bytes <= kMaxHeaderBytes, "safetensors", path, ": header length ", header_bytes,
            " is over the limit of ", kMaxHeaderBytes, " bytes (not a safetensors file?)");
   std::string text(header_bytes, '\0');

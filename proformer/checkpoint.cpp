@@ -1,5 +1,7 @@
 #include "proformer/checkpoint.h"
 
+#include <charconv>
+#include <filesystem>
 #include <map>
 
 #include "nn/safetensors.h"
@@ -10,9 +12,18 @@ namespace {
 
 const std::string kModelSuffix = ".model.safetensors";
 const std::string kOptimSuffix = ".optim.safetensors";
+const std::string kPreviousOptimSuffix = ".optim.prev.safetensors";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The shortest text that reads back to the same double (std::to_string keeps
+// only 6 decimals, which would change the label mean/std and the best Pearson
+// a resumed run compares against).
+std::string exact(double value) {
+  char buffer[32];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
 }
 
 std::map<std::string, std::string> state_metadata(const TrainState& s) {
@@ -22,9 +33,9 @@ std::map<std::string, std::string> state_metadata(const TrainState& s) {
           {"next_epoch", std::to_string(s.next_batch.epoch)},
           {"next_batch", std::to_string(s.next_batch.batch)},
           {"dropout_rng_offset", std::to_string(s.dropout_rng_offset)},
-          {"best_val_pearson", std::to_string(s.best_val_pearson)},
-          {"label_mean", std::to_string(s.label_stats.mean)},
-          {"label_std", std::to_string(s.label_stats.std)}};
+          {"best_val_pearson", exact(s.best_val_pearson)},
+          {"label_mean", exact(s.label_stats.mean)},
+          {"label_std", exact(s.label_stats.std)}};
 }
 
 // Reads one metadata value, naming the file and key when it is missing or bad.
@@ -89,13 +100,26 @@ std::string model_file(const std::string& prefix) {
 
 void save_checkpoint(const std::string& prefix, const Proformer& model, const nn::Adam* optimizer,
                      const TrainState& state, const std::string& config_yaml) {
+  namespace fs = std::filesystem;
   std::map<std::string, std::string> metadata = state_metadata(state);
-  // The optimiser file goes first: a crash between the two renames leaves a
-  // model file one save behind it, which load_optimizer detects by the step.
-  if (optimizer) nn::save_safetensors(prefix + kOptimSuffix, optimizer->state(), metadata);
+  // The optimiser file goes first and the model file last, each atomically.
+  // A crash between the two leaves a new optimiser file next to the old model
+  // file, so the old optimiser file is kept as <prefix>.optim.prev until the
+  // new model file is in place: load_optimizer falls back to it.
+  const std::string optim = prefix + kOptimSuffix, previous = prefix + kPreviousOptimSuffix;
+  if (optimizer) {
+    std::error_code error;
+    if (fs::exists(optim)) fs::rename(optim, previous, error);
+    PF_CHECK(!error, "checkpoint", optim, ": cannot rename it to ", previous, " (", error.message(), ")");
+    nn::save_safetensors(optim, optimizer->state(), metadata);
+  }
   metadata["model_config"] = model_config_to_json(model.config());
   metadata["train_config"] = config_yaml;
   nn::save_safetensors(prefix + kModelSuffix, model.named_parameters(), metadata);
+  if (optimizer) {
+    std::error_code ignored;  // a leftover is harmless: the next save replaces it
+    fs::remove(previous, ignored);
+  }
 }
 
 LoadedModel load_model(const std::string& path_or_prefix) {
@@ -116,14 +140,26 @@ void load_weights(const std::string& path_or_prefix, nn::Module& model, const st
 }
 
 void load_optimizer(const std::string& prefix, nn::Adam& optimizer, const TrainState& state) {
-  const std::string path = prefix + kOptimSuffix;
-  nn::SafetensorsFile file = nn::load_safetensors(path);
-  TrainState saved = read_state(file, path);
-  PF_CHECK(saved.step == state.step, "checkpoint", path, ": optimiser state is from step ", saved.step,
-           " but the model file is from step ", state.step, " (HINT: the run stopped between writing the two files; ",
-           "resume from the other checkpoint)");
-  nn::NamedTensors moments(file.tensors.begin(), file.tensors.end());
-  optimizer.load_state(moments, state.step);
+  const std::string path = prefix + kOptimSuffix, previous = prefix + kPreviousOptimSuffix;
+  // The files that may hold the moments of the model file's step: the
+  // optimiser file and, when a run stopped while it wrote a checkpoint, the
+  // previous one (see save_checkpoint).
+  std::vector<std::string> candidates;
+  for (const std::string& file : {path, previous})
+    if (std::filesystem::exists(file)) candidates.push_back(file);
+  if (candidates.empty()) candidates.push_back(path);  // loading it reports it missing
+  std::string steps;  // of the files that do not match
+  for (const std::string& candidate : candidates) {
+    const nn::SafetensorsFile file = nn::load_safetensors(candidate);
+    const TrainState saved = read_state(file, candidate);
+    if (saved.step == state.step) {
+      optimizer.load_state(nn::NamedTensors(file.tensors.begin(), file.tensors.end()), state.step);
+      return;
+    }
+    steps += (steps.empty() ? "" : " and ") + std::to_string(saved.step);
+  }
+  PF_FAIL("checkpoint", path, ": optimiser state is from step ", steps, " but the model file is from step ", state.step,
+          " (HINT: the two files come from different runs; resume from a matching pair or start afresh)");
 }
 
 }  // namespace pf::proformer

@@ -8,7 +8,9 @@
 //
 // Each file is written to a temporary name and renamed into place, so a crash
 // never leaves a half-written checkpoint; the two files carry the same step,
-// and loading checks that they agree.
+// and loading checks that they agree. While a new pair is being written the
+// previous optimiser file is kept as <prefix>.optim.prev.safetensors, so a
+// crash between the two files still leaves a consistent pair to resume from.
 #pragma once
 #include <limits>
 #include <memory>
@@ -55,7 +57,9 @@ LoadedModel load_model(const std::string& path);
 void load_weights(const std::string& path, nn::Module& model, const std::vector<std::string>& skip_prefixes = {});
 
 // Restores the optimiser moments of <prefix>.optim.safetensors; the step in it
-// must equal `state.step` from the model file.
+// must equal `state.step` from the model file. When it does not (a crash
+// between writing the two files), <prefix>.optim.prev.safetensors is used if
+// its step does.
 void load_optimizer(const std::string& prefix, nn::Adam& optimizer, const TrainState& state);
 
 // The model file path of a prefix: "<prefix>.model.safetensors".

@@ -1,5 +1,6 @@
 #include "proformer/cli.h"
 
+#include <charconv>
 #include <cstdio>
 #include <sstream>
 
@@ -41,7 +42,7 @@ bool CommandLine::parse(int argc, char** argv) {
     PF_CHECK(spec != nullptr, program_.c_str(), "unknown option --", name, " (see --help)");
     if (spec->is_flag) {
       PF_CHECK(!inline_value, program_.c_str(), "--", name, " takes no value");
-      value = "1";
+      value = '1';  // not "1": GCC 12 reports a false -Wrestrict for that
     } else if (!inline_value) {
       PF_CHECK(i + 1 < argc, program_.c_str(), "--", name, " needs a value (see --help)");
       value = argv[++i];
@@ -63,6 +64,15 @@ std::string CommandLine::get(const std::string& name) const {
   PF_FAIL(program_.c_str(), "internal: undeclared option --", name);
 }
 
+int64_t CommandLine::get_int(const std::string& name, int64_t min) const {
+  const std::string text = get(name);
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  PF_CHECK(error == std::errc() && end == text.data() + text.size() && value >= min, program_.c_str(), "--", name,
+           " must be an integer >= ", min, ", got '", text, "'");
+  return value;
+}
+
 bool CommandLine::has(const std::string& name) const { return values_.count(name) > 0; }
 bool CommandLine::enabled(const std::string& flag) const { return values_.count(flag) > 0; }
 
@@ -82,7 +92,9 @@ int run_app(const char* program, int (*body)(int, char**), int argc, char** argv
   try {
     return body(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: error: %s\n", program, e.what());
+    std::string message;
+    for (const char c : std::string(e.what())) message += c == '\n' ? "\\n" : c == '\r' ? "\\r" : std::string(1, c);
+    std::fprintf(stderr, "%s: error: %s\n", program, message.c_str());
     return 1;
   }
 }

@@ -1,6 +1,7 @@
 // A small command-line parser shared by the apps: --flag, --option value,
 // --option=value and positional arguments, with generated --help text.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ class CommandLine {
   bool parse(int argc, char** argv);
 
   std::string get(const std::string& name) const;  // the value or its default
+  // The value as an integer >= min; throws pf::Error naming the option when
+  // it is not one (e.g. "--threads must be an integer >= 0, got 'abc'").
+  int64_t get_int(const std::string& name, int64_t min) const;
   bool has(const std::string& name) const;         // given on the command line
   bool enabled(const std::string& flag) const;
   const std::vector<std::string>& positional() const { return positional_; }
@@ -37,7 +41,8 @@ class CommandLine {
 };
 
 // Runs an app's body, turning a pf::Error (or any exception) into a one-line
-// "PROGRAM: error: ..." message on stderr and exit code 1.
+// "PROGRAM: error: ..." message on stderr and exit code 1 (line breaks inside
+// the message are shown as \n, so the message is always one line).
 int run_app(const char* program, int (*body)(int, char**), int argc, char** argv);
 
 }  // namespace pf::proformer

@@ -156,9 +156,29 @@ const Key& find_key(const std::string& section, const std::string& name, const s
 
 // ---- reading values ----
 
+// A scalar as error messages quote it: on one line (line breaks and other
+// control characters escaped) and at most 60 characters of it.
+std::string quote(const std::string& text) {
+  constexpr size_t kMaxShown = 60;
+  std::string out = "'";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != 0x7f) {
+      out += char(c);
+      continue;
+    }
+    char escape[8];
+    std::snprintf(escape, sizeof escape, c == '\n' ? "\\n" : "\\x%02x", unsigned(c));
+    out += escape;
+  }
+  out += "'";
+  if (text.size() > kMaxShown) out += " (" + std::to_string(text.size()) + " characters)";
+  return out;
+}
+
 // The node as error messages quote it: 'abc', or what kind of node it is.
 std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsScalar()) return quote(node.Scalar());
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a map";
   return "nothing";

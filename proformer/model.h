@@ -25,7 +25,8 @@ namespace pf::proformer {
 // JSON form of ModelConfig (stored in checkpoint metadata and golden files).
 std::string model_config_to_json(const ModelConfig& config);
 // Parses model_config_to_json's output; missing keys keep their defaults,
-// unknown keys and wrong types throw pf::Error naming `source` and the key.
+// unknown keys, wrong types and values out of range (sizes <= 0, dropout
+// outside [0, 1)) throw pf::Error naming `source` and the key.
 ModelConfig model_config_from_json(const std::string& json, const std::string& source);
 
 // LayerNorm -> depthwise conv ('same') -> pointwise -> bias -> ReLU -> dropout.

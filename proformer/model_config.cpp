@@ -57,6 +57,12 @@ ModelConfig model_config_from_json(const std::string& text, const std::string& s
           const bool ok = std::is_integral_v<T> ? value.is_number_integer() : value.is_number();
           PF_CHECK(ok, "model config", source, ": key '", key, "' has the wrong type (", value.dump(), ")");
           config.*member = value.get<T>();
+          // Sizes and eps must be positive and dropout a fraction, so that a
+          // corrupt checkpoint never reaches the layer constructors.
+          const bool fraction = key == "dropout";
+          const bool valid = fraction ? config.*member >= 0 && config.*member < 1 : config.*member > 0;
+          PF_CHECK(valid, "model config", source, ": '", key, "' must be ", fraction ? "in [0, 1)" : "> 0", ", got ",
+                   value.dump());
         },
         field->member);
   }

@@ -16,6 +16,7 @@ namespace pf::proformer {
 namespace {
 
 constexpr unsigned kChunkBytes = 1u << 16;  // read size and zlib's internal buffer size
+constexpr size_t kMaxQuoted = 40;           // characters of a bad field that error messages show
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
@@ -133,7 +134,8 @@ bool TrainingTsvReader::next(TrainingRecord& record) {
   float value = 0;
   const auto [end, error] = std::from_chars(label.data(), label.data() + label.size(), value);
   if (error != std::errc{} || end != label.data() + label.size() || !std::isfinite(value))
-    PF_FAIL(op, lines_.where(), ": non-numeric expression label '", label, "' (expected a finite number)");
+    PF_FAIL(op, lines_.where(), ": non-numeric expression label '", label.substr(0, kMaxQuoted),
+            label.size() > kMaxQuoted ? "...' (expected a finite number)" : "' (expected a finite number)");
 
   record.sequence = sequence;
   record.expression = value;

@@ -1,15 +1,18 @@
 #include "proformer/trainer.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <Eigen/Core>
 #include <atomic>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "nn/schedule.h"
 #include "proformer/checkpoint.h"
 #include "proformer/metrics.h"
@@ -64,6 +67,23 @@ BatchTensors to_tensors(const Batch& b, Device device) {
           ops::to(Tensor::from_vector(b.mask, shape), device), ops::to(Tensor::from_vector(b.labels_z, {b.size}), device)};
 }
 
+// Drops the rows of metrics.csv written after `step` (by a run that went on
+// past the checkpoint being resumed and then crashed), and a last row that a
+// crash cut short, so the resumed run's rows follow on without duplicates.
+void rewind_metrics(const std::string& path, int64_t step) {
+  std::ifstream in(path, std::ios::binary);
+  std::string kept, line;
+  for (bool header = true; std::getline(in, line); header = false) {
+    if (in.eof()) break;  // no newline: a row cut short
+    if (!header && std::strtoll(line.c_str(), nullptr, 10) > step) break;
+    kept += line + "\n";
+  }
+  in.close();
+  AtomicFile file(path);
+  file.write(kept);
+  file.commit();
+}
+
 void set_threads(int threads) {
   if (threads <= 0) return;  // OpenMP's default: all cores
   omp_set_num_threads(threads);
@@ -76,26 +96,36 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   namespace fs = std::filesystem;
   set_threads(config.train.threads);
   const fs::path dir = config.output.dir;
-  fs::create_directories(dir);
-  {
-    std::ofstream(dir / "config.yaml") << to_yaml(config);
-  }
+  // Everything that can fail on bad input (the data, the split, init_from,
+  // the checkpoint to resume from) comes before the first file is written
+  // into output.dir, and nothing is printed before it either: a run that
+  // cannot start leaves output.dir as it was and prints one error line.
 
   // ---- data ----
-  std::fprintf(stderr, "reading %s\n", config.data.train.c_str());
-  EncodedDataset data = !config.data.cache.empty() && fs::exists(config.data.cache)
-                            ? EncodedDataset::load_cache(config.data.cache)
-                            : EncodedDataset::from_tsv(config.data.train, int(config.model.seq_len));
-  if (!config.data.cache.empty() && !fs::exists(config.data.cache)) data.save_cache(config.data.cache);
+  const bool from_cache = !config.data.cache.empty() && fs::exists(config.data.cache);
+  const std::string data_source = from_cache ? config.data.cache : config.data.train;
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "reading %s\n", data_source.c_str());
+  EncodedDataset data = from_cache ? EncodedDataset::load_cache(config.data.cache)
+                                   : EncodedDataset::from_tsv(config.data.train, int(config.model.seq_len));
+  PF_CHECK(data.size() > 0, "train", data_source, ": no promoters to train on (",
+           data.dropped_too_long > 0 ? "all " + std::to_string(data.dropped_too_long) + " are longer than model.seq_len"
+                                     : std::string("the file is empty"),
+           ")");
+  if (!config.data.cache.empty() && !from_cache) data.save_cache(config.data.cache);
   if (config.data.max_lines > 0 && data.size() > config.data.max_lines) {
     data.tokens.resize(size_t(config.data.max_lines * data.row_tokens()));
     data.labels.resize(size_t(config.data.max_lines));
   }
   TrainValSplit split = split_train_val(data.size(), config.data.val_fraction, config.data.split_seed);
-  const LabelStats stats = label_stats(data.labels, split.train);
-  std::fprintf(stderr, "%ld promoters (%ld dropped: longer than %ld nt), %zu train / %zu validation, labels mean %.4f std %.4f\n",
-               long(data.size()), long(data.dropped_too_long), long(config.model.seq_len), split.train.size(),
-               split.val.size(), stats.mean, stats.std);
+  PF_CHECK(int64_t(split.train.size()) >= config.train.batch_size, "train", data_source, ": ", split.train.size(),
+           " training promoters make no batch of train.batch_size = ", config.train.batch_size,
+           " (expected more promoters or a smaller batch)");
+  LabelStats stats;
+  try {
+    stats = label_stats(data.labels, split.train);
+  } catch (const Error& e) {
+    PF_FAIL("train", data_source, ": cannot z-score the labels: ", e.what());
+  }
 
   // ---- model and optimiser ----
   const Device device = config.train.device == "cpu" ? Device::cpu() : Device::cuda(0);
@@ -104,8 +134,6 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     std::vector<std::string> skip;
     if (config.train.reset_head) skip = {"expr_head."};
     load_weights(config.train.init_from, model, skip);
-    std::fprintf(stderr, "initialised from %s%s\n", config.train.init_from.c_str(),
-                 config.train.reset_head ? " (expression head reset)" : "");
   }
   model.to(device);
   model.train();
@@ -131,17 +159,47 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   TrainState state;
   state.label_stats = stats;
   const std::string last = (dir / "last").string(), best = (dir / "best").string();
-  if (options.resume && fs::exists(model_file(last))) {
+  const bool resuming = options.resume && fs::exists(model_file(last));
+  if (resuming) {
     LoadedModel loaded = load_model(last);
     state = loaded.state;
     load_weights(last, model, {});
     load_optimizer(last, optimizer, state);
+    PF_CHECK(state.next_batch.batch < batches_per_epoch, "train", model_file(last), ": resumes at batch ",
+             state.next_batch.batch, " of an epoch of ", batches_per_epoch,
+             " batches (HINT: data or train.batch_size differ from the run that wrote it)");
+  }
+
+  // ---- output: from here on files are written ----
+  fs::create_directories(dir);
+  for (const char* name : {"config.yaml", "metrics.csv", "last.model.safetensors", "last.optim.safetensors",
+                           "best.model.safetensors"}) {
+    std::error_code ignored;  // temporary files a killed run left behind
+    fs::remove(dir / (std::string(name) + ".tmp"), ignored);
+  }
+  {
+    AtomicFile config_file((dir / "config.yaml").string());
+    config_file.write(to_yaml(config));
+    config_file.commit();
+  }
+  const fs::path metrics_path = dir / "metrics.csv";
+  if (state.step > 0 && fs::exists(metrics_path)) rewind_metrics(metrics_path.string(), state.step);
+  const bool append = state.step > 0 && fs::exists(metrics_path);
+  std::ofstream csv(metrics_path, append ? std::ios::app : std::ios::trunc);
+  if (!append) csv << "step,epoch,lr,loss,mse,ce,val_mse,val_pearson,val_spearman,samples_per_s\n";
+
+  std::fprintf(stderr,
+               "%s: %ld promoters (%ld dropped: longer than %ld nt), %zu train / %zu validation, "
+               "labels mean %.4f std %.4f\n",
+               data_source.c_str(), long(data.size()), long(data.dropped_too_long), long(config.model.seq_len),
+               split.train.size(), split.val.size(), stats.mean, stats.std);
+  if (!config.train.init_from.empty())
+    std::fprintf(stderr, "initialised from %s%s\n", config.train.init_from.c_str(),
+                 config.train.reset_head ? " (expression head reset)" : "");
+  if (resuming)
     std::fprintf(stderr, "resumed from %s at step %ld (epoch %ld, batch %ld)\n", last.c_str(), long(state.step),
                  long(state.next_batch.epoch), long(state.next_batch.batch));
-  }
   Generator dropout_gen(config.train.seed + 1, state.dropout_rng_offset);
-  std::ofstream csv(dir / "metrics.csv", state.step > 0 ? std::ios::app : std::ios::trunc);
-  if (state.step == 0) csv << "step,epoch,lr,loss,mse,ce,val_mse,val_pearson,val_spearman,samples_per_s\n";
 
   auto checkpoint = [&](const std::string& prefix, bool with_optimizer) {
     state.dropout_rng_offset = dropout_gen.offset;

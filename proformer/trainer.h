@@ -6,6 +6,15 @@
 //   <dir>/metrics.csv               one row per log interval and per evaluation
 //   <dir>/last.{model,optim}.safetensors   written every checkpoint interval
 //   <dir>/best.model.safetensors    the best validation Pearson so far
+//
+// Failing to start writes nothing: the config, the data, init_from and the
+// checkpoint to resume from are all read and checked before output.dir is
+// created or anything is written into it (or printed), so bad input leaves
+// output.dir as it was and one error. Once training runs, every file is
+// replaced atomically, so a run killed at any moment (even SIGKILL) leaves
+// complete files, and --resume continues it to the same bits as a run that
+// never stopped: metrics.csv loses the rows written after the checkpoint it
+// resumes from, and temporary files of the killed run are removed.
 #pragma once
 #include <string>
 
@@ -14,7 +23,7 @@
 namespace pf::proformer {
 
 struct TrainOptions {
-  bool resume = false;  // continue from <dir>/last.* if it exists
+  bool resume = false;  // continue from <dir>/last.* if it exists (else start afresh)
 };
 
 struct TrainSummary {

@@ -17,41 +17,16 @@
 #include "core/error.h"
 #include "proformer/challenge.h"
 #include "proformer/metrics.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace pf::proformer;
+using namespace pf::test;
 
 namespace {
 
 const std::string kSourceDir = PF_SOURCE_DIR;
 const std::string kPublicLeaderboard = kSourceDir + "/data/public_leaderboard";
-
-// A fresh directory for the files one test writes, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path =
-        fs::temp_directory_path() / ("pf_test_challenge_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-// The pf::Error message `action` throws, or "" when it does not throw.
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const pf::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // ---- the hand-made fixture ----
 //

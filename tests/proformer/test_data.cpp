@@ -19,55 +19,15 @@
 #include "proformer/prefetcher.h"
 #include "proformer/reader.h"
 #include "proformer/sequence.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace pf::proformer;
+using namespace pf::test;
 
 namespace {
 
 const std::string kDemoTrain = std::string(PF_SOURCE_DIR) + "/data/demo/demo_train.txt";
-
-// A fresh directory for the files one test writes, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("pf_test_data_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-void write_gzip(const std::string& path, const std::string& text) {
-  gzFile file = gzopen(path.c_str(), "wb");
-  REQUIRE(file != nullptr);
-  REQUIRE(gzwrite(file, text.data(), unsigned(text.size())) == int(text.size()));
-  REQUIRE(gzclose(file) == Z_OK);
-}
-
-// The pf::Error message `action` throws, or "" when it does not throw.
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const pf::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Tokens as letters, for readable expectations: A C G T N M.
 std::string letters(const uint8_t* tokens, size_t n) {

@@ -1,0 +1,393 @@
+// The bad-input corpus: pf-train, pf-infer and pf-eval run as child processes
+// on broken inputs, one per case. tests/bad_inputs/ holds the small text cases
+// (the file name says what is wrong); large and binary cases (a 10 MB line,
+// truncated gzip, corrupt checkpoints) are made here in a temporary directory
+// from valid ones. A rejected input must give
+//   - a non-zero exit code, not a signal (no crash);
+//   - exactly one line on stderr, naming the input file (and the line or key
+//     where there is one) and saying what is wrong;
+//   - no output: pf-train's output.dir, pf-infer's --output and pf-eval's
+//     --json do not exist afterwards (pf-train checks everything before it
+//     creates output.dir).
+// A few cases are accepted and tested as such: lower-case and CRLF training
+// data, training promoters longer than the model (dropped and counted), and
+// inference with --skip-invalid.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "nn/safetensors.h"
+#include "proformer/checkpoint.h"
+#include "proformer/config.h"
+#include "proformer/model.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using namespace pf;
+using namespace pf::proformer;
+using namespace pf::test;
+
+namespace {
+
+const std::string kSourceDir = PF_SOURCE_DIR;
+const std::string kCases = kSourceDir + "/tests/bad_inputs/";
+const std::string kDemoTrain = kSourceDir + "/data/demo/demo_train.txt";
+const std::string kLabels = kSourceDir + "/data/public_leaderboard";
+
+// The first `n` lines of the demo training data, newlines included.
+std::string demo_lines(int n) {
+  const std::string text = read_text(kDemoTrain);
+  size_t end = 0;
+  for (int i = 0; i < n && end != std::string::npos; ++i) end = text.find('\n', end) + 1;
+  return text.substr(0, end);
+}
+
+// Checks how an app rejected its input (see the header comment): `input` is
+// the file it must name, `words` what the message must also contain, and
+// `output` the file or directory that must not exist afterwards.
+void check_rejected(const std::vector<std::string>& argv, const std::string& input,
+                    std::initializer_list<std::string> words, const fs::path& output) {
+  const ProcessResult result = run_process(argv);
+  INFO("stderr: ", result.err);
+  CHECK(result.signal == 0);
+  CHECK(result.exit_code != 0);
+  CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  CHECK((!result.err.empty() && result.err.back() == '\n'));
+  CHECK(result.err.size() < 1000);  // no input echoed at length
+  CHECK(contains(result.err, ": error: "));
+  CHECK(contains(result.err, fs::path(input).filename().string()));
+  for (const std::string& word : words) CHECK(contains(result.err, word));
+  CHECK_FALSE(fs::exists(output));
+}
+
+// A temporary directory with the apps' output paths, a tiny training config
+// and, made on demand, a tiny valid checkpoint to corrupt.
+struct BadInputs {
+  TempDir tmp{"pf_test_bad_input"};
+  const fs::path run_dir = tmp.path / "run";                 // pf-train's output.dir
+  const std::string predictions = tmp.file("predictions.tsv");  // pf-infer's --output
+  const std::string scores = tmp.file("scores.json");          // pf-eval's --json
+
+  // Two steps of the tiny model on `data`, into run_dir.
+  std::vector<std::string> pf_train(const std::string& data, std::vector<std::string> extra = {}) {
+    Config config = tiny_config(run_dir.string());
+    config.data.train = data;
+    config.data.max_lines = 0;
+    config.data.val_fraction = 0.05;
+    config.train.max_steps = 2;
+    const std::string path = tmp.file("tiny.yaml");
+    write_text(path, to_yaml(config));
+    std::vector<std::string> argv = {app_path("pf-train"), path};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  std::vector<std::string> pf_infer(const std::string& checkpoint, const std::string& input,
+                                    std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {app_path("pf-infer"), "--checkpoint", checkpoint, "--output", predictions};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(input);
+    return argv;
+  }
+  std::vector<std::string> pf_eval(const std::string& input) {
+    return {app_path("pf-eval"), "--predictions", input, "--labels", kLabels, "--json", scores};
+  }
+
+  // A valid checkpoint of the untrained tiny model; returns its model file.
+  std::string checkpoint() {
+    const Config config = tiny_config(run_dir.string());
+    const Proformer model(config.model, 1);
+    TrainState state;
+    state.label_stats = {11.0, 2.5};
+    save_checkpoint(tmp.file("tiny"), model, nullptr, state, to_yaml(config));
+    return model_file(tmp.file("tiny"));
+  }
+  // The tiny checkpoint with `from` replaced by `to` in its model_config metadata.
+  std::string checkpoint_with_model_config(const std::string& name, const std::string& from, const std::string& to) {
+    nn::SafetensorsFile file = nn::load_safetensors(checkpoint());
+    std::string& json = file.metadata.at("model_config");
+    REQUIRE(contains(json, from));
+    json.replace(json.find(from), from.size(), to);
+    const std::string path = tmp.file(name);
+    nn::save_safetensors(path, nn::NamedTensors(file.tensors.begin(), file.tensors.end()), file.metadata);
+    return path;
+  }
+  // Something for pf-infer to read once the checkpoint has loaded.
+  std::string sequences() const { return kSourceDir + "/data/demo/examples.fa"; }
+
+  // Trains on `data`, which must succeed, and returns the run's stderr.
+  std::string train_ok(const std::string& data) {
+    const ProcessResult result = run_process(pf_train(data));
+    INFO("stderr: ", result.err);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE(fs::exists(run_dir / "last.model.safetensors"));
+    return result.err;
+  }
+};
+
+}  // namespace
+
+// ---- pf-train: training data ----
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: empty training file") {
+  check_rejected(pf_train(kCases + "train_empty.txt"), "train_empty.txt", {"no promoters", "empty"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: training data with a character outside ACGTN") {
+  check_rejected(pf_train(kCases + "train_invalid_character.txt"), "train_invalid_character.txt:3:",
+                 {"invalid character 'X'", "column 41"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: training line without a label") {
+  check_rejected(pf_train(kCases + "train_missing_label.txt"), "train_missing_label.txt:2:",
+                 {"missing expression label"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: non-numeric training label") {
+  check_rejected(pf_train(kCases + "train_non_numeric_label.txt"), "train_non_numeric_label.txt:2:",
+                 {"non-numeric expression label 'high'"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: training line with three columns") {
+  check_rejected(pf_train(kCases + "train_three_columns.txt"), "train_three_columns.txt:3:",
+                 {"more than two columns"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: fewer training promoters than one batch") {
+  check_rejected(pf_train(kCases + "train_fewer_than_a_batch.txt"), "train_fewer_than_a_batch.txt",
+                 {"make no batch", "train.batch_size = 8"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: training labels that are all equal") {
+  check_rejected(pf_train(kCases + "train_constant_labels.txt"), "train_constant_labels.txt",
+                 {"cannot z-score the labels", "labels equal 12"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: training file with a 10 MB line") {
+  const std::string data = tmp.file("train_10mb_line.txt");
+  write_text(data, demo_lines(2) + std::string(10'000'000, 'A') + "\n" + demo_lines(3));
+  check_rejected(pf_train(data), "train_10mb_line.txt:3:", {"missing expression label"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: training label of 10 MB") {
+  const std::string data = tmp.file("train_10mb_label.txt");
+  write_text(data, demo_lines(2) + "ACGT\t" + std::string(10'000'000, '7') + "x\n");
+  check_rejected(pf_train(data), "train_10mb_label.txt:3:", {"non-numeric expression label '7777"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: truncated gzip training file") {
+  const std::string whole = tmp.file("whole.txt.gz"), data = tmp.file("train_truncated.txt.gz");
+  write_gzip(whole, demo_lines(400));
+  const std::string bytes = read_text(whole);
+  write_text(data, bytes.substr(0, bytes.size() / 2));
+  check_rejected(pf_train(data), "train_truncated.txt.gz", {"unexpected end of file", "after line"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: init_from checkpoint that is not a safetensors file") {
+  const std::string checkpoint = kCases + "checkpoint_not_safetensors.model.safetensors";
+  check_rejected(pf_train(kDemoTrain, {"train.init_from=" + checkpoint}), "checkpoint_not_safetensors",
+                 {"header length", "not a safetensors file"}, run_dir);
+}
+
+// ---- pf-train: accepted training data ----
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: lower-case training data is accepted and read as upper case") {
+  train_ok(kCases + "train_lower_case.txt");
+  fs::rename(run_dir, tmp.path / "lower");
+  const std::string upper = tmp.file("train_upper_case.txt");
+  std::string text = read_text(kCases + "train_lower_case.txt");
+  std::transform(text.begin(), text.end(), text.begin(), [](char c) { return char(std::toupper(c)); });
+  write_text(upper, text);
+  train_ok(upper);
+  CHECK(differing_tensors((tmp.path / "lower" / "last.model.safetensors").string(),
+                          (run_dir / "last.model.safetensors").string())
+            .empty());
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: CRLF training file is accepted and read as LF") {
+  train_ok(kCases + "train_crlf.txt");
+  fs::rename(run_dir, tmp.path / "crlf");
+  const std::string lf = tmp.file("train_lf.txt");
+  std::string text = read_text(kCases + "train_crlf.txt");
+  std::erase(text, '\r');
+  write_text(lf, text);
+  train_ok(lf);
+  CHECK(differing_tensors((tmp.path / "crlf" / "last.model.safetensors").string(),
+                          (run_dir / "last.model.safetensors").string())
+            .empty());
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: a training promoter longer than the model is dropped and counted") {
+  const std::string err = train_ok(kCases + "train_sequence_too_long.txt");
+  CHECK(contains(err, "train_sequence_too_long.txt: 20 promoters (1 dropped: longer than 100 nt)"));
+}
+
+// ---- pf-train: config ----
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: config with an unknown key") {
+  check_rejected({app_path("pf-train"), kCases + "config_unknown_key.yaml", "output.dir=" + run_dir.string()},
+                 "config_unknown_key.yaml:4:", {"unknown key 'model.dimm'"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: config value of the wrong type") {
+  check_rejected({app_path("pf-train"), kCases + "config_wrong_type.yaml", "output.dir=" + run_dir.string()},
+                 "config_wrong_type.yaml:3:", {"train.epochs", "expected an integer", "'three'"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: config with a negative batch size") {
+  check_rejected({app_path("pf-train"), kCases + "config_negative_batch_size.yaml", "output.dir=" + run_dir.string()},
+                 "config_negative_batch_size.yaml:2:", {"train.batch_size", "must be > 0", "'-8'"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: config with a YAML syntax error") {
+  check_rejected({app_path("pf-train"), kCases + "config_syntax_error.yaml", "output.dir=" + run_dir.string()},
+                 "config_syntax_error.yaml:", {"YAML syntax error"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: config value spanning lines is quoted on one line") {
+  check_rejected({app_path("pf-train"), kCases + "config_multi_line_value.yaml", "output.dir=" + run_dir.string()},
+                 "config_multi_line_value.yaml:2:", {"train.batch_size", "expected an integer", "'8\\n16\\n'"},
+                 run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: config naming a missing data file") {
+  check_rejected({app_path("pf-train"), kCases + "config_missing_data_file.yaml", "output.dir=" + run_dir.string()},
+                 "no_such_training_file.txt", {"cannot open", "No such file"}, run_dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: config override with a negative batch size") {
+  check_rejected(pf_train(kDemoTrain, {"train.batch_size=-1"}), "train.batch_size=-1", {"must be > 0"}, run_dir);
+}
+
+// ---- pf-infer: sequences ----
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: inference sequence with a character outside ACGTN") {
+  check_rejected(pf_infer(checkpoint(), kCases + "infer_invalid_character.txt"), "infer_invalid_character.txt:2:",
+                 {"invalid character '@'"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: inference sequence longer than the model") {
+  check_rejected(pf_infer(checkpoint(), kCases + "infer_sequence_too_long.txt"), "infer_sequence_too_long.txt:2:",
+                 {"sequence of 160 nt", "longer than the model's 100", "--skip-invalid"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: inference sequence longer than the model is skipped with --skip-invalid") {
+  const ProcessResult result =
+      run_process(pf_infer(checkpoint(), kCases + "infer_sequence_too_long.txt", {"--skip-invalid"}));
+  INFO("stderr: ", result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(contains(result.err, "infer_sequence_too_long.txt:2: skipped: sequence of 160 nt"));
+  CHECK(contains(result.err, "2 sequences predicted, 1 invalid skipped"));
+  const std::string output = read_text(predictions);
+  CHECK(std::count(output.begin(), output.end(), '\n') == 3);  // the header and two predictions
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: inference line of 10 MB") {
+  const std::string input = tmp.file("infer_10mb_line.txt");
+  write_text(input, "ACGTACGTACGT\n" + std::string(10'000'000, 'C') + "\nACGTACGTACGT\n");
+  check_rejected(pf_infer(checkpoint(), input), "infer_10mb_line.txt:2:", {"sequence of 10000000 nt"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: truncated gzip inference file") {
+  const std::string whole = tmp.file("whole.txt.gz"), input = tmp.file("infer_truncated.txt.gz");
+  // Fewer sequences than a batch, so that no prediction runs before the error.
+  std::string text;
+  uint32_t random = 1;
+  for (int i = 0; i < 200; ++i) {
+    for (int j = 0; j < 80; ++j) text += "ACGT"[(random = random * 1664525 + 1013904223) >> 30];
+    text += "\n";
+  }
+  write_gzip(whole, text);
+  const std::string bytes = read_text(whole);
+  write_text(input, bytes.substr(0, bytes.size() / 2));
+  check_rejected(pf_infer(checkpoint(), input), "infer_truncated.txt.gz", {"unexpected end of file"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: FASTA without a header") {
+  check_rejected(pf_infer(checkpoint(), kCases + "infer_fasta_without_header.fa", {"--input-format", "fasta"}),
+                 "infer_fasta_without_header.fa:1:", {"sequence line before any header"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: FASTA record with an empty header") {
+  check_rejected(pf_infer(checkpoint(), kCases + "infer_fasta_empty_header.fa"), "infer_fasta_empty_header.fa:3:",
+                 {"empty header"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-infer option that is not a number") {
+  check_rejected(pf_infer(checkpoint(), sequences(), {"--batch-size", "many"}), "--batch-size",
+                 {"must be an integer >= 1", "'many'"}, predictions);
+}
+
+// ---- pf-infer: checkpoints ----
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: truncated checkpoint") {
+  const std::string bytes = read_text(checkpoint()), path = tmp.file("truncated.model.safetensors");
+  write_text(path, bytes.substr(0, bytes.size() - 100));
+  check_rejected(pf_infer(path, sequences()), "truncated.model.safetensors", {"past the end of the data section"},
+                 predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint header length past the end of the file") {
+  std::string bytes = read_text(checkpoint());
+  const uint64_t header_length = bytes.size();  // 8 + the real header + data: past the end
+  bytes.replace(0, 8, reinterpret_cast<const char*>(&header_length), 8);
+  const std::string path = tmp.file("header_past_end.model.safetensors");
+  write_text(path, bytes);
+  check_rejected(pf_infer(path, sequences()), "header_past_end.model.safetensors",
+                 {"header length " + std::to_string(header_length) + " runs past the end of the file"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint tensor shapes that do not match its model_config") {
+  const std::string path = checkpoint_with_model_config("wrong_shape.model.safetensors", "\"dim\":16", "\"dim\":24");
+  check_rejected(pf_infer(path, sequences()), "wrong_shape.model.safetensors", {"has shape", "the model expects"},
+                 predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint model_config with a negative size") {
+  const std::string path = checkpoint_with_model_config("negative_dim.model.safetensors", "\"dim\":16", "\"dim\":-16");
+  check_rejected(pf_infer(path, sequences()), "negative_dim.model.safetensors", {"'dim' must be > 0, got -16"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint with an unknown dtype") {
+  std::string bytes = read_text(checkpoint());
+  for (size_t at = bytes.find("\"F32\""); at != std::string::npos; at = bytes.find("\"F32\"", at)) bytes[at + 2] = '9';
+  const std::string path = tmp.file("unknown_dtype.model.safetensors");
+  write_text(path, bytes);
+  check_rejected(pf_infer(path, sequences()), "unknown_dtype.model.safetensors", {"unknown dtype 'F92'"},
+                 predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint that is not a safetensors file") {
+  check_rejected(pf_infer(kCases + "checkpoint_not_safetensors.model.safetensors", sequences()),
+                 "checkpoint_not_safetensors.model.safetensors", {"not a safetensors file"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: safetensors file that is not a Proformer checkpoint") {
+  const std::string path = tmp.file("plain.model.safetensors");
+  nn::save_safetensors(path, {{"w", Tensor::from_vector(std::vector<float>{1, 2}, {2})}});
+  check_rejected(pf_infer(path, sequences()), "plain.model.safetensors", {"metadata lacks 'format'"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: missing checkpoint") {
+  check_rejected(pf_infer(tmp.file("nothing_here"), sequences()), "nothing_here.model.safetensors",
+                 {"cannot read", "No such file"}, predictions);
+}
+
+// ---- pf-eval ----
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: predictions JSON without an index the labels need") {
+  check_rejected(pf_eval(kCases + "eval_missing_index.json"), "eval_missing_index.json",
+                 {"no prediction for test index 5", "subset 'all'"}, scores);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: predictions that are not valid JSON") {
+  check_rejected(pf_eval(kCases + "eval_not_json.json"), "eval_not_json.json", {"not valid JSON"}, scores);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: empty predictions file") {
+  check_rejected(pf_eval(kCases + "train_empty.txt"), "train_empty.txt", {"no predictions"}, scores);
+}
