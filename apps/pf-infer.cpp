@@ -1,7 +1,7 @@
 // pf-infer: predict promoter expression with a trained Proformer checkpoint.
 //
 //   pf-infer --checkpoint runs/demo/best sequences.fa > predictions.tsv
-//   pf-infer --checkpoint runs/demo/best --format dream-json test_sequences.txt.gz -o submission.json
+//   pf-infer --checkpoint runs/demo/best --format dream-json test_sequences.txt.gz --output submission.json
 #include <omp.h>
 
 #include <cstdio>

@@ -52,7 +52,7 @@ InferenceStats run_inference(const LoadedModel& loaded, const std::vector<std::s
       const std::string reason = invalid_reason(record.sequence, seq_len);
       if (!reason.empty()) {
         const std::string where = (path == "-" ? std::string("<stdin>") : path) + ":" + std::to_string(record.line);
-        PF_CHECK(options.skip_invalid, "pf-infer", where, ": ", reason, " (HINT: --skip-invalid skips such records)");
+        PF_CHECK(options.skip_invalid, "inference", where, ": ", reason, " (HINT: --skip-invalid skips such records)");
         std::fprintf(stderr, "%s: skipped: %s\n", where.c_str(), reason.c_str());
         ++stats.skipped;
         continue;
