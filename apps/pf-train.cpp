@@ -5,6 +5,7 @@
 //   pf-train configs/demo.yaml --resume          (continue runs/demo/last exactly)
 #include <cstdio>
 
+#include "apps/devices.h"
 #include "proformer/cli.h"
 #include "proformer/trainer.h"
 
@@ -34,4 +35,7 @@ int main_body(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return run_app("pf-train", main_body, argc, argv); }
+int main(int argc, char** argv) {
+  register_devices();
+  return run_app("pf-train", main_body, argc, argv);
+}

@@ -1,0 +1,138 @@
+// Elementwise kernels, one thread per element: unary functions and their
+// derivatives, broadcasting binary ops, ops with a scalar. The formulas are
+// those of core/cpu/elementwise.cpp; A is the arithmetic type (f32 for halves).
+#include "cuda/common.cuh"
+
+namespace pf::cuda {
+
+namespace {
+
+template <typename A>
+__device__ A sigmoid(A x) {
+  return A(1) / (A(1) + exp(-x));
+}
+
+template <typename A>
+__device__ A apply_unary(UnaryOp op, A x) {
+  switch (op) {
+    case UnaryOp::Neg: return -x;
+    case UnaryOp::Exp: return exp(x);
+    case UnaryOp::Log: return log(x);
+    case UnaryOp::Sqrt: return sqrt(x);
+    case UnaryOp::Tanh: return tanh(x);
+    case UnaryOp::Sigmoid: return sigmoid(x);
+    case UnaryOp::Relu: return x > A(0) ? x : A(0);
+    case UnaryOp::Silu: return x * sigmoid(x);
+    case UnaryOp::Abs: return fabs(x);
+  }
+  return x;
+}
+
+// d op(x) / dx, from the input x or the output y, whichever is simpler.
+template <typename A>
+__device__ A unary_derivative(UnaryOp op, A x, A y) {
+  switch (op) {
+    case UnaryOp::Neg: return A(-1);
+    case UnaryOp::Exp: return y;
+    case UnaryOp::Log: return A(1) / x;
+    case UnaryOp::Sqrt: return A(0.5) / y;
+    case UnaryOp::Tanh: return A(1) - y * y;
+    case UnaryOp::Sigmoid: return y * (A(1) - y);
+    case UnaryOp::Relu: return x > A(0) ? A(1) : A(0);
+    case UnaryOp::Silu: {
+      const A s = sigmoid(x);
+      return s * (A(1) + x * (A(1) - s));
+    }
+    case UnaryOp::Abs: return x > A(0) ? A(1) : (x < A(0) ? A(-1) : A(0));
+  }
+  return A(0);
+}
+
+template <typename A>
+__device__ A apply_binary(BinaryOp op, A a, A b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return a / b;
+    case BinaryOp::Maximum: return a > b ? a : b;
+    case BinaryOp::Eq: return a == b ? A(1) : A(0);
+  }
+  return a;
+}
+
+template <typename A>
+__device__ A apply_scalar(ScalarOp op, A x, A s) {
+  switch (op) {
+    case ScalarOp::Add: return x + s;
+    case ScalarOp::Mul: return x * s;
+    case ScalarOp::Pow: return pow(x, s);
+    case ScalarOp::Rsub: return s - x;
+    case ScalarOp::ClampMin: return x > s ? x : s;
+    case ScalarOp::ClampMax: return x < s ? x : s;
+  }
+  return x;
+}
+
+// All kernels: thread i handles element i of out (contiguous, n elements).
+template <typename T>
+__global__ void unary_kernel(UnaryOp op, const T* x, T* out, int64_t n) {
+  const int64_t i = global_index();
+  if (i < n) out[i] = from_compute<T>(apply_unary(op, to_compute(x[i])));
+}
+
+template <typename T>
+__global__ void unary_backward_kernel(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
+  const int64_t i = global_index();
+  if (i < n) dx[i] = dy[i] * unary_derivative(op, x[i], y[i]);
+}
+
+// a and b are strided views of out's shape; `layout` maps i to their offsets.
+template <typename T>
+__global__ void binary_kernel(BinaryOp op, const T* a, const T* b, StridedPair layout, T* out, int64_t n) {
+  const int64_t i = global_index();
+  if (i >= n) return;
+  int64_t ia, ib;
+  layout.offsets(i, ia, ib);
+  out[i] = from_compute<T>(apply_binary(op, to_compute(a[ia]), to_compute(b[ib])));
+}
+
+template <typename T>
+__global__ void scalar_kernel(ScalarOp op, const T* x, compute_t<T> s, T* out, int64_t n) {
+  const int64_t i = global_index();
+  if (i < n) out[i] = from_compute<T>(apply_scalar(op, to_compute(x[i]), s));
+}
+
+}  // namespace
+
+void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out) {
+  dispatch_float_or_half(x.dtype(), unary_op_name(op), [&]<typename T>() {
+    const int64_t n = x.numel();
+    launch(stream_, blocks_for(n), unary_kernel<T>, op, x.data<T>(), out.data<T>(), n);
+  });
+}
+
+void CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) {
+  dispatch_float(x.dtype(), unary_op_name(op), [&]<typename T>() {
+    const int64_t n = x.numel();
+    launch(stream_, blocks_for(n), unary_backward_kernel<T>, op, x.data<T>(), y.data<T>(), dy.data<T>(), dx.data<T>(),
+           n);
+  });
+}
+
+void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  dispatch_float_or_half(out.dtype(), binary_op_name(op), [&]<typename T>() {
+    const int64_t n = out.numel();
+    const StridedPair layout = strided_pair(out.shape(), a.strides(), b.strides(), binary_op_name(op));
+    launch(stream_, blocks_for(n), binary_kernel<T>, op, a.data<T>(), b.data<T>(), layout, out.data<T>(), n);
+  });
+}
+
+void CudaBackend::scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) {
+  dispatch_float_or_half(x.dtype(), "scalar op", [&]<typename T>() {
+    const int64_t n = x.numel();
+    launch(stream_, blocks_for(n), scalar_kernel<T>, op, x.data<T>(), compute_t<T>(s), out.data<T>(), n);
+  });
+}
+
+}  // namespace pf::cuda

@@ -1,0 +1,503 @@
+// The CUDA backend against the CPU backend, in the style of ggml's
+// test-backend-ops: ONE list of cases (op, dtype, shapes). A case builds its
+// inputs on the CPU (so both devices get the same bits), copies them to the
+// device under test, runs the op there through pf::ops (or the Backend itself,
+// for arguments pf::ops never passes) and returns the outputs; every output of
+// the CUDA run is compared with the CPU run's:
+//   Exact   bit for bit: copies, casts, fills, the Philox uniform stream,
+//           dropout masks, max, gathers, one-hot;
+//   Nmse    normalised mean squared error sum (cuda - cpu)^2 / sum cpu^2 below
+//           a per-dtype bound: arithmetic, where GPU math functions and
+//           summation order differ from the CPU by a few ulps;
+//   Throws  both devices throw pf::Error (bad indices; the GPU reports them at
+//           the next synchronisation).
+//
+// Built as its own executable, pf_cuda_tests, with its own main: without a CUDA
+// device it prints "no CUDA device: N CUDA tests skipped" and exits with 77,
+// which CTest reports as Skipped (SKIP_RETURN_CODE in tests/CMakeLists.txt).
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/ops.h"
+#include "cuda/register.h"
+#ifdef PF_HAVE_NCCL
+#include "cuda/nccl_communicator.h"
+#endif
+
+using namespace pf;
+
+namespace {
+
+enum class Compare { Exact, Nmse, Throws };
+
+struct Case {
+  std::string name;  // "softmax f32 [5, 37]"
+  Compare compare;
+  double max_nmse;  // for Compare::Nmse
+  // Builds the inputs, runs the op on `device` and returns its outputs.
+  std::function<std::vector<Tensor>(Device)> run;
+};
+using Cases = std::vector<Case>;
+using Outputs = std::vector<Tensor>;
+
+const std::vector<DType> kFloats = {DType::f32, DType::f64};
+const std::vector<DType> kFloatsAndHalves = {DType::f32, DType::f64, DType::bf16, DType::f16};
+const std::vector<DType> kAllDtypes = {DType::f32, DType::f64, DType::bf16, DType::f16,
+                                       DType::i32, DType::i64, DType::u8};
+
+// The NMSE bound for results of `dtype`: ulp-level differences stay orders of
+// magnitude below it, one wrong element of a few hundred lands far above.
+double max_nmse(DType dtype) {
+  switch (dtype) {
+    case DType::f64: return 1e-18;
+    case DType::f32: return 1e-8;
+    case DType::f16: return 1e-5;
+    default: return 1e-4;  // bf16
+  }
+}
+
+// "op dtype [shape]".
+std::string label(const std::string& op, DType dtype, const Shape& shape) {
+  return op + " " + dtype_name(dtype) + " " + shape_str(shape);
+}
+
+// "op dtype [a] @ [b]".
+std::string product_label(const std::string& op, DType dtype, const Shape& a, const Shape& b) {
+  return label(op, dtype, a) + " @ " + shape_str(b);
+}
+
+void add(Cases& cases, std::string name, DType dtype, Compare compare, std::function<Outputs(Device)> run) {
+  cases.push_back({std::move(name), compare, max_nmse(dtype), std::move(run)});
+}
+
+// Uniform values in [lo, hi) drawn on the CPU in f64 from `seed`, cast to
+// `dtype` there, then moved to `device`.
+Tensor uniform_input(const Shape& shape, DType dtype, Device device, uint64_t seed, double lo = -1, double hi = 1) {
+  Generator gen(seed);
+  return ops::to(ops::to(ops::uniform(shape, lo, hi, gen, DType::f64), dtype), device);
+}
+
+// Whole numbers drawn from [0, bound), as `dtype`.
+Tensor integer_input(const Shape& shape, DType dtype, Device device, uint64_t seed, int64_t bound) {
+  Generator gen(seed);
+  std::vector<int64_t> values(size_t(shape_numel(shape)));
+  for (int64_t& v : values) v = int64_t(gen.below(uint64_t(bound)));
+  return ops::to(ops::to(Tensor::from_vector(values, shape), dtype), device);
+}
+
+// ---- layout: copies, casts, fills, random fills ----
+void add_layout_cases(Cases& cases) {
+  // Every pair of dtypes; values in [0, 100) are representable enough in each.
+  for (DType from : kAllDtypes)
+    for (DType to : kAllDtypes)
+      add(cases, label(std::string("copy ") + dtype_name(from) + " ->", to, {3, 5}), to, Compare::Exact, [=](Device d) {
+        Tensor x = uniform_input({3, 5}, from, d, 1, 0, 100);
+        return Outputs{from == to ? ops::clone(x) : ops::to(x, to)};
+      });
+  // Strided sources and destinations, for every element size.
+  for (DType dt : kAllDtypes) {
+    add(cases, label("copy permuted", dt, {4, 6, 5}), dt, Compare::Exact, [=](Device d) {
+      return Outputs{ops::contiguous(ops::permute(uniform_input({4, 6, 5}, dt, d, 2, 0, 100), {2, 0, 1}))};
+    });
+    add(cases, label("copy step-2 slice", dt, {4, 6}), dt, Compare::Exact, [=](Device d) {
+      return Outputs{ops::contiguous(ops::slice(uniform_input({4, 6}, dt, d, 3, 0, 100), 1, 1, 6, 2))};
+    });
+    add(cases, label("copy broadcast", dt, {1, 5}), dt, Compare::Exact, [=](Device d) {
+      return Outputs{ops::contiguous(ops::expand(uniform_input({1, 5}, dt, d, 4, 0, 100), {4, 5}))};
+    });
+    add(cases, label("copy into a strided view", dt, {4, 5}), dt, Compare::Exact, [=](Device d) {
+      Tensor dst = Tensor::zeros({4, 10}, dt, d);
+      ops::copy_(ops::slice(dst, 1, 1, 10, 2), uniform_input({4, 5}, dt, d, 5, 0, 100));
+      return Outputs{dst};
+    });
+    add(cases, label("copy 10-d reversed", dt, {2, 1, 3, 1, 2, 1, 2, 1, 2, 1}), dt, Compare::Exact, [=](Device d) {
+      Tensor x = uniform_input({2, 1, 3, 1, 2, 1, 2, 1, 2, 1}, dt, d, 6, 0, 100);
+      return Outputs{ops::contiguous(ops::permute(x, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}))};
+    });
+    add(cases, label("fill", dt, {7, 3}), dt, Compare::Exact, [=](Device d) {
+      return Outputs{Tensor::full({7, 3}, 2.75, dt, d), Tensor::full({}, 5.0, dt, d)};
+    });
+    add(cases, label("fill a strided view", dt, {4, 6}), dt, Compare::Exact, [=](Device d) {
+      Tensor dst = Tensor::zeros({4, 6}, dt, d);
+      ops::fill_(ops::slice(dst, 1, 0, 6, 2), 1.5);
+      return Outputs{dst};
+    });
+  }
+  // Casts while changing layout.
+  add(cases, label("cast f32 -> f64 into a strided view", DType::f64, {4, 5}), DType::f64, Compare::Exact,
+      [](Device d) {
+        Tensor dst = Tensor::zeros({4, 10}, DType::f64, d);
+        ops::copy_(ops::narrow(dst, 1, 2, 5), uniform_input({4, 5}, DType::f32, d, 7));
+        return Outputs{dst};
+      });
+  add(cases, label("cast transposed f32 -> bf16", DType::bf16, {6, 4}), DType::bf16, Compare::Exact, [](Device d) {
+    return Outputs{ops::to(ops::transpose(uniform_input({4, 6}, DType::f32, d, 8), 0, 1), DType::bf16)};
+  });
+  // Random streams: the span hi - lo is a power of two, so lo + (hi - lo) * u
+  // is exact whether or not a compiler fuses it into an FMA.
+  for (DType dt : kFloats) {
+    add(cases, label("random_uniform", dt, {1001}), dt, Compare::Exact, [=](Device d) {
+      Generator gen(1234, 77);
+      Tensor first = ops::uniform({1001}, -2, 2, gen, dt, d);
+      return Outputs{first, ops::uniform({3, 7}, 0, 1, gen, dt, d)};
+    });
+    // GPU logf/cosf differ from glibc's by an ulp or two: compared by NMSE.
+    add(cases, label("random_normal", dt, {1001}), dt, Compare::Nmse, [=](Device d) {
+      Generator gen(99, 5);
+      return Outputs{ops::normal({1001}, 0.5, 2.0, gen, dt, d)};
+    });
+    cases.back().max_nmse = 1e-10;
+    for (const auto& [p, name] : {std::pair{0.25, "dropout_mask p=0.25"}, std::pair{0.5, "dropout_mask p=0.5"}})
+      add(cases, label(name, dt, {1001}), dt, Compare::Exact, [=](Device d) {
+        Generator gen(42, 3);
+        return Outputs{ops::dropout_mask({1001}, p, gen, dt, d)};
+      });
+  }
+}
+
+// ---- elementwise ----
+void add_elementwise_cases(Cases& cases) {
+  const UnaryOp unary_ops[] = {UnaryOp::Neg,     UnaryOp::Exp,  UnaryOp::Log,  UnaryOp::Sqrt, UnaryOp::Tanh,
+                               UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::Silu, UnaryOp::Abs};
+  for (UnaryOp op : unary_ops) {
+    const bool positive = op == UnaryOp::Log || op == UnaryOp::Sqrt;
+    const double lo = positive ? 0.1 : -3, hi = positive ? 2 : 3;
+    for (DType dt : kFloatsAndHalves)
+      add(cases, label(unary_op_name(op), dt, {4, 33}), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{ops::unary(op, uniform_input({4, 33}, dt, d, 10, lo, hi))};
+      });
+    for (DType dt : kFloats)
+      add(cases, label(std::string(unary_op_name(op)) + " backward", dt, {4, 33}), dt, Compare::Nmse, [=](Device d) {
+        Tensor x = uniform_input({4, 33}, dt, d, 11, lo, hi);
+        return Outputs{ops::unary_backward(op, x, ops::unary(op, x), uniform_input({4, 33}, dt, d, 12))};
+      });
+  }
+
+  const BinaryOp binary_ops[] = {BinaryOp::Add, BinaryOp::Sub,     BinaryOp::Mul,
+                                 BinaryOp::Div, BinaryOp::Maximum, BinaryOp::Eq};
+  struct BinaryShapes {
+    const char* what;
+    Shape a, b;
+    bool transpose_a;  // a is the transposed view of a [a[1], a[0]] tensor
+  };
+  const BinaryShapes binary_shapes[] = {
+      {"", {4, 33}, {4, 33}, false},
+      {" broadcast", {4, 1, 33}, {5, 1}, false},
+      {" transposed", {33, 4}, {4, 33}, true},
+  };
+  for (BinaryOp op : binary_ops)
+    for (const BinaryShapes& s : binary_shapes)
+      for (DType dt : kFloatsAndHalves)
+        add(cases, label(std::string(binary_op_name(op)) + s.what, dt, s.a), dt, Compare::Nmse, [=](Device d) {
+          // Eq needs equal values to be likely: small whole numbers. Div needs b away from 0.
+          Tensor a = op == BinaryOp::Eq ? integer_input(s.a, dt, d, 13, 3) : uniform_input(s.a, dt, d, 13, -2, 2);
+          Tensor b = op == BinaryOp::Eq ? integer_input(s.b, dt, d, 14, 3) : uniform_input(s.b, dt, d, 14, 0.5, 2);
+          return Outputs{ops::binary(op, s.transpose_a ? ops::transpose(a, 0, 1) : a, b)};
+        });
+
+  const std::pair<ScalarOp, const char*> scalar_ops[] = {{ScalarOp::Add, "add"},
+                                                         {ScalarOp::Mul, "mul"},
+                                                         {ScalarOp::Pow, "pow"},
+                                                         {ScalarOp::Rsub, "rsub"},
+                                                         {ScalarOp::ClampMin, "clamp_min"},
+                                                         {ScalarOp::ClampMax, "clamp_max"}};
+  for (const auto& [op, name] : scalar_ops)
+    for (DType dt : kFloatsAndHalves)
+      add(cases, label(std::string("scalar ") + name, dt, {4, 33}), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{ops::scalar(op, uniform_input({4, 33}, dt, d, 15, 0.1, 2), 1.7)};
+      });
+}
+
+// ---- reductions ----
+void add_reduction_cases(Cases& cases) {
+  struct Reduction {
+    Shape shape;
+    std::vector<int64_t> dims;  // empty: all
+  };
+  const Reduction sums[] = {{{7, 300}, {1}},   {{7, 300}, {0}},   {{3, 5, 7}, {1}}, {{3, 5, 7}, {}},
+                            {{2, 10000}, {1}}, {{10000, 3}, {0}}, {{5}, {0}}};
+  for (const Reduction& r : sums)
+    for (DType dt : kFloatsAndHalves)
+      add(cases, label("sum over " + shape_str(r.dims), dt, r.shape), dt, Compare::Nmse,
+          [=](Device d) { return Outputs{ops::sum(uniform_input(r.shape, dt, d, 16), r.dims)}; });
+  const Reduction maxima[] = {{{7, 300}, {1}}, {{7, 300}, {0}}, {{3, 5, 7}, {1}}, {{2, 10000}, {1}}};
+  for (const Reduction& r : maxima)
+    for (DType dt : kFloatsAndHalves)
+      add(cases, label("max over " + shape_str(r.dims), dt, r.shape), dt, Compare::Exact,
+          [=](Device d) { return Outputs{ops::max(uniform_input(r.shape, dt, d, 17), r.dims[0])}; });
+}
+
+// ---- matrix products ----
+void add_gemm_cases(Cases& cases) {
+  struct Product {
+    const char* what;
+    Shape a, b;
+    bool transpose_a, transpose_b;  // operand is the transposed view of a tensor with its last two dims swapped
+  };
+  const Product products[] = {
+      {"", {1, 1}, {1, 1}, false, false},
+      {"", {7, 13}, {13, 5}, false, false},
+      {"", {64, 64}, {64, 64}, false, false},
+      {"", {33, 17}, {17, 1}, false, false},
+      {" a^T", {7, 13}, {13, 5}, true, false},
+      {" b^T", {7, 13}, {13, 5}, false, true},
+      {" a^T b^T", {7, 13}, {13, 5}, true, true},
+      {" batched", {3, 4, 7, 13}, {3, 4, 13, 5}, false, false},
+      {" batched b^T", {3, 4, 7, 13}, {3, 4, 13, 5}, false, true},
+      {" broadcast b", {3, 7, 13}, {13, 5}, false, false},
+      {" broadcast a", {7, 13}, {3, 13, 5}, false, false},
+      {" batch dims that do not merge", {4, 7, 13}, {3, 1, 13, 5}, false, false},
+      {" K = 0", {3, 0}, {0, 4}, false, false},
+  };
+  // A [.., rows, cols] operand; transposed: the view of a [.., cols, rows] tensor.
+  auto operand = [](const Shape& shape, bool transposed, DType dt, Device d, uint64_t seed) {
+    if (!transposed) return uniform_input(shape, dt, d, seed);
+    Shape swapped = shape;
+    std::swap(swapped[swapped.size() - 1], swapped[swapped.size() - 2]);
+    return ops::transpose(uniform_input(swapped, dt, d, seed), -1, -2);
+  };
+  for (const Product& p : products)
+    for (DType dt : kFloatsAndHalves)
+      add(cases, product_label(std::string("matmul") + p.what, dt, p.a, p.b), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{ops::matmul(operand(p.a, p.transpose_a, dt, d, 18), operand(p.b, p.transpose_b, dt, d, 19))};
+      });
+  // A batch whose dims are permuted (stride of dim 0 < stride of dim 1): the host loops over dim 0.
+  for (DType dt : kFloats)
+    add(cases, product_label("matmul permuted batch", dt, {3, 4, 7, 13}, {3, 4, 13, 5}), dt, Compare::Nmse,
+        [=](Device d) {
+          Tensor a = ops::transpose(uniform_input({4, 3, 7, 13}, dt, d, 20), 0, 1);
+          return Outputs{ops::matmul(a, uniform_input({3, 4, 13, 5}, dt, d, 21))};
+        });
+  // alpha and beta, which pf::ops always passes as 1 and 0: the backend directly.
+  for (DType dt : kFloats)
+    add(cases, product_label("gemm alpha=0.5 beta=2 b^T", dt, {2, 7, 13}, {2, 13, 5}), dt, Compare::Nmse,
+        [=](Device d) {
+          Tensor a = uniform_input({2, 7, 13}, dt, d, 22);
+          Tensor b = ops::transpose(uniform_input({2, 5, 13}, dt, d, 23), -1, -2);
+          Tensor c = ops::clone(uniform_input({2, 7, 5}, dt, d, 24));
+          backend_for(d).gemm(a, b, c, 0.5, 2.0);
+          return Outputs{c};
+        });
+}
+
+// ---- neural-network kernels ----
+void add_nn_cases(Cases& cases) {
+  for (DType dt : kFloats) {
+    for (const Shape& shape : {Shape{5, 37}, Shape{3, 1000}, Shape{4, 1}, Shape{2, 3, 17}})
+      for (bool log : {false, true}) {
+        const std::string name = log ? "log_softmax" : "softmax";
+        add(cases, label(name, dt, shape), dt, Compare::Nmse,
+            [=](Device d) { return Outputs{ops::softmax(uniform_input(shape, dt, d, 30, -5, 5), log)}; });
+        add(cases, label(name + " backward", dt, shape), dt, Compare::Nmse, [=](Device d) {
+          Tensor y = ops::softmax(uniform_input(shape, dt, d, 31, -5, 5), log);
+          return Outputs{ops::softmax_backward(y, uniform_input(shape, dt, d, 32), log)};
+        });
+      }
+
+    for (const Shape& shape : {Shape{6, 50}, Shape{3, 700}, Shape{300, 20}, Shape{4, 3}}) {
+      auto forward = [=](Device d) {
+        const int64_t N = shape.back();
+        return ops::layer_norm(uniform_input(shape, dt, d, 33, -2, 3), uniform_input({N}, dt, d, 34, 0.5, 1.5),
+                               uniform_input({N}, dt, d, 35), 1e-5);
+      };
+      add(cases, label("layer_norm", dt, shape), dt, Compare::Nmse, [=](Device d) {
+        ops::LayerNormResult r = forward(d);
+        return Outputs{r.y, r.mean, r.rstd};
+      });
+      add(cases, label("layer_norm backward", dt, shape), dt, Compare::Nmse, [=](Device d) {
+        const int64_t N = shape.back();
+        ops::LayerNormResult r = forward(d);
+        ops::LayerNormGrads g =
+            ops::layer_norm_backward(uniform_input(shape, dt, d, 33, -2, 3), uniform_input({N}, dt, d, 34, 0.5, 1.5),
+                                     r.mean, r.rstd, uniform_input(shape, dt, d, 36));
+        return Outputs{g.dx, g.dgamma, g.dbeta};
+      });
+    }
+
+    for (const Shape& shape : {Shape{4, 60}, Shape{2, 3, 10}}) {
+      Shape half = shape;
+      half.back() /= 2;
+      add(cases, label("swiglu", dt, shape), dt, Compare::Nmse,
+          [=](Device d) { return Outputs{ops::swiglu(uniform_input(shape, dt, d, 37, -3, 3))}; });
+      add(cases, label("swiglu backward", dt, shape), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{ops::swiglu_backward(uniform_input(shape, dt, d, 37, -3, 3), uniform_input(half, dt, d, 38))};
+      });
+    }
+
+    // k-mer convolution: unfold1d, a GEMM and (backward) fold1d.
+    struct Conv {
+      int64_t K, pad_left, pad_right;
+    };
+    for (const Conv& conv : {Conv{3, 1, 1}, Conv{3, 2, 0}, Conv{3, 0, 0}, Conv{1, 0, 0}}) {
+      const std::string what = " K=" + std::to_string(conv.K) + " pad=" + std::to_string(conv.pad_left) + "," +
+                               std::to_string(conv.pad_right);
+      const Shape x_shape{2, 9, 3}, w_shape{conv.K, 3, 4};
+      const int64_t Lout = 9 + conv.pad_left + conv.pad_right - conv.K + 1;
+      add(cases, label("conv1d" + what, dt, x_shape), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{ops::conv1d(uniform_input(x_shape, dt, d, 40), uniform_input(w_shape, dt, d, 41),
+                                   uniform_input({4}, dt, d, 42), conv.pad_left, conv.pad_right)};
+      });
+      add(cases, label("conv1d backward" + what, dt, x_shape), dt, Compare::Nmse, [=](Device d) {
+        ops::Conv1dGrads g = ops::conv1d_backward(uniform_input(x_shape, dt, d, 40), uniform_input(w_shape, dt, d, 41),
+                                                  true, conv.pad_left, uniform_input({2, Lout, 4}, dt, d, 43));
+        return Outputs{g.dx, g.dweight, g.dbias};
+      });
+    }
+
+    struct Depthwise {
+      Shape x;
+      int64_t K, pad_left;
+    };
+    for (const Depthwise& dw : {Depthwise{{2, 11, 5}, 4, 1}, Depthwise{{2, 11, 5}, 4, 3}, Depthwise{{2, 11, 5}, 3, 0},
+                                Depthwise{{4, 200, 16}, 7, 3}}) {
+      const std::string what = " K=" + std::to_string(dw.K) + " pad_left=" + std::to_string(dw.pad_left);
+      const Shape w_shape{dw.K, dw.x[2]};
+      add(cases, label("depthwise_conv1d" + what, dt, dw.x), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{
+            ops::depthwise_conv1d(uniform_input(dw.x, dt, d, 44), uniform_input(w_shape, dt, d, 45), dw.pad_left)};
+      });
+      add(cases, label("depthwise_conv1d backward" + what, dt, dw.x), dt, Compare::Nmse, [=](Device d) {
+        auto [dx, dweight] =
+            ops::depthwise_conv1d_backward(uniform_input(dw.x, dt, d, 44), uniform_input(w_shape, dt, d, 45),
+                                           uniform_input(dw.x, dt, d, 46), dw.pad_left);
+        return Outputs{dx, dweight};
+      });
+    }
+  }
+}
+
+// ---- index kernels ----
+void add_index_cases(Cases& cases) {
+  for (DType dt : kFloats)
+    for (DType index : {DType::i32, DType::i64}) {
+      const std::string ids = std::string(" ids ") + dtype_name(index);
+      add(cases, label("embedding" + ids, dt, {3, 4}), dt, Compare::Exact, [=](Device d) {
+        return Outputs{ops::embedding(uniform_input({10, 6}, dt, d, 50), integer_input({3, 4}, index, d, 51, 10))};
+      });
+      add(cases, label("embedding backward (repeated ids)" + ids, dt, {3, 4}), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{
+            ops::embedding_backward(integer_input({3, 4}, index, d, 52, 5), uniform_input({3, 4, 6}, dt, d, 53), 10)};
+      });
+      add(cases, label("one_hot" + ids, dt, {3, 4}), dt, Compare::Exact, [=](Device d) {
+        return Outputs{ops::one_hot(integer_input({3, 4}, index, d, 54, 7), 7, dt)};
+      });
+      for (const Shape& shape : {Shape{6, 11}, Shape{2, 3, 500}}) {
+        const Shape rows(shape.begin(), shape.end() - 1);
+        add(cases, label("cross_entropy" + ids, dt, shape), dt, Compare::Nmse, [=](Device d) {
+          return Outputs{ops::cross_entropy(uniform_input(shape, dt, d, 55, -3, 3),
+                                            integer_input(rows, index, d, 56, shape.back()))};
+        });
+        add(cases, label("cross_entropy backward" + ids, dt, shape), dt, Compare::Nmse, [=](Device d) {
+          return Outputs{ops::cross_entropy_backward(uniform_input(shape, dt, d, 55, -3, 3),
+                                                     integer_input(rows, index, d, 56, shape.back()),
+                                                     uniform_input(rows, dt, d, 57))};
+        });
+      }
+    }
+  // Bad indices: the CPU throws at once, the GPU at the next synchronisation.
+  add(cases, "embedding with id 10 of a vocabulary of 10", DType::f32, Compare::Throws, [](Device d) {
+    Tensor ids = ops::to(Tensor::from_vector<int64_t>({0, 10, 3}, {3}), d);
+    return Outputs{ops::embedding(uniform_input({10, 6}, DType::f32, d, 58), ids)};
+  });
+  add(cases, "one_hot with class 7 of 7", DType::f32, Compare::Throws, [](Device d) {
+    Tensor ids = ops::to(Tensor::from_vector<int32_t>({1, 7}, {2}), d);
+    return Outputs{ops::one_hot(ids, 7)};
+  });
+}
+
+Cases all_cases() {
+  Cases cases;
+  add_layout_cases(cases);
+  add_elementwise_cases(cases);
+  add_reduction_cases(cases);
+  add_gemm_cases(cases);
+  add_nn_cases(cases);
+  add_index_cases(cases);
+  return cases;
+}
+
+double nmse(const std::vector<double>& actual, const std::vector<double>& expected) {
+  double error = 0, norm = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    error += (actual[i] - expected[i]) * (actual[i] - expected[i]);
+    norm += expected[i] * expected[i];
+  }
+  return norm > 0 ? error / norm : error;
+}
+
+// Copies every output to the host, which is where the GPU reports bad indices.
+void read_back(const Outputs& outputs) {
+  for (const Tensor& t : outputs) t.to_vector<double>();
+}
+
+void check_case(const Case& c) {
+  if (c.compare == Compare::Throws) {
+    CHECK_THROWS_AS(read_back(c.run(Device::cpu())), Error);
+    CHECK_THROWS_AS(read_back(c.run(Device::cuda())), Error);
+    return;
+  }
+  const Outputs expected = c.run(Device::cpu());
+  const Outputs actual = c.run(Device::cuda());
+  REQUIRE(actual.size() == expected.size());
+  for (size_t k = 0; k < expected.size(); ++k) {
+    CAPTURE(k);  // which output
+    const bool same_kind = actual[k].shape() == expected[k].shape() && actual[k].dtype() == expected[k].dtype() &&
+                           actual[k].device().is_cuda();
+    CHECK(same_kind);
+    if (!same_kind) continue;
+    const std::vector<double> a = actual[k].to_vector<double>(), e = expected[k].to_vector<double>();
+    if (c.compare == Compare::Exact) {
+      CHECK(a == e);
+    } else {
+      const double error = nmse(a, e);
+      CAPTURE(error);
+      CHECK(error <= c.max_nmse);
+    }
+  }
+}
+
+#ifdef PF_HAVE_NCCL
+constexpr size_t kNcclTests = 1;
+#else
+constexpr size_t kNcclTests = 0;
+#endif
+
+}  // namespace
+
+TEST_CASE("cuda backend matches the cpu backend") {
+  for (const Case& c : all_cases()) {
+    INFO(c.name);
+    try {
+      check_case(c);
+    } catch (const std::exception& e) {
+      FAIL_CHECK(c.name << " threw: " << e.what());
+    }
+  }
+}
+
+#ifdef PF_HAVE_NCCL
+TEST_CASE("nccl: all_reduce_sum in a group of one rank keeps the values") {
+  pf::cuda::NcclCommunicator comm(pf::cuda::NcclCommunicator::new_unique_id(), 0, 1);
+  CHECK(comm.rank() == 0);
+  CHECK(comm.size() == 1);
+  Tensor x = uniform_input({3, 5}, DType::f32, Device::cuda(), 60);
+  const std::vector<float> before = x.to_vector<float>();
+  comm.all_reduce_sum(x);
+  CHECK(x.to_vector<float>() == before);
+}
+#endif
+
+int main(int argc, char** argv) {
+  if (!pf::cuda::register_backend()) {
+    std::printf("no CUDA device: %zu CUDA tests skipped\n", all_cases().size() + kNcclTests);
+    return 77;
+  }
+  doctest::Context context(argc, argv);
+  return context.run();
+}
