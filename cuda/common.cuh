@@ -1,5 +1,6 @@
 // Shared by the .cu files of the CUDA backend:
-//   dispatch_*        runtime DType -> kernel template parameter (host)
+//   dispatch_float_or_half  runtime DType -> kernel template parameter (host;
+//                     dispatch_float/dispatch_index are core/dispatch.h's)
 //   to/from_compute   element conversions: bf16 and f16 compute in f32
 //   launch            the one kernel-launch helper (grid size, error check)
 //   zero_fill         memset of a whole tensor
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/dispatch.h"
 #include "core/dtype.h"
 #include "core/tensor.h"
 #include "cuda/check.h"
@@ -22,17 +24,8 @@
 namespace pf::cuda {
 
 // ---- dtype dispatch (host) ----
-// Calls fn.template operator()<T>() with T = float or double.
-template <typename Fn>
-void dispatch_float(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::f32: fn.template operator()<float>(); return;
-    case DType::f64: fn.template operator()<double>(); return;
-    default: PF_FAIL(op, "CUDA kernel needs f32 or f64, got ", dtype);
-  }
-}
-
-// Same, also accepting the half types (for the ops pf::ops passes to a GPU in
+// dispatch_float (f32, f64) and dispatch_index (i32, i64) come from
+// core/dispatch.h; this one also accepts the half types (for the ops pf::ops passes to a GPU in
 // bf16/f16 instead of upcasting them: unary, binary, scalar, sum, max).
 template <typename Fn>
 void dispatch_float_or_half(DType dtype, const char* op, Fn&& fn) {
@@ -40,16 +33,6 @@ void dispatch_float_or_half(DType dtype, const char* op, Fn&& fn) {
     case DType::bf16: fn.template operator()<bf16>(); return;
     case DType::f16: fn.template operator()<f16>(); return;
     default: dispatch_float(dtype, op, fn);
-  }
-}
-
-// T = int32_t or int64_t for index tensors.
-template <typename Fn>
-void dispatch_index(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::i32: fn.template operator()<int32_t>(); return;
-    case DType::i64: fn.template operator()<int64_t>(); return;
-    default: PF_FAIL(op, "index tensor must be i32 or i64, got ", dtype);
   }
 }
 

@@ -1,49 +1,16 @@
-// Turning a runtime DType into a template parameter, and reading/writing any
-// element type as a floating value (bf16/f16 go through f32).
+// CPU kernel helpers: reading/writing any element type as a floating value
+// (bf16/f16 go through f32) and walking strided views row by row. The DType
+// dispatch itself is shared with the CUDA backend (core/dispatch.h).
 #pragma once
 #include <array>
 #include <cstdint>
 
+#include "core/dispatch.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/tensor.h"
 
 namespace pf {
-
-// Calls fn.template operator()<T>() with T = float or double.
-//   dispatch_float(x.dtype(), "softmax", [&]<typename T>() { ... });
-template <typename Fn>
-void dispatch_float(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::f32: fn.template operator()<float>(); return;
-    case DType::f64: fn.template operator()<double>(); return;
-    default: PF_FAIL(op, "CPU kernel needs f32 or f64, got ", dtype);
-  }
-}
-
-// Same for integer index tensors (i32 or i64).
-template <typename Fn>
-void dispatch_index(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::i32: fn.template operator()<int32_t>(); return;
-    case DType::i64: fn.template operator()<int64_t>(); return;
-    default: PF_FAIL(op, "index tensor must be i32 or i64, got ", dtype);
-  }
-}
-
-// Same for every dtype.
-template <typename Fn>
-void dispatch_any(DType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DType::f32: fn.template operator()<float>(); return;
-    case DType::f64: fn.template operator()<double>(); return;
-    case DType::bf16: fn.template operator()<bf16>(); return;
-    case DType::f16: fn.template operator()<f16>(); return;
-    case DType::i32: fn.template operator()<int32_t>(); return;
-    case DType::i64: fn.template operator()<int64_t>(); return;
-    case DType::u8: fn.template operator()<uint8_t>(); return;
-  }
-}
 
 // Element conversions used by copy/cast: every type reads as double and is
 // written from double; half types round through f32.
