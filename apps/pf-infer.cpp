@@ -57,7 +57,8 @@ void predict_expression(const LoadedModel& model, const std::vector<std::string>
 void predict_variant_effects(const LoadedModel& model, const std::string& pairs, int64_t batch_size,
                              const Emit& emit) {
   emit(variant_tsv_header());
-  const int64_t n = predict_variants(model, pairs, batch_size, [&](const VariantEffect& e) { emit(variant_tsv_row(e)); });
+  const int64_t n =
+      predict_variants(model, pairs, batch_size, [&](const VariantEffect& e) { emit(variant_tsv_row(e)); });
   std::fprintf(stderr, "pf-infer: %ld variant pairs predicted\n", long(n));
 }
 

@@ -78,8 +78,8 @@ bool run_gnuplot(const std::string& dir, const std::string& script_name, const s
 // validation panel and scatter (only when the run validated). metrics.csv
 // leaves the validation columns "nan" on rows without an evaluation; gnuplot
 // skips those points and joins the rest.
-const char* const kTrainingStart = R"gp(# Plots of a pf-train run, written by pf-train. To redraw, run it in this directory:
-#   gnuplot plot_training.gp
+const char* const kTrainingStart = R"gp(# Plots of a pf-train run, written by pf-train.
+# To redraw, run it in this directory: gnuplot plot_training.gp
 set terminal pngcairo size 900,700 noenhanced
 set datafile missing "nan"
 set datafile columnheaders
@@ -92,7 +92,8 @@ set xlabel "step"
 set xrange [0:*]
 set ylabel "loss"
 )gp";
-const char* const kTrainingLosses = R"gp(plot "metrics.csv" using "step":"loss" with lines lw 2 title "training loss (MSE + CE)", \
+const char* const kTrainingLosses = R"gp(plot "metrics.csv" using "step":"loss" with lines lw 2 \
+       title "training loss (MSE + CE)", \
      "" using "step":"mse" with lines title "training MSE")gp";
 const char* const kTrainingValidation = R"gp(, \
      "" using "step":"val_mse" with linespoints pt 7 title "validation MSE"
@@ -113,7 +114,8 @@ set key top left
 set xlabel "measured expression"
 set ylabel "predicted expression"
 set title sprintf("Validation set at the best checkpoint: Pearson r = %.4f (n = %d)", STATS_correlation, STATS_records)
-plot "val_predictions.tsv" using "measured":"predicted" with points pt 7 ps 0.4 lc rgb "#802166ac" notitle, \
+plot "val_predictions.tsv" using "measured":"predicted" \
+       with points pt 7 ps 0.4 lc rgb "#802166ac" notitle, \
      x with lines dt 2 lc rgb "black" title "predicted = measured"
 )gp";
 

@@ -81,8 +81,8 @@ void encode_promoter(std::string_view trimmed, int seq_len, uint8_t* out) {
 }
 
 void substitute_base(uint8_t* encoded, int seq_len, int length, int position, uint8_t token) {
-  PF_CHECK(length >= 1 && length <= seq_len, "substitute_base", "length ", length, " (expected 1 to seq_len = ", seq_len,
-           ")");
+  PF_CHECK(length >= 1 && length <= seq_len, "substitute_base", "length ", length, " (expected 1 to seq_len = ",
+           seq_len, ")");
   PF_CHECK(position >= 0 && position < length, "substitute_base", "position ", position, " outside the promoter of ",
            length, " nt");
   PF_CHECK(token <= kN, "substitute_base", "token ", int(token), " is not a nucleotide (expected kA..kN)");
