@@ -48,7 +48,7 @@ void without_path(const std::function<void()>& action) {
 
 }  // namespace
 
-TEST_CASE("finetune: initial_model copies the checkpoint; reset_head re-initialises only the expression head") {
+TEST_CASE("finetune: initial_model copies the checkpoint, with reset_head all but a re-initialised expression head") {
   TempDir dir;
   Config config = tiny_config();
   config.train.seed = 1;
