@@ -2,14 +2,20 @@
 //
 //   pf-infer --checkpoint runs/demo/best sequences.fa > predictions.tsv
 //   pf-infer --checkpoint runs/demo/best --format dream-json test_sequences.txt.gz --output submission.json
+//   pf-infer --checkpoint runs/demo/best --variants pairs.tsv            (variant effects, variants.h)
+//   pf-infer --checkpoint runs/demo/best --ism --plot ism/ examples.fa   (in-silico mutagenesis, ism.h)
 #include <omp.h>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 
 #include "core/atomic_file.h"
 #include "proformer/cli.h"
 #include "proformer/inference.h"
+#include "proformer/ism.h"
+#include "proformer/plots.h"
+#include "proformer/variants.h"
 
 using namespace pf;
 using namespace pf::proformer;
@@ -24,23 +30,92 @@ InputFormat parse_input_format(const std::string& name) {
   PF_FAIL("pf-infer", "--input-format must be auto, fasta, tsv or lines, got '", name, "'");
 }
 
+using Emit = std::function<void(const std::string&)>;
+
+// The default mode: one prediction per input sequence, as TSV or DREAM JSON.
+void predict_expression(const LoadedModel& model, const std::vector<std::string>& inputs,
+                        const InferenceOptions& options, const std::string& format, const Emit& emit) {
+  char number[32];
+  bool first = true;
+  emit(format == "tsv" ? "id\tsequence\tprediction\tprediction_z\n" : "{");
+  InferenceStats stats = run_inference(model, inputs, options, [&](const Prediction& p) {
+    if (format == "tsv") {
+      std::snprintf(number, sizeof number, "%.6g\t%.6g", p.value, p.z);
+      emit(p.id + "\t" + p.sequence + "\t" + number + "\n");
+    } else {
+      std::snprintf(number, sizeof number, "%.6g", p.value);
+      emit(std::string(first ? "" : ", ") + "\"" + p.id + "\": " + number);
+    }
+    first = false;
+  });
+  if (format == "dream-json") emit("}\n");
+  std::fprintf(stderr, "pf-infer: %ld sequences predicted%s\n", long(stats.predicted),
+               stats.skipped ? (", " + std::to_string(stats.skipped) + " invalid skipped").c_str() : "");
+}
+
+// --variants: ref and alt predictions and their difference per pair.
+void predict_variant_effects(const LoadedModel& model, const std::string& pairs, int64_t batch_size,
+                             const Emit& emit) {
+  emit(variant_tsv_header());
+  const int64_t n =
+      predict_variants(model, pairs, batch_size, [&](const VariantEffect& e) { emit(variant_tsv_row(e)); });
+  std::fprintf(stderr, "pf-infer: %ld variant pairs predicted\n", long(n));
+}
+
+// --ism: the L x 4 effect matrix of each input sequence, and with plot_dir a heat map.
+void mutagenesis(const LoadedModel& model, const std::vector<std::string>& inputs, const InferenceOptions& options,
+                 const std::string& plot_dir, const Emit& emit) {
+  emit(ism_tsv_header());
+  int64_t done = 0;
+  const int64_t skipped =
+      for_each_valid_record(inputs, options, model.model->config().seq_len, [&](const SequenceRecord& record) {
+        const IsmResult result = in_silico_mutagenesis(model, record.id, record.sequence, options.batch_size);
+        emit(ism_tsv_rows(result));
+        if (!plot_dir.empty()) plot_ism(result, plot_dir);
+        ++done;
+      });
+  std::fprintf(stderr, "pf-infer: in-silico mutagenesis of %ld sequences%s\n", long(done),
+               skipped ? (", " + std::to_string(skipped) + " invalid skipped").c_str() : "");
+}
+
 int main_body(int argc, char** argv) {
-  CommandLine cli("pf-infer", "pf-infer --checkpoint CKPT [options] [INPUT ...]",
+  CommandLine cli("pf-infer",
+                  "pf-infer --checkpoint CKPT [options] [INPUT ...]\n"
+                  "       pf-infer --checkpoint CKPT --variants PAIRS.tsv [options]\n"
+                  "       pf-infer --checkpoint CKPT --ism [--plot DIR] [options] [INPUT ...]",
                   "Predicts expression for each sequence of the inputs (DREAM txt/tsv, FASTA or one sequence per\n"
                   "line; plain or gzip; '-' or nothing for stdin). Sequences may carry the plasmid flanks or not.\n"
-                  "TSV output columns: id, sequence, prediction (training label scale), prediction_z.");
+                  "TSV output columns: id, sequence, prediction (training label scale), prediction_z.\n"
+                  "\n"
+                  "--variants: PAIRS.tsv has the columns id, ref_seq, alt_seq or id, ref_seq, position, alt_base\n"
+                  "(position 1-based in ref_seq as given), with or without that header line. Output columns: id,\n"
+                  "ref, alt, alt_minus_ref (training label scale).\n"
+                  "\n"
+                  "--ism: scores every single-nucleotide substitution of each input sequence. Output columns: id,\n"
+                  "position, ref_base, A, C, G, T, where position is 1-based in the sequence with the plasmid flanks\n"
+                  "removed and each base column is prediction(mutant) - prediction(sequence), 0 for the reference.");
   cli.option("checkpoint", "model checkpoint (a .model.safetensors file or its prefix, e.g. runs/demo/best)");
   cli.option("output", "output file (written atomically); stdout when not given");
   cli.option("format", "output format: tsv or dream-json ({\"0\": pred, ...})", "tsv");
   cli.option("input-format", "auto, fasta, tsv or lines", "auto");
   cli.option("batch-size", "sequences per forward pass", "256");
   cli.option("threads", "CPU threads (0 = all cores)", "0");
-  cli.flag("skip-invalid", "report and skip bad records instead of stopping");
+  cli.flag("skip-invalid", "report and skip bad records instead of stopping (not with --variants)");
+  cli.option("variants", "predict variant effects for the pairs of this TSV file instead of the inputs");
+  cli.flag("ism", "in-silico mutagenesis of each input sequence (L x 4 effects)");
+  cli.option("plot", "with --ism: draw a heat map per sequence, DIR/<id>.ism.png (needs gnuplot)");
   if (!cli.parse(argc, argv)) return 0;
   PF_CHECK(cli.has("checkpoint"), "pf-infer", "--checkpoint is required (see --help)");
   const std::string format = cli.get("format");
   PF_CHECK(format == "tsv" || format == "dream-json", "pf-infer", "--format must be tsv or dream-json, got '", format,
            "'");
+  const bool variants = cli.has("variants"), ism = cli.enabled("ism");
+  PF_CHECK(!(variants && ism), "pf-infer", "--variants and --ism cannot be combined");
+  PF_CHECK(format == "tsv" || !(variants || ism), "pf-infer", "--variants and --ism write TSV; drop --format ", format);
+  PF_CHECK(!variants || cli.positional().empty(), "pf-infer", "--variants reads only its own file; unexpected input '",
+           cli.positional()[0], "'");
+  PF_CHECK(!variants || !cli.enabled("skip-invalid"), "pf-infer", "--skip-invalid does not apply to --variants");
+  PF_CHECK(ism || !cli.has("plot"), "pf-infer", "--plot needs --ism");
   if (const int64_t threads = cli.get_int("threads", 0); threads > 0) omp_set_num_threads(int(threads));
 
   LoadedModel model = load_model(cli.get("checkpoint"));
@@ -60,23 +135,13 @@ int main_body(int argc, char** argv) {
     else
       std::fwrite(text.data(), 1, text.size(), stdout);
   };
-  char number[32];
-  bool first = true;
-  emit(format == "tsv" ? "id\tsequence\tprediction\tprediction_z\n" : "{");
-  InferenceStats stats = run_inference(model, inputs, options, [&](const Prediction& p) {
-    if (format == "tsv") {
-      std::snprintf(number, sizeof number, "%.6g\t%.6g", p.value, p.z);
-      emit(p.id + "\t" + p.sequence + "\t" + number + "\n");
-    } else {
-      std::snprintf(number, sizeof number, "%.6g", p.value);
-      emit(std::string(first ? "" : ", ") + "\"" + p.id + "\": " + number);
-    }
-    first = false;
-  });
-  if (format == "dream-json") emit("}\n");
+  if (variants)
+    predict_variant_effects(model, cli.get("variants"), options.batch_size, emit);
+  else if (ism)
+    mutagenesis(model, inputs, options, cli.get("plot"), emit);
+  else
+    predict_expression(model, inputs, options, format, emit);
   if (file) file->commit();
-  std::fprintf(stderr, "pf-infer: %ld sequences predicted%s\n", long(stats.predicted),
-               stats.skipped ? (", " + std::to_string(stats.skipped) + " invalid skipped").c_str() : "");
   return 0;
 }
 

@@ -58,8 +58,8 @@ struct TrainConfig {
   int64_t threads = 0;         // CPU threads; 0 = all cores
   std::string dtype = "f32";   // f32, or bf16 / f16 autocast
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
-  std::string init_from;       // checkpoint to start from; "" = fresh initialisation
-  bool reset_head = false;     // with init_from: re-initialise the expression head
+  std::string init_from;       // checkpoint to start from (same architecture); "" = fresh initialisation
+  bool reset_head = false;     // with init_from: re-initialise the expression head (initial_model, trainer.h)
   bool operator==(const TrainConfig&) const = default;
 };
 

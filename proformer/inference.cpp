@@ -7,10 +7,7 @@
 
 namespace pf::proformer {
 
-namespace {
-
-// Why a record cannot be predicted, or "" when it can.
-std::string invalid_reason(const std::string& sequence, int64_t seq_len) {
+std::string unpredictable_reason(std::string_view sequence, int64_t seq_len) {
   if (sequence.empty()) return "empty sequence";
   const size_t bad = find_invalid_base(sequence);
   if (bad != std::string_view::npos)
@@ -24,7 +21,26 @@ std::string invalid_reason(const std::string& sequence, int64_t seq_len) {
   return "";
 }
 
-}  // namespace
+int64_t for_each_valid_record(const std::vector<std::string>& inputs, const InferenceOptions& options, int64_t seq_len,
+                              const std::function<void(const SequenceRecord&)>& visit) {
+  int64_t skipped = 0;
+  for (const std::string& path : inputs) {
+    SequenceReader reader(path, options.format);
+    SequenceRecord record;
+    while (reader.next(record)) {
+      const std::string reason = unpredictable_reason(record.sequence, seq_len);
+      if (reason.empty()) {
+        visit(record);
+        continue;
+      }
+      const std::string where = (path == "-" ? std::string("<stdin>") : path) + ":" + std::to_string(record.line);
+      PF_CHECK(options.skip_invalid, "pf-infer", where, ": ", reason, " (HINT: --skip-invalid skips such records)");
+      std::fprintf(stderr, "%s: skipped: %s\n", where.c_str(), reason.c_str());
+      ++skipped;
+    }
+  }
+  return skipped;
+}
 
 InferenceStats run_inference(const LoadedModel& loaded, const std::vector<std::string>& inputs,
                              const InferenceOptions& options, const std::function<void(const Prediction&)>& sink) {
@@ -45,24 +61,12 @@ InferenceStats run_inference(const LoadedModel& loaded, const std::vector<std::s
     pending.clear();
     tokens.clear();
   };
-  for (const std::string& path : inputs) {
-    SequenceReader reader(path, options.format);
-    SequenceRecord record;
-    while (reader.next(record)) {
-      const std::string reason = invalid_reason(record.sequence, seq_len);
-      if (!reason.empty()) {
-        const std::string where = (path == "-" ? std::string("<stdin>") : path) + ":" + std::to_string(record.line);
-        PF_CHECK(options.skip_invalid, "inference", where, ": ", reason, " (HINT: --skip-invalid skips such records)");
-        std::fprintf(stderr, "%s: skipped: %s\n", where.c_str(), reason.c_str());
-        ++stats.skipped;
-        continue;
-      }
-      tokens.resize(tokens.size() + size_t(T));
-      encode_promoter(strip_flanks(record.sequence), int(seq_len), tokens.data() + tokens.size() - size_t(T));
-      pending.push_back({record.id, record.sequence, 0, 0});
-      if (int64_t(pending.size()) == options.batch_size) flush();
-    }
-  }
+  stats.skipped = for_each_valid_record(inputs, options, seq_len, [&](const SequenceRecord& record) {
+    tokens.resize(tokens.size() + size_t(T));
+    encode_promoter(strip_flanks(record.sequence), int(seq_len), tokens.data() + tokens.size() - size_t(T));
+    pending.push_back({record.id, record.sequence, 0, 0});
+    if (int64_t(pending.size()) == options.batch_size) flush();
+  });
   flush();
   return stats;
 }

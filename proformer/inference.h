@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proformer/checkpoint.h"
@@ -28,6 +29,19 @@ struct InferenceStats {
   int64_t predicted = 0;
   int64_t skipped = 0;  // invalid records (only with skip_invalid)
 };
+
+// Why `sequence` (as read, plasmid flanks optional) cannot be predicted by a
+// model of seq_len positions per strand, or "" when it can: it is empty, has a
+// character outside ACGTN, or is empty or longer than seq_len once the flanks
+// are removed.
+std::string unpredictable_reason(std::string_view sequence, int64_t seq_len);
+
+// Reads every record of every input in order and calls `visit` for each one
+// that unpredictable_reason accepts. An invalid record throws pf::Error with
+// FILE:LINE, or with options.skip_invalid is reported on stderr and skipped.
+// Returns the number of skipped records.
+int64_t for_each_valid_record(const std::vector<std::string>& inputs, const InferenceOptions& options, int64_t seq_len,
+                              const std::function<void(const SequenceRecord&)>& visit);
 
 // Predicts every record of every input. A record is invalid when it is empty,
 // has a character outside ACGTN, or is longer than seq_len once the plasmid

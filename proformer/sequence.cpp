@@ -26,6 +26,9 @@ constexpr std::array<int8_t, 256> kTokenTable = make_token_table();
 // Complementary base token: A<->T, C<->G (ids 0<->3, 1<->2), N->N.
 uint8_t complement(uint8_t token) { return token == kN ? uint8_t(kN) : uint8_t(kT - token); }
 
+// Number of N before a promoter of `length` nt on the forward strand.
+int left_padding(int seq_len, int length) { return (seq_len - length) / 2; }
+
 // Case-insensitive comparison of a DNA string with an upper-case flank.
 bool same_bases(std::string_view text, std::string_view upper_flank) {
   return std::equal(text.begin(), text.end(), upper_flank.begin(), upper_flank.end(),
@@ -65,7 +68,7 @@ void encode_promoter(std::string_view trimmed, int seq_len, uint8_t* out) {
            seq_len, " nt after removing the flanks)");
 
   // Forward strand, out[0, seq_len): N * left, the sequence, N * the rest.
-  const int left = (seq_len - length) / 2;
+  const int left = left_padding(seq_len, length);
   std::fill(out, out + seq_len, uint8_t(kN));
   for (int i = 0; i < length; ++i) {
     const int token = token_of(trimmed[i]);
@@ -75,6 +78,18 @@ void encode_promoter(std::string_view trimmed, int seq_len, uint8_t* out) {
   }
   // Reverse strand, out[seq_len, 2 * seq_len): position j pairs with forward position seq_len - 1 - j.
   for (int j = 0; j < seq_len; ++j) out[seq_len + j] = complement(out[seq_len - 1 - j]);
+}
+
+void substitute_base(uint8_t* encoded, int seq_len, int length, int position, uint8_t token) {
+  PF_CHECK(length >= 1 && length <= seq_len, "substitute_base", "length ", length, " (expected 1 to seq_len = ",
+           seq_len, ")");
+  PF_CHECK(position >= 0 && position < length, "substitute_base", "position ", position, " outside the promoter of ",
+           length, " nt");
+  PF_CHECK(token <= kN, "substitute_base", "token ", int(token), " is not a nucleotide (expected kA..kN)");
+  const int forward = left_padding(seq_len, length) + position;
+  encoded[forward] = token;
+  // Reverse position j pairs with forward position seq_len - 1 - j (see encode_promoter).
+  encoded[seq_len + (seq_len - 1 - forward)] = complement(token);
 }
 
 }  // namespace pf::proformer

@@ -50,4 +50,13 @@ std::string_view strip_flanks(std::string_view seq);
 // 0-based position). kSeqLen is the model's seq_len.
 void encode_promoter(std::string_view trimmed, int seq_len, uint8_t* out);
 
+// Changes one nucleotide of a promoter encoded by encode_promoter, in place:
+// `position` (0-based in the flank-free promoter of `length` nt) becomes
+// `token` (kA..kN). Both tokens that show this nucleotide change, the forward
+// one and its reverse-complement partner, so the result equals encoding the
+// mutated string anew, without re-encoding it (in-silico mutagenesis changes
+// one base at a time). Throws pf::Error for a position outside [0, length),
+// a length outside [1, seq_len] or a token that is not a nucleotide.
+void substitute_base(uint8_t* encoded, int seq_len, int length, int position, uint8_t token);
+
 }  // namespace pf::proformer

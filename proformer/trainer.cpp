@@ -16,6 +16,7 @@
 #include "nn/schedule.h"
 #include "proformer/checkpoint.h"
 #include "proformer/metrics.h"
+#include "proformer/plots.h"
 #include "proformer/predict.h"
 #include "proformer/prefetcher.h"
 #include "proformer/progress.h"
@@ -29,6 +30,7 @@ extern "C" void request_stop(int) { g_stop_requested = true; }
 
 struct ValidationResult {
   double mse = 0, pearson = 0, spearman = 0;
+  std::vector<double> predictions;  // [validation rows], z-space
 };
 
 // Validation in z-space (Pearson and Spearman do not depend on the scale).
@@ -45,7 +47,23 @@ ValidationResult validate(Proformer& model, const EncodedDataset& data, const st
   std::vector<float> z = predict_encoded(model, rows.data(), int64_t(indices.size()), batch_size);
   std::vector<double> predictions(z.begin(), z.end());
   model.train();
-  return {mean_squared_error(predictions, labels), pearson(predictions, labels), spearman(predictions, labels)};
+  return {mean_squared_error(predictions, labels), pearson(predictions, labels), spearman(predictions, labels),
+          predictions};
+}
+
+// <dir>/val_predictions.tsv: measured and predicted expression (training
+// label scale) of each validation promoter, for the scatter plot.
+void write_val_predictions(const std::string& path, const EncodedDataset& data, const std::vector<int64_t>& indices,
+                           const LabelStats& stats, const std::vector<double>& predictions_z) {
+  AtomicFile file(path);
+  file.write("measured\tpredicted\n");
+  char line[64];
+  for (size_t k = 0; k < indices.size(); ++k) {
+    std::snprintf(line, sizeof line, "%.6g\t%.6g\n", data.labels[size_t(indices[k])],
+                  stats.unzscore(float(predictions_z[k])));
+    file.write(line);
+  }
+  file.commit();
 }
 
 std::unique_ptr<nn::LrSchedule> make_schedule(const Config& c, int64_t total_steps) {
@@ -90,7 +108,26 @@ void set_threads(int threads) {
   Eigen::setNbThreads(threads);
 }
 
+// The expression head's parameters: "expr_head.weight" and "expr_head.bias".
+const std::string kExpressionHead = "expr_head.";
+
 }  // namespace
+
+std::unique_ptr<Proformer> initial_model(const Config& config) {
+  auto model = std::make_unique<Proformer>(config.model, uint64_t(config.train.seed));
+  const std::string& from = config.train.init_from;
+  if (from.empty()) return model;
+  const LoadedModel source = load_model(from);
+  ModelConfig architecture = source.model->config();
+  architecture.dropout = config.model.dropout;  // a training setting, not part of the weights
+  PF_CHECK(architecture == config.model, "train", "train.init_from: ", model_file(from), " has the model ",
+           model_config_to_json(source.model->config()), " but the config says ", model_config_to_json(config.model),
+           " (HINT: copy the checkpoint's model section into the config)");
+  NoGradGuard no_grad;
+  for (auto& [name, p] : model->named_parameters())
+    if (!config.train.reset_head || name.rfind(kExpressionHead, 0) != 0) ops::copy_(p, source.model->parameter(name));
+  return model;
+}
 
 TrainSummary train(const Config& config, const TrainOptions& options) {
   namespace fs = std::filesystem;
@@ -129,12 +166,10 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
 
   // ---- model and optimiser ----
   const Device device = config.train.device == "cpu" ? Device::cpu() : Device::cuda(0);
-  Proformer model(config.model, config.train.seed);
-  if (!config.train.init_from.empty()) {
-    std::vector<std::string> skip;
-    if (config.train.reset_head) skip = {"expr_head."};
-    load_weights(config.train.init_from, model, skip);
-  }
+  // Builds the model (fresh, or from init_from); prints nothing, so a failure
+  // further down still leaves a single error line.
+  const std::unique_ptr<Proformer> initial = initial_model(config);
+  Proformer& model = *initial;
   model.to(device);
   model.train();
   nn::AdamOptions adam;
@@ -245,7 +280,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     const bool evaluate = config.train.eval_every > 0 ? state.step % config.train.eval_every == 0 : epoch_end;
     const bool log = state.step % std::max<int64_t>(config.train.log_every, 1) == 0;
     const bool finished = state.step == total_steps || g_stop_requested;
-    ValidationResult val{NAN, NAN, NAN};
+    ValidationResult val{NAN, NAN, NAN, {}};
     if ((evaluate || finished) && !split.val.empty()) {
       val = validate(model, data, split.val, stats, config.train.batch_size);
       summary.last_val_pearson = val.pearson;
@@ -254,6 +289,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
       if (val.pearson > state.best_val_pearson) {
         state.best_val_pearson = val.pearson;
         checkpoint(best, false);
+        write_val_predictions((dir / "val_predictions.tsv").string(), data, split.val, stats, val.predictions);
       }
     }
     if (log || !std::isnan(val.pearson) || finished) {
@@ -270,6 +306,10 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   progress.finish();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  csv.close();  // complete on disk before gnuplot reads it
+  if (plot_training(dir.string()))
+    std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir.c_str(),
+                 split.val.empty() ? "" : ", val_scatter.png");
   if (g_stop_requested) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(state.step));
   summary.steps = state.step;
   summary.best_val_pearson = state.best_val_pearson;

@@ -6,6 +6,15 @@
 //   <dir>/metrics.csv               one row per log interval and per evaluation
 //   <dir>/last.{model,optim}.safetensors   written every checkpoint interval
 //   <dir>/best.model.safetensors    the best validation Pearson so far
+//   <dir>/val_predictions.tsv       measured and predicted expression of the
+//                                   validation set at the best checkpoint
+//   <dir>/learning_curves.png, val_scatter.png, plot_training.gp
+//                                   plots drawn at the end when gnuplot is
+//                                   installed (see plots.h)
+//
+// Fine-tuning: with train.init_from the run starts from a trained checkpoint
+// (see initial_model) and otherwise trains as usual, labels z-scored with the
+// mean/std of its own training data (configs/finetune.yaml).
 //
 // Failing to start writes nothing: the config, the data, init_from and the
 // checkpoint to resume from are all read and checked before output.dir is
@@ -16,9 +25,11 @@
 // never stopped: metrics.csv loses the rows written after the checkpoint it
 // resumes from, and temporary files of the killed run are removed.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "proformer/config.h"
+#include "proformer/model.h"
 
 namespace pf::proformer {
 
@@ -32,6 +43,15 @@ struct TrainSummary {
   double last_val_pearson = 0;
   std::string best_checkpoint;  // prefix of the best checkpoint
 };
+
+// The model a run starts from, on the CPU: a fresh seeded initialisation
+// (Keras defaults: glorot-uniform kernels, zero biases, ...) from
+// config.train.seed and, with config.train.init_from, every weight of that
+// checkpoint copied over it, or with config.train.reset_head every weight but
+// the expression head's, which keeps its fresh glorot-uniform kernel and zero
+// bias. Throws pf::Error when the checkpoint's architecture differs from
+// config.model (model.dropout may differ).
+std::unique_ptr<Proformer> initial_model(const Config& config);
 
 // Runs training to the end (epochs or max_steps). Throws pf::Error on bad
 // input; SIGINT/SIGTERM stop after the current step with a checkpoint.

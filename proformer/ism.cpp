@@ -1,0 +1,66 @@
+#include "proformer/ism.h"
+
+#include <cctype>
+#include <cstdio>
+
+#include "proformer/inference.h"
+#include "proformer/predict.h"
+#include "proformer/sequence.h"
+
+namespace pf::proformer {
+
+IsmResult in_silico_mutagenesis(const LoadedModel& model, std::string id, std::string_view sequence,
+                                int64_t batch_size) {
+  const int64_t seq_len = model.model->config().seq_len, T = 2 * seq_len;
+  const std::string reason = unpredictable_reason(sequence, seq_len);
+  PF_CHECK(reason.empty(), "ism", "sequence '", id, "': ", reason);
+  const std::string_view trimmed = strip_flanks(sequence);
+  const int L = int(trimmed.size());
+
+  std::vector<uint8_t> reference(static_cast<size_t>(T));  // [T]
+  encode_promoter(trimmed, int(seq_len), reference.data());
+  // Row 0 is the reference; then one row per substitution, in (position, base) order.
+  std::vector<uint8_t> tokens = reference;  // [1 + substitutions, T]
+  struct Substitution {
+    int position, base;
+  };
+  std::vector<Substitution> substitutions;
+  for (int i = 0; i < L; ++i)
+    for (int b = kA; b <= kT; ++b) {
+      if (b == token_of(trimmed[size_t(i)])) continue;
+      substitutions.push_back({i, b});
+      tokens.insert(tokens.end(), reference.begin(), reference.end());
+      substitute_base(tokens.data() + tokens.size() - size_t(T), int(seq_len), L, i, uint8_t(b));
+    }
+  const std::vector<float> z = predict_encoded(*model.model, tokens.data(), int64_t(tokens.size()) / T, batch_size);
+
+  const LabelStats& stats = model.state.label_stats;
+  IsmResult result;
+  result.id = std::move(id);
+  for (char c : trimmed) result.bases += char(std::toupper(static_cast<unsigned char>(c)));
+  result.reference = stats.unzscore(z[0]);
+  result.effects.assign(size_t(L), {0, 0, 0, 0});
+  for (size_t k = 0; k < substitutions.size(); ++k)
+    result.effects[size_t(substitutions[k].position)][size_t(substitutions[k].base)] =
+        double(stats.unzscore(z[k + 1])) - result.reference;
+  return result;
+}
+
+std::string ism_tsv_header() {
+  return "# in-silico mutagenesis: effect = prediction(mutant) - prediction(reference), training label scale;\n"
+         "# one row per position of the promoter with the plasmid flanks removed (1-based), 0 for the reference base\n"
+         "id\tposition\tref_base\tA\tC\tG\tT\n";
+}
+
+std::string ism_tsv_rows(const IsmResult& result) {
+  std::string out;
+  char numbers[96];
+  for (size_t i = 0; i < result.effects.size(); ++i) {
+    const auto& e = result.effects[i];
+    std::snprintf(numbers, sizeof numbers, "%.6g\t%.6g\t%.6g\t%.6g", e[0], e[1], e[2], e[3]);
+    out += result.id + "\t" + std::to_string(i + 1) + "\t" + result.bases[i] + "\t" + numbers + "\n";
+  }
+  return out;
+}
+
+}  // namespace pf::proformer

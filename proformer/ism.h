@@ -1,0 +1,46 @@
+// In-silico mutagenesis (ISM): the predicted effect of every single-nucleotide
+// substitution of a promoter, an L x 4 matrix
+//
+//   effect[i][b] = prediction(promoter with base b at position i) - prediction(promoter)
+//
+// on the training label scale, 0 where b is the reference base. The mutants
+// are not re-encoded strings: each is the encoded reference with the two
+// tokens of one position changed (substitute_base), and all 3L + 1 rows go
+// through the model in batches. pf-infer --ism writes the matrices as TSV
+// (ism_tsv_header, ism_tsv_rows) and, with --plot, as heat maps (plots.h).
+#pragma once
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proformer/checkpoint.h"
+
+namespace pf::proformer {
+
+// Column order of the effects: the bases A, C, G, T (token ids kA..kT).
+constexpr std::string_view kBases = "ACGT";
+
+struct IsmResult {
+  std::string id;
+  std::string bases;   // the promoter with the plasmid flanks removed, upper case (L nt)
+  double reference = 0;  // prediction for the unmutated promoter (training label scale)
+  std::vector<std::array<double, 4>> effects;  // [L][A C G T]: prediction(mutant) - reference
+};
+
+// Scores every single-nucleotide substitution of `sequence` (flanks optional;
+// it must pass unpredictable_reason): 3 per position, 4 at an N, so 3L + 1
+// predictions for a promoter without N, batch_size rows per forward pass.
+// Positions are those of the promoter with the flanks removed.
+IsmResult in_silico_mutagenesis(const LoadedModel& model, std::string id, std::string_view sequence,
+                                int64_t batch_size);
+
+// The header of pf-infer --ism output: comment lines that explain the columns,
+// then "id  position  ref_base  A  C  G  T" (tab-separated).
+std::string ism_tsv_header();
+
+// One TSV row per position of `result`: id, 1-based position (flanks removed),
+// reference base, then the effects for A, C, G, T.
+std::string ism_tsv_rows(const IsmResult& result);
+
+}  // namespace pf::proformer

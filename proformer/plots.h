@@ -1,0 +1,33 @@
+// Plots as PNG files, drawn by gnuplot (Debian package gnuplot-nox), which
+// runs as an external program on a script written next to the picture, so a
+// learner can read the script, change it and run it again:
+//
+//   plot_training   <run dir>/learning_curves.png and val_scatter.png (pf-train)
+//   plot_ism        <dir>/<id>.ism.png, a heat map of an ISM matrix (pf-infer --ism --plot)
+//
+// Plots are optional: when gnuplot is not on the PATH (warned once per
+// process) or fails, a warning goes to stderr, the functions return false and
+// the caller carries on. Nothing here throws.
+#pragma once
+#include <string>
+
+#include "proformer/ism.h"
+
+namespace pf::proformer {
+
+// Writes <dir>/plot_training.gp and runs it in `dir`: learning_curves.png
+// (training loss, MSE and validation MSE above; validation Pearson and
+// Spearman below; all against the step) from metrics.csv and, when
+// val_predictions.tsv exists (columns measured, predicted), val_scatter.png
+// (predicted against measured, r in the title) and the validation panel.
+// Returns true when gnuplot drew them.
+bool plot_training(const std::string& dir);
+
+// Writes <dir>/<name>.ism.gp, the matrix inline, and runs it: <dir>/<name>.ism.png
+// shows the effects (x: position with the flanks removed, y: A C G T; red
+// raises, blue lowers the prediction; dots mark the reference bases). `name`
+// is the id with characters other than letters, digits, '.', '-' and '_'
+// replaced by '_'. Returns true when gnuplot drew it.
+bool plot_ism(const IsmResult& result, const std::string& dir);
+
+}  // namespace pf::proformer

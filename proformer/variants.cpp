@@ -1,0 +1,152 @@
+#include "proformer/variants.h"
+
+#include <charconv>
+#include <cstdio>
+#include <vector>
+
+#include "proformer/inference.h"
+#include "proformer/predict.h"
+#include "proformer/reader.h"
+#include "proformer/sequence.h"
+
+namespace pf::proformer {
+
+namespace {
+
+enum class Layout { kUnknown, kSequences, kPosition };
+
+const char* const kSequenceColumns = "id, ref_seq, alt_seq";
+const char* const kPositionColumns = "id, ref_seq, position, alt_base";
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+    fields.push_back(line.substr(start, tab - start));
+  fields.push_back(line.substr(start));
+  return fields;
+}
+
+std::string joined(const std::vector<std::string>& fields) {
+  std::string out;
+  for (const std::string& f : fields) out += (out.empty() ? "" : ", ") + f;
+  return out;
+}
+
+// One pair of the file: reference and variant spelled out.
+struct Pair {
+  std::string id, ref, alt;
+};
+
+// Reads the pairs of a variants file, one per call, checking every field.
+class VariantReader {
+ public:
+  VariantReader(const std::string& path, int64_t seq_len) : lines_(path), seq_len_(seq_len) {}
+
+  // Fills `pair` with the next pair; false at the end of the file.
+  bool next(Pair& pair) {
+    std::string line;
+    while (lines_.next(line)) {
+      if (line.empty()) continue;
+      std::vector<std::string> fields = split_tabs(line);
+      if (layout_ == Layout::kUnknown && read_layout(fields)) continue;  // it was the header
+      const size_t expected = layout_ == Layout::kSequences ? 3 : 4;
+      PF_CHECK(fields.size() == expected, "variants", lines_.where(), ": ", fields.size(), " columns (expected ",
+               expected, ": ", layout_ == Layout::kSequences ? kSequenceColumns : kPositionColumns, ")");
+      pair.id = fields[0];
+      pair.ref = fields[1];
+      check_sequence("ref_seq", pair.ref);
+      pair.alt = layout_ == Layout::kSequences ? fields[2] : substituted(pair.ref, fields[2], fields[3]);
+      check_sequence("alt_seq", pair.alt);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  // Sets the layout from the first line. Returns true when it is a header.
+  bool read_layout(const std::vector<std::string>& fields) {
+    if (fields[0] == "id") {
+      const std::string names = joined(fields);
+      PF_CHECK(names == kSequenceColumns || names == kPositionColumns, "variants", lines_.where(), ": header '",
+               names, "' (expected ", kSequenceColumns, " or ", kPositionColumns, ")");
+      layout_ = names == kSequenceColumns ? Layout::kSequences : Layout::kPosition;
+      return true;
+    }
+    PF_CHECK(fields.size() == 3 || fields.size() == 4, "variants", lines_.where(), ": ", fields.size(),
+             " columns (expected 3: ", kSequenceColumns, ", or 4: ", kPositionColumns, ")");
+    layout_ = fields.size() == 3 ? Layout::kSequences : Layout::kPosition;
+    return false;
+  }
+
+  void check_sequence(const char* column, const std::string& sequence) const {
+    const std::string reason = unpredictable_reason(sequence, seq_len_);
+    PF_CHECK(reason.empty(), "variants", lines_.where(), ": ", column, ": ", reason);
+  }
+
+  // `ref` with base `position` (1-based, flanks counted) replaced by `base`.
+  std::string substituted(const std::string& ref, const std::string& position, const std::string& base) const {
+    int64_t pos = 0;
+    const auto [end, error] = std::from_chars(position.data(), position.data() + position.size(), pos);
+    PF_CHECK(error == std::errc() && end == position.data() + position.size(), "variants", lines_.where(),
+             ": position '", position, "' is not an integer");
+    PF_CHECK(pos >= 1 && pos <= int64_t(ref.size()), "variants", lines_.where(), ": position ", pos,
+             " outside ref_seq (1 to ", ref.size(), ")");
+    PF_CHECK(base.size() == 1 && token_of(base[0]) >= 0, "variants", lines_.where(), ": alt_base '", base,
+             "' (expected one of A, C, G, T, N)");
+    // The model never sees the flanks, so a change there would have no effect.
+    const std::string_view promoter = strip_flanks(ref);
+    const int64_t first = promoter.data() - ref.data() + 1, last = first + int64_t(promoter.size()) - 1;
+    PF_CHECK(pos >= first && pos <= last, "variants", lines_.where(), ": position ", pos,
+             " is in a plasmid flank (the promoter is positions ", first, " to ", last, " of ref_seq)");
+    std::string alt = ref;
+    alt[size_t(pos - 1)] = base[0];
+    return alt;
+  }
+
+  LineReader lines_;
+  int64_t seq_len_;
+  Layout layout_ = Layout::kUnknown;
+};
+
+}  // namespace
+
+int64_t predict_variants(const LoadedModel& model, const std::string& path, int64_t batch_size,
+                         const std::function<void(const VariantEffect&)>& sink) {
+  PF_CHECK(batch_size > 0, "variants", "batch size must be positive, got ", batch_size);
+  const int64_t seq_len = model.model->config().seq_len, T = 2 * seq_len;
+  const LabelStats& stats = model.state.label_stats;
+  VariantReader reader(path, seq_len);
+  std::vector<std::string> ids;  // pairs of the batch being filled
+  std::vector<uint8_t> tokens;   // [2 * pairs, T]: ref, alt, ref, alt, ...
+  int64_t pairs = 0;
+  auto flush = [&] {
+    const std::vector<float> z = predict_encoded(*model.model, tokens.data(), int64_t(tokens.size()) / T, batch_size);
+    for (size_t i = 0; i < ids.size(); ++i)
+      sink({ids[i], stats.unzscore(z[2 * i]), stats.unzscore(z[2 * i + 1])});
+    pairs += int64_t(ids.size());
+    ids.clear();
+    tokens.clear();
+  };
+  Pair pair;
+  while (reader.next(pair)) {
+    for (const std::string* sequence : {&pair.ref, &pair.alt}) {
+      tokens.resize(tokens.size() + size_t(T));
+      encode_promoter(strip_flanks(*sequence), int(seq_len), tokens.data() + tokens.size() - size_t(T));
+    }
+    ids.push_back(pair.id);
+    if (int64_t(ids.size()) == batch_size) flush();
+  }
+  if (!ids.empty()) flush();
+  return pairs;
+}
+
+std::string variant_tsv_header() { return "id\tref\talt\talt_minus_ref\n"; }
+
+std::string variant_tsv_row(const VariantEffect& effect) {
+  char numbers[64];
+  std::snprintf(numbers, sizeof numbers, "%.6g\t%.6g\t%.6g", effect.ref, effect.alt, effect.effect());
+  return effect.id + "\t" + numbers + "\n";
+}
+
+}  // namespace pf::proformer

@@ -1,0 +1,46 @@
+// Variant effects: the predicted expression of a reference promoter and of a
+// variant of it, and their difference alt - ref (pf-infer --variants).
+//
+// Input is a tab-separated file (plain, gzip or "-" for stdin) in one of two
+// layouts, one pair per line:
+//
+//   id  ref_seq  alt_seq              the variant spelled out
+//   id  ref_seq  position  alt_base   ref_seq with base `position` (1-based,
+//                                     counted in ref_seq as given, flanks
+//                                     included if present) replaced by alt_base
+//
+// An optional header line (first column "id") names the layout; without one
+// the number of columns decides. Sequences may carry the plasmid flanks or not.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "proformer/checkpoint.h"
+
+namespace pf::proformer {
+
+// Predictions for one pair, on the training label scale.
+struct VariantEffect {
+  std::string id;
+  double ref = 0;  // prediction for the reference
+  double alt = 0;  // prediction for the variant
+  double effect() const { return alt - ref; }
+};
+
+// Predicts both sequences of every pair in `path`, batch_size pairs at a time,
+// and hands each result to `sink` in file order. Returns the number of pairs.
+// Throws pf::Error with FILE:LINE for a wrong number of columns, an unknown
+// header, a sequence the model cannot read (see unpredictable_reason), a
+// position that is not an integer, outside ref_seq or inside a plasmid flank,
+// or an alt_base other than one of A, C, G, T, N.
+int64_t predict_variants(const LoadedModel& model, const std::string& path, int64_t batch_size,
+                         const std::function<void(const VariantEffect&)>& sink);
+
+// The TSV header of pf-infer --variants output: "id  ref  alt  alt_minus_ref".
+std::string variant_tsv_header();
+
+// One TSV row: id, ref, alt, alt - ref.
+std::string variant_tsv_row(const VariantEffect& effect);
+
+}  // namespace pf::proformer
