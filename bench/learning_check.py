@@ -16,7 +16,7 @@ curves and validation metrics side by side:
 Before training it checks that the two sides really see the same thing:
   1. the Python config (configs/default.yaml + CONFIG + overrides) equals the
      config.yaml pf-train writes;
-  2. the data stream: a small C++ helper (tests/reference/dump_batches.cpp,
+  2. the data stream: a small C++ helper (bench/dump_batches.cpp,
      compiled here against the pipeline sources) dumps the dataset, split and
      batches; the Python stream must equal them byte for byte. The split sizes
      and label mean/std that pf-train prints are checked as well.
@@ -66,7 +66,7 @@ STEP1_EXPECT_REL = 1e-4     # ... and this is what agreement looks like
 GRAD_WARN_REL = 1e-3        # step-1 gradient of a parameter, relative L2 difference: show the table
 GRAD_FAIL_REL = 1e-2        # ... and beyond this the backward passes differ
 GRAD_ZERO_REL = 1e-6        # gradients below this fraction of the largest are rounding noise
-DUMP_SOURCES = ["tests/reference/dump_batches.cpp", "proformer/batches.cpp", "proformer/dataset.cpp",
+DUMP_SOURCES = ["bench/dump_batches.cpp", "proformer/batches.cpp", "proformer/dataset.cpp",
                 "proformer/reader.cpp", "proformer/sequence.cpp"]
 
 
@@ -168,7 +168,7 @@ def build_data(config):
 
 
 def build_dump_helper():
-    """Compiles tests/reference/dump_batches.cpp (cached in build/); None if that fails."""
+    """Compiles bench/dump_batches.cpp (cached in build/); None if that fails."""
     exe = os.path.join(ROOT, "build", "learning_check", "dump_batches")
     sources = [os.path.join(ROOT, s) for s in DUMP_SOURCES]
     headers = [os.path.join(ROOT, "proformer", h) for h in ("batches.h", "dataset.h", "reader.h", "sequence.h")]

@@ -5,7 +5,7 @@
 // a BatchIterator with the training options (shuffle, drop_last, masking).
 //
 // No CMake target: it needs only the data pipeline sources and zlib.
-//   c++ -std=c++20 -O1 -I. tests/reference/dump_batches.cpp proformer/batches.cpp \
+//   c++ -std=c++20 -O1 -I. bench/dump_batches.cpp proformer/batches.cpp
 //       proformer/dataset.cpp proformer/reader.cpp proformer/sequence.cpp -lz -o dump_batches
 //   dump_batches TRAIN SEQ_LEN MAX_LINES VAL_FRACTION SPLIT_SEED SEED BATCH_SIZE MASK_PROB COUNT OUT_DIR
 //
