@@ -46,7 +46,11 @@ ModelConfig model_config_from_json(const std::string& text, const std::string& s
   }
   PF_CHECK(j.is_object(), "model config", source, ": expected a JSON object");
   ModelConfig config;
-  for (auto& [key, value] : j.items()) {
+  // Not `auto& [key, value]`: clang before 16 cannot capture structured
+  // bindings in the lambda below, and the fuzz build (PF_FUZZ) uses clang 14.
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     const Field* field = nullptr;
     for (const Field& f : kFields)
       if (key == f.key) field = &f;
