@@ -228,7 +228,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   json header;
   try {
     header = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     PF_FAIL("safetensors", path, ": the header is not valid JSON (", e.what(), ")");
   }
   PF_CHECK(header.is_object(), "safetensors", path, ": the header must be a JSON object, got ", header.type_name());

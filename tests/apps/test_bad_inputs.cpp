@@ -352,6 +352,17 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint model_config with a negative
   check_rejected(pf_infer(path, sequences()), "negative_dim.model.safetensors", {"'dim' must be > 0, got -16"}, predictions);
 }
 
+// Found by fuzz_safetensors: nlohmann::json throws out_of_range, not a
+// parse_error, for a number too large for a double, and it escaped.
+TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint header with a number out of range") {
+  const std::string header = R"({"w":{"dtype":"F32","shape":[4E848],"data_offsets":[0,4]}})";
+  const uint64_t header_length = header.size();
+  const std::string path = tmp.file("number_out_of_range.model.safetensors");
+  write_text(path, std::string(reinterpret_cast<const char*>(&header_length), 8) + header + std::string(4, '\0'));
+  check_rejected(pf_infer(path, sequences()), "number_out_of_range.model.safetensors",
+                 {"the header is not valid JSON", "number overflow parsing '4E848'"}, predictions);
+}
+
 TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint with an unknown dtype") {
   std::string bytes = read_text(checkpoint());
   for (size_t at = bytes.find("\"F32\""); at != std::string::npos; at = bytes.find("\"F32\"", at)) bytes[at + 2] = '9';

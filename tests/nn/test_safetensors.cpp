@@ -178,6 +178,8 @@ TEST_CASE("safetensors: every kind of damaged file is a pf::Error naming the fil
       {raw_file("", 2040).replace(0, 8, std::string("\x40\xe2\x01\0\0\0\0\0", 8)),  // header length 123456
        "header length 123456 runs past the end of the file (2048 bytes)"},
       {raw_file("{\"w\": ", 0), "the header is not valid JSON"},
+      {raw_file("{\"w\": " + entry("F32", "[4E848]", "[0, 4]") + "}", 4),  // found by fuzz_safetensors
+       "the header is not valid JSON ([json.exception.out_of_range.406] number overflow parsing '4E848')"},
       {raw_file("[1, 2]", 0), "the header must be a JSON object, got array"},
       {raw_file(R"({"w": {"shape": [1], "data_offsets": [0, 4]}})", 4), "tensor 'w' has no \"dtype\""},
       {raw_file(R"({"w": {"dtype": "F32", "data_offsets": [0, 4]}})", 4), "tensor 'w' has no \"shape\""},
