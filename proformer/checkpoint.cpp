@@ -1,6 +1,7 @@
 #include "proformer/checkpoint.h"
 
 #include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 
@@ -128,7 +129,17 @@ LoadedModel load_model(const std::string& path_or_prefix) {
   LoadedModel loaded;
   loaded.state = read_state(file, path);
   loaded.config_yaml = file.metadata.count("train_config") ? file.metadata.at("train_config") : "";
-  loaded.model = std::make_shared<Proformer>(model_config_from_json(meta(file, path, "model_config"), path), 0);
+  const ModelConfig config = model_config_from_json(meta(file, path, "model_config"), path);
+  // Every weight is in the file, so a model_config that asks for more
+  // parameters than the file holds values is corrupt: reject it before the
+  // model is built, or a few digits added to a size would allocate gigabytes.
+  int64_t values = 0;
+  for (const auto& [name, tensor] : file.tensors) values += tensor.numel();
+  const int64_t parameters = model_parameter_count(config);
+  PF_CHECK(parameters <= values, "checkpoint", path, ": model_config describes a model of ",
+           parameters == INT64_MAX ? std::string("over 2^63") : std::to_string(parameters),
+           " parameters but the file holds ", values, " values (corrupt model_config?)");
+  loaded.model = std::make_shared<Proformer>(config, 0);
   copy_weights(file, path, *loaded.model, {});
   loaded.model->eval();
   return loaded;

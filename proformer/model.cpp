@@ -1,5 +1,8 @@
 #include "proformer/model.h"
 
+#include <cstdint>
+#include <initializer_list>
+
 namespace pf::proformer {
 
 ConvModule::ConvModule(const ModelConfig& c, Generator& gen)
@@ -27,6 +30,32 @@ Tensor Block::forward(const Tensor& x0, Generator& dropout_gen) const {
   x = norm->forward(x);  // normalises the residual stream itself
   x = add(x, attn->forward(x));
   return add(x, mul(ffn2->forward(x, dropout_gen), 0.5));
+}
+
+int64_t model_parameter_count(const ModelConfig& c) {
+  // Saturating arithmetic: the sizes may come from a corrupt file.
+  auto mul = [](int64_t a, int64_t b) {
+    int64_t product;
+    return __builtin_mul_overflow(a, b, &product) ? INT64_MAX : product;
+  };
+  auto sum = [](std::initializer_list<int64_t> terms) {
+    int64_t total = 0;
+    for (int64_t term : terms)
+      if (__builtin_add_overflow(total, term, &total)) return INT64_MAX;
+    return total;
+  };
+  // Mirrors the constructors below and in nn/ (weights, then biases).
+  const int64_t D = c.dim, V = c.vocab, inner = mul(c.heads, c.head_dim), hidden = mul(c.ffn_mult, D);
+  const int64_t layer_norm = mul(2, D);
+  const int64_t ffn = sum({layer_norm, mul(D, hidden), mul(hidden / 2, D)});    // norm, up, down
+  const int64_t conv = sum({mul(c.conv_kernel, D), mul(D, D), D, layer_norm});  // depthwise, pointwise, bias, norm
+  const int64_t attn = sum({mul(4, mul(D, inner)), mul(3, inner), D});          // q k v o, their biases
+  const int64_t block = sum({ffn, conv, layer_norm, attn, ffn});
+  return sum({mul(mul(c.kmer_kernel, V), D), D,      // kmer
+              mul(mul(2, c.seq_len), D), mul(2, D),  // position and strand embeddings
+              mul(2, D),                             // expression tokens: Linear(1, D) with bias
+              mul(c.blocks, block),                  // the blocks
+              sum({D, 1}), sum({mul(D, V), V})});    // expression head, MLM head
 }
 
 Proformer::Proformer(const ModelConfig& c, uint64_t seed) : config_(c) {

@@ -29,6 +29,12 @@ std::string model_config_to_json(const ModelConfig& config);
 // outside [0, 1)) throw pf::Error naming `source` and the key.
 ModelConfig model_config_from_json(const std::string& json, const std::string& source);
 
+// The number of parameters of Proformer(config), from the sizes alone, without
+// building (and allocating) the model. Huge sizes give INT64_MAX rather than
+// an overflow. load_model checks it against the file before it builds the
+// model, so that a corrupt model_config cannot ask for gigabytes.
+int64_t model_parameter_count(const ModelConfig& config);
+
 // LayerNorm -> depthwise conv ('same') -> pointwise -> bias -> ReLU -> dropout.
 class ConvModule : public nn::SeparableConv1d {
  public:

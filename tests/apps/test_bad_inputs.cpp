@@ -342,9 +342,24 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint header length past the end o
 }
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint tensor shapes that do not match its model_config") {
-  const std::string path = checkpoint_with_model_config("wrong_shape.model.safetensors", "\"dim\":16", "\"dim\":24");
+  // A smaller model than the weights: a larger one is rejected before it is built (the next case).
+  const std::string path = checkpoint_with_model_config("wrong_shape.model.safetensors", "\"dim\":16", "\"dim\":8");
   check_rejected(pf_infer(path, sequences()), "wrong_shape.model.safetensors", {"has shape", "the model expects"},
                  predictions);
+}
+
+// Found with fuzz_checkpoint's seed, edited by hand: load_model built the model
+// before it compared the weights, so a size with more digits allocated far
+// more than the file holds (and 2 * seq_len could overflow).
+TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint model_config that asks for a huge model") {
+  const std::string path =
+      checkpoint_with_model_config("huge_dim.model.safetensors", "\"dim\":16", "\"dim\":1600000");
+  check_rejected(pf_infer(path, sequences()), "huge_dim.model.safetensors",
+                 {"model_config describes a model of", "parameters but the file holds"}, predictions);
+  const std::string overflow = checkpoint_with_model_config("huge_seq_len.model.safetensors", "\"seq_len\":100",
+                                                            "\"seq_len\":4611686018427387904");  // 2^62
+  check_rejected(pf_infer(overflow, sequences()), "huge_seq_len.model.safetensors",
+                 {"model_config describes a model of over 2^63 parameters"}, predictions);
 }
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint model_config with a negative size") {

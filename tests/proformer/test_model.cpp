@@ -30,6 +30,21 @@ TEST_CASE("model: default config has the original 47,425,543 parameters") {
   CHECK(model.parameter("blocks.1.conv.depthwise.weight").shape() == Shape{15, 512});
 }
 
+TEST_CASE("model: model_parameter_count matches the built model without building it") {
+  CHECK(model_parameter_count(ModelConfig{}) == 47425543);
+  // Small configs with odd sizes (an odd FFN width halves down), several blocks.
+  for (const ModelConfig& config :
+       {ModelConfig{.dim = 4, .blocks = 1, .heads = 1, .head_dim = 4, .ffn_mult = 2, .conv_kernel = 3,
+                    .kmer_kernel = 3, .expr_tokens = 2, .seq_len = 8},
+        ModelConfig{.dim = 5, .blocks = 3, .heads = 3, .head_dim = 2, .ffn_mult = 1, .conv_kernel = 1,
+                    .kmer_kernel = 1, .expr_tokens = 1, .seq_len = 1, .vocab = 7}}) {
+    CHECK(model_parameter_count(config) == Proformer(config, 0).parameter_count());
+  }
+  // Sizes from a corrupt checkpoint saturate instead of overflowing.
+  CHECK(model_parameter_count(ModelConfig{.seq_len = int64_t(1) << 62}) == INT64_MAX);
+  CHECK(model_parameter_count(ModelConfig{.dim = int64_t(1) << 40}) == INT64_MAX);
+}
+
 TEST_CASE("model: small config forward shapes and seeded initialisation") {
   ModelConfig config;
   config.dim = 16;
