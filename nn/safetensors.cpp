@@ -33,6 +33,11 @@ using json = nlohmann::json;
 // A header longer than this is not a safetensors header (the Rust reference
 // implementation has the same limit); it protects against huge allocations.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+// A header nests three deep ({name: {"shape": [...]}}). nlohmann::json builds
+// one value per bracket, about 75 bytes of memory per byte of "[[[[...", so
+// deeper nesting is stopped while parsing rather than after (a 100 MB header
+// of brackets would take over 7 GB).
+constexpr int kMaxHeaderDepth = 8;
 
 // ---- dtype names ----
 
@@ -227,7 +232,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   json header;
   try {
-    header = json::parse(text);
+    header = json::parse(text, [&](int depth, json::parse_event_t, const json&) {
+      PF_CHECK(depth <= kMaxHeaderDepth, "safetensors", path, ": the header nests deeper than ", kMaxHeaderDepth,
+               " levels (not a safetensors file?)");
+      return true;
+    });
   } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     PF_FAIL("safetensors", path, ": the header is not valid JSON (", e.what(), ")");
   }

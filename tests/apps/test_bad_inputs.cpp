@@ -116,6 +116,14 @@ struct BadInputs {
     nn::save_safetensors(path, nn::NamedTensors(file.tensors.begin(), file.tensors.end()), file.metadata);
     return path;
   }
+  // A model file of `header` (its 8-byte length, then the JSON) and `data`,
+  // written byte by byte: save_safetensors would refuse to write it.
+  std::string raw_checkpoint(const std::string& name, const std::string& header, const std::string& data) {
+    const uint64_t header_length = header.size();
+    const std::string path = tmp.file(name);
+    write_text(path, std::string(reinterpret_cast<const char*>(&header_length), 8) + header + data);
+    return path;
+  }
   // Something for pf-infer to read once the checkpoint has loaded.
   std::string sequences() const { return kSourceDir + "/data/demo/examples.fa"; }
 
@@ -370,12 +378,24 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint model_config with a negative
 // Found by fuzz_safetensors: nlohmann::json throws out_of_range, not a
 // parse_error, for a number too large for a double, and it escaped.
 TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint header with a number out of range") {
-  const std::string header = R"({"w":{"dtype":"F32","shape":[4E848],"data_offsets":[0,4]}})";
-  const uint64_t header_length = header.size();
-  const std::string path = tmp.file("number_out_of_range.model.safetensors");
-  write_text(path, std::string(reinterpret_cast<const char*>(&header_length), 8) + header + std::string(4, '\0'));
+  const std::string path = raw_checkpoint("number_out_of_range.model.safetensors",
+                                          R"({"w":{"dtype":"F32","shape":[4E848],"data_offsets":[0,4]}})",
+                                          std::string(4, '\0'));
   check_rejected(pf_infer(path, sequences()), "number_out_of_range.model.safetensors",
                  {"the header is not valid JSON", "number overflow parsing '4E848'"}, predictions);
+}
+
+// Not found by the fuzzers (their inputs are 16 KB at most): nlohmann::json
+// takes about 75 bytes of memory per "[", so a header of 100 MB (the limit)
+// nested that deep took over 7 GB; the same for the model_config string.
+TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint JSON nested thousands deep") {
+  const std::string deep(100'000, '[');
+  check_rejected(pf_infer(raw_checkpoint("deep_header.model.safetensors", deep, ""), sequences()),
+                 "deep_header.model.safetensors", {"the header nests deeper than 8 levels"}, predictions);
+  const std::string path = checkpoint_with_model_config("deep_model_config.model.safetensors", "\"dim\":16",
+                                                        "\"dim\":" + deep + std::string(100'000, ']'));
+  check_rejected(pf_infer(path, sequences()), "deep_model_config.model.safetensors",
+                 {"model config", "nested deeper than 2 levels"}, predictions);
 }
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint with an unknown dtype") {

@@ -181,6 +181,7 @@ TEST_CASE("safetensors: every kind of damaged file is a pf::Error naming the fil
       {raw_file("{\"w\": " + entry("F32", "[4E848]", "[0, 4]") + "}", 4),  // found by fuzz_safetensors
        "the header is not valid JSON ([json.exception.out_of_range.406] number overflow parsing '4E848')"},
       {raw_file("[1, 2]", 0), "the header must be a JSON object, got array"},
+      {raw_file(std::string(1000, '['), 0), "the header nests deeper than 8 levels (not a safetensors file?)"},
       {raw_file(R"({"w": {"shape": [1], "data_offsets": [0, 4]}})", 4), "tensor 'w' has no \"dtype\""},
       {raw_file(R"({"w": {"dtype": "F32", "data_offsets": [0, 4]}})", 4), "tensor 'w' has no \"shape\""},
       {raw_file(R"({"w": {"dtype": "F32", "shape": [1]}})", 4), "tensor 'w' has no \"data_offsets\""},
