@@ -17,7 +17,7 @@
 
 using namespace pf;
 using namespace pf::proformer;
-using namespace pf::testing;
+using namespace pf::test;
 namespace fs = std::filesystem;
 
 namespace {

@@ -17,7 +17,7 @@
 
 using namespace pf;
 using namespace pf::proformer;
-using namespace pf::testing;
+using namespace pf::test;
 
 namespace {
 
@@ -33,8 +33,6 @@ double predict_alone(const LoadedModel& model, const std::string& sequence) {
   encode_promoter(strip_flanks(sequence), seq_len, tokens.data());
   return model.state.label_stats.unzscore(predict_encoded(*model.model, tokens.data(), 1, 1)[0]);
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

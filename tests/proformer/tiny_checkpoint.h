@@ -1,55 +1,17 @@
 // Helpers for the tests of variant effects, in-silico mutagenesis, plots and
-// fine-tuning: a temporary directory and a tiny Proformer (dim 16, 1 block,
-// 2 heads of dim 8) saved as a checkpoint, so the tests run in milliseconds.
+// fine-tuning: a tiny Proformer (dim 16, 1 block, 2 heads of dim 8) saved as a
+// checkpoint, so the tests run in milliseconds. Temporary directories, files
+// and error_of come from tests/test_util.h.
 #pragma once
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 
-#include "core/error.h"
 #include "proformer/checkpoint.h"
 #include "proformer/config.h"
 #include "proformer/model.h"
+#include "test_util.h"
 
-namespace pf::testing {
-
-// A fresh directory for the files one test writes, removed afterwards.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("pf_test_bio_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-inline void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The pf::Error message `action` throws, or "" when it does not throw.
-inline std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const pf::Error& error) {
-    return error.what();
-  }
-  return "";
-}
+namespace pf::test {
 
 // A config whose model is tiny; everything else keeps the defaults.
 inline proformer::Config tiny_config() {
@@ -74,4 +36,4 @@ inline std::string save_tiny_checkpoint(const std::string& prefix, uint64_t seed
   return prefix;
 }
 
-}  // namespace pf::testing
+}  // namespace pf::test
