@@ -1,9 +1,11 @@
 // pf::Error and the PF_CHECK macro: every failed check in the framework throws
 // one Error whose message names the operation, what was wrong and file:line.
 #pragma once
+#include <cstddef>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace pf {
 
@@ -11,6 +13,38 @@ class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// excerpt(text, max_chars): text from an input file made fit for an error
+// message, which must stay one short line whatever the file holds. Control
+// bytes (below 0x20, and 0x7f) are escaped as \n, \r, \t or \xNN; text
+// longer than max_chars is cut to its first max_chars characters, followed by
+// "... (N chars)" with the full length N. Put every name, key, value or line
+// that comes from an input file through it before it goes into a pf::Error:
+//   PF_CHECK(ok, "reader", path, ": bad value '", excerpt(value), "'");
+inline std::string excerpt(std::string_view text, size_t max_chars = 60) {
+  const std::string_view head = text.substr(0, max_chars);
+  std::string out;
+  out.reserve(head.size() + 24);
+  for (const char c : head) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  if (text.size() > max_chars) out += "... (" + std::to_string(text.size()) + " chars)";
+  return out;
+}
 
 namespace detail {
 template <typename... Parts>

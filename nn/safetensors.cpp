@@ -88,34 +88,34 @@ bool is_count(const json& j) {
 }
 
 Entry parse_entry(const std::string& path, const std::string& name, const json& info) {
-  const std::string where = path + ": tensor '" + name + "'";
+  const std::string where = path + ": tensor '" + excerpt(name) + "'";
   PF_CHECK(info.is_object(), "safetensors", where, ": expected {\"dtype\", \"shape\", \"data_offsets\"}, got ",
-           info.dump());
+           excerpt(info.dump()));
   for (const char* field : {"dtype", "shape", "data_offsets"})
     PF_CHECK(info.contains(field), "safetensors", where, " has no \"", field, "\"");
   Entry e;
   e.name = name;
 
   const json& dtype = info["dtype"];
-  PF_CHECK(dtype.is_string(), "safetensors", where, ": dtype must be a string, got ", dtype.dump());
+  PF_CHECK(dtype.is_string(), "safetensors", where, ": dtype must be a string, got ", excerpt(dtype.dump()));
   const std::optional<DType> known = dtype_from_safetensors(dtype.get<std::string>());
-  PF_CHECK(known.has_value(), "safetensors", where, ": unknown dtype '", dtype.get<std::string>(),
+  PF_CHECK(known.has_value(), "safetensors", where, ": unknown dtype '", excerpt(dtype.get<std::string>()),
            "' (this reader knows F32, F64, BF16, F16, I32, I64, U8)");
   e.dtype = *known;
 
   const json& shape = info["shape"];
   PF_CHECK(shape.is_array() && std::all_of(shape.begin(), shape.end(), is_count), "safetensors", where,
-           ": shape must be a list of non-negative integers, got ", shape.dump());
+           ": shape must be a list of non-negative integers, got ", excerpt(shape.dump()));
   uint64_t nbytes = dtype_size(e.dtype);
   for (const json& d : shape) {
     e.shape.push_back(d.get<int64_t>());
     PF_CHECK(!__builtin_mul_overflow(nbytes, d.get<uint64_t>(), &nbytes), "safetensors", where, ": shape ",
-             shape.dump(), " is too large");
+             excerpt(shape.dump()), " is too large");
   }
 
   const json& offsets = info["data_offsets"];
   PF_CHECK(offsets.is_array() && offsets.size() == 2 && is_count(offsets[0]) && is_count(offsets[1]), "safetensors",
-           where, ": data_offsets must be [begin, end] with non-negative integers, got ", offsets.dump());
+           where, ": data_offsets must be [begin, end] with non-negative integers, got ", excerpt(offsets.dump()));
   e.begin = offsets[0].get<uint64_t>();
   e.end = offsets[1].get<uint64_t>();
   PF_CHECK(e.begin <= e.end, "safetensors", where, ": data_offsets ", span_str(e.begin, e.end), " are out of order");
@@ -132,10 +132,10 @@ void check_layout(const std::string& path, std::vector<Entry>& entries, uint64_t
   uint64_t covered = 0;  // bytes [0, covered) belong to the entries so far
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
-    const std::string where = path + ": tensor '" + e.name + "': data_offsets " + span_str(e.begin, e.end);
+    const std::string where = path + ": tensor '" + excerpt(e.name) + "': data_offsets " + span_str(e.begin, e.end);
     PF_CHECK(e.end <= data_bytes, "safetensors", where, " run past the end of the data section (", data_bytes,
              " bytes)");
-    PF_CHECK(e.begin >= covered, "safetensors", where, " overlap tensor '", entries[i - 1].name, "'");
+    PF_CHECK(e.begin >= covered, "safetensors", where, " overlap tensor '", excerpt(entries[i - 1].name), "'");
     PF_CHECK(e.begin == covered, "safetensors", where, " leave a gap after byte ", covered,
              " (tensors must be back to back)");
     covered = e.end;
@@ -146,11 +146,11 @@ void check_layout(const std::string& path, std::vector<Entry>& entries, uint64_t
 
 std::map<std::string, std::string> parse_metadata(const std::string& path, const json& metadata) {
   if (metadata.is_null()) return {};
-  PF_CHECK(metadata.is_object(), "safetensors", path, ": __metadata__ must be an object, got ", metadata.dump());
+  PF_CHECK(metadata.is_object(), "safetensors", path, ": __metadata__ must be an object, got ", excerpt(metadata.dump()));
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : metadata.items()) {
-    PF_CHECK(value.is_string(), "safetensors", path, ": __metadata__ value '", key, "' must be a string, got ",
-             value.dump());
+    PF_CHECK(value.is_string(), "safetensors", path, ": __metadata__ value '", excerpt(key), "' must be a string, got ",
+             excerpt(value.dump()));
     out[key] = value.get<std::string>();
   }
   return out;
@@ -175,8 +175,8 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   for (size_t i = 0; i < sorted.size(); ++i) {
     const auto& [name, t] = *sorted[i];
     PF_CHECK(name != "__metadata__", "safetensors", path, ": '__metadata__' is reserved, not a tensor name");
-    PF_CHECK(i == 0 || name != sorted[i - 1]->first, "safetensors", path, ": tensor name '", name, "' appears twice");
-    PF_CHECK(t.defined(), "safetensors", path, ": tensor '", name, "' is undefined");
+    PF_CHECK(i == 0 || name != sorted[i - 1]->first, "safetensors", path, ": tensor name '", excerpt(name), "' appears twice");
+    PF_CHECK(t.defined(), "safetensors", path, ": tensor '", excerpt(name), "' is undefined");
   }
 
   json header = json::object();
@@ -238,7 +238,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
       return true;
     });
   } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
-    PF_FAIL("safetensors", path, ": the header is not valid JSON (", e.what(), ")");
+    PF_FAIL("safetensors", path, ": the header is not valid JSON (", excerpt(e.what(), 200), ")");
   }
   PF_CHECK(header.is_object(), "safetensors", path, ": the header must be a JSON object, got ", header.type_name());
 

@@ -86,7 +86,7 @@ nlohmann::json parse_json_object(const std::string& text, const std::string& sou
   try {
     json = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    PF_FAIL(op, source, ": not valid JSON (", e.what(), ")");
+    PF_FAIL(op, source, ": not valid JSON (", excerpt(e.what(), 200), ")");
   }
   PF_CHECK(json.is_object(), op, source, ": expected a JSON object {\"index\": value, ...}");
   PF_CHECK(!json.empty(), op, source, ": the JSON object is empty");
@@ -95,14 +95,14 @@ nlohmann::json parse_json_object(const std::string& text, const std::string& sou
 
 int64_t index_of_key(const std::string& key, const std::string& source, const char* op) {
   int64_t index = 0;
-  PF_CHECK(parse_index(key, index), op, source, ": key '", key,
+  PF_CHECK(parse_index(key, index), op, source, ": key '", excerpt(key),
            "' is not a test index (expected a non-negative integer)");
   return index;
 }
 
 double number_of(const nlohmann::json& value, const std::string& key, const std::string& source, const char* op) {
-  PF_CHECK(value.is_number() && std::isfinite(value.get<double>()), op, source, ": the value of key '", key,
-           "' is not a finite number (", value.dump(), ")");
+  PF_CHECK(value.is_number() && std::isfinite(value.get<double>()), op, source, ": the value of key '", excerpt(key),
+           "' is not a finite number (", excerpt(value.dump()), ")");
   return value.get<double>();
 }
 
@@ -139,10 +139,10 @@ Predictions predictions_from_tsv(LineReader& lines, const std::string& first_lin
              " tab-separated columns (expected ", layout, ")");
     int64_t index = 0;
     double value = 0;
-    PF_CHECK(parse_index(fields[0], index), kLoadPredictions, lines.where(), ": id '", fields[0],
+    PF_CHECK(parse_index(fields[0], index), kLoadPredictions, lines.where(), ": id '", excerpt(fields[0]),
              "' is not a test index (expected a non-negative integer)");
     PF_CHECK(parse_number(fields[value_column], value), kLoadPredictions, lines.where(), ": prediction '",
-             fields[value_column], "' is not a finite number");
+             excerpt(fields[value_column]), "' is not a finite number");
     PF_CHECK(predictions.values.emplace(index, value).second, kLoadPredictions, lines.where(), ": test index ", index,
              " is given twice");
   }
@@ -164,9 +164,9 @@ LabelledSubset load_subset(const SubsetFile& spec, const std::string& dir) {
     } else {
       const std::vector<std::string_view> parts = split(key, ',');
       PF_CHECK(parts.size() == 2 && parse_index(parts[0], m.index) && parse_index(parts[1], m.reference), kLoadLabels,
-               path, ": key '", key, "' is not a pair 'alt,ref' of test indices");
-      PF_CHECK(value.is_array() && value.size() == 2, kLoadLabels, path, ": the value of key '", key,
-               "' is not [alt_expression, ref_expression] (", value.dump(), ")");
+               path, ": key '", excerpt(key), "' is not a pair 'alt,ref' of test indices");
+      PF_CHECK(value.is_array() && value.size() == 2, kLoadLabels, path, ": the value of key '", excerpt(key),
+               "' is not [alt_expression, ref_expression] (", excerpt(value.dump()), ")");
       m.expression = number_of(value[0], key, path, kLoadLabels) - number_of(value[1], key, path, kLoadLabels);
     }
     subset.measurements.push_back(m);

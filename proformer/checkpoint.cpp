@@ -59,12 +59,12 @@ T meta_number(const nn::SafetensorsFile& file, const std::string& path, const st
     if (used == text.size()) return value;
   } catch (const std::exception&) {
   }
-  PF_FAIL("checkpoint", path, ": metadata '", key, "' is not a number: '", text, "'");
+  PF_FAIL("checkpoint", path, ": metadata '", key, "' is not a number: '", excerpt(text), "'");
 }
 
 TrainState read_state(const nn::SafetensorsFile& file, const std::string& path) {
   PF_CHECK(meta(file, path, "format") == kCheckpointFormat, "checkpoint", path, ": not a Proformer checkpoint (format '",
-           meta(file, path, "format"), "')");
+           excerpt(meta(file, path, "format")), "')");
   const int version = meta_number<int>(file, path, "version");
   PF_CHECK(version == kCheckpointVersion, "checkpoint", path, ": version ", version, ", this build reads version ",
            kCheckpointVersion);

@@ -139,7 +139,7 @@ std::vector<std::string> section_names() {
 void check_section(const std::string& section, const std::string& where) {
   const std::vector<std::string> names = section_names();
   PF_CHECK(std::find(names.begin(), names.end(), section) != names.end(), "config", where, ": unknown section '",
-           section, "' (known sections: ", join(names), ")");
+           excerpt(section), "' (known sections: ", join(names), ")");
 }
 
 const Key& find_key(const std::string& section, const std::string& name, const std::string& where) {
@@ -150,35 +150,15 @@ const Key& find_key(const std::string& section, const std::string& name, const s
     if (key.name == name) return key;
     known.push_back(key.name);
   }
-  PF_FAIL("config", where, ": unknown key '", section, ".", name, "' (known keys in '", section, "': ", join(known),
+  PF_FAIL("config", where, ": unknown key '", excerpt(section + "." + name), "' (known keys in '", section, "': ", join(known),
           ")");
 }
 
 // ---- reading values ----
 
-// A scalar as error messages quote it: on one line (line breaks and other
-// control characters escaped) and at most 60 characters of it.
-std::string quote(const std::string& text) {
-  constexpr size_t kMaxShown = 60;
-  std::string out = "'";
-  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != 0x7f) {
-      out += char(c);
-      continue;
-    }
-    char escape[8];
-    std::snprintf(escape, sizeof escape, c == '\n' ? "\\n" : "\\x%02x", unsigned(c));
-    out += escape;
-  }
-  out += "'";
-  if (text.size() > kMaxShown) out += " (" + std::to_string(text.size()) + " characters)";
-  return out;
-}
-
 // The node as error messages quote it: 'abc', or what kind of node it is.
 std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return quote(node.Scalar());
+  if (node.IsScalar()) return "'" + excerpt(node.Scalar()) + "'";
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a map";
   return "nothing";
@@ -287,7 +267,7 @@ Config config_from_yaml_string(const std::string& yaml, const std::string& sourc
   try {
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
-    PF_FAIL("config", source_name, ":", e.mark.line + 1, ": YAML syntax error: ", e.msg);
+    PF_FAIL("config", source_name, ":", e.mark.line + 1, ": YAML syntax error: ", excerpt(e.msg, 200));
   }
   Config config;
   if (root.IsNull()) return config;  // an empty file: all defaults
@@ -306,7 +286,7 @@ Config config_from_yaml_string(const std::string& yaml, const std::string& sourc
     check_section(name, where(section.first));
     once(name, where(section.first));
     if (section.second.IsNull()) continue;  // a section with nothing under it
-    PF_CHECK(section.second.IsMap(), "config", where(section.first), ": section '", name,
+    PF_CHECK(section.second.IsMap(), "config", where(section.first), ": section '", excerpt(name),
              "' must hold 'key: value' lines, got ", describe(section.second));
     for (const auto& entry : section.second) {
       const Key& key = find_key(name, entry.first.Scalar(), where(entry.first));
@@ -325,7 +305,7 @@ Config load_config(const std::string& path) {
 }
 
 void apply_override(Config& config, const std::string& key_equals_value) {
-  const std::string where = "override '" + key_equals_value + "'";
+  const std::string where = "override '" + excerpt(key_equals_value) + "'";
   const size_t equals = key_equals_value.find('=');
   const size_t dot = key_equals_value.find('.');
   PF_CHECK(equals != std::string::npos && dot < equals, "config", where,

@@ -13,7 +13,7 @@ IsmResult in_silico_mutagenesis(const LoadedModel& model, std::string id, std::s
                                 int64_t batch_size) {
   const int64_t seq_len = model.model->config().seq_len, T = 2 * seq_len;
   const std::string reason = unpredictable_reason(sequence, seq_len);
-  PF_CHECK(reason.empty(), "ism", "sequence '", id, "': ", reason);
+  PF_CHECK(reason.empty(), "ism", "sequence '", excerpt(id), "': ", reason);
   const std::string_view trimmed = strip_flanks(sequence);
   const int L = int(trimmed.size());
 

@@ -47,7 +47,7 @@ ModelConfig model_config_from_json(const std::string& text, const std::string& s
       return true;
     });
   } catch (const nlohmann::json::exception& e) {
-    PF_FAIL("model config", source, ": not valid JSON (", e.what(), ")");
+    PF_FAIL("model config", source, ": not valid JSON (", excerpt(e.what(), 200), ")");
   }
   PF_CHECK(j.is_object(), "model config", source, ": expected a JSON object");
   ModelConfig config;
@@ -59,19 +59,19 @@ ModelConfig model_config_from_json(const std::string& text, const std::string& s
     const Field* field = nullptr;
     for (const Field& f : kFields)
       if (key == f.key) field = &f;
-    PF_CHECK(field != nullptr, "model config", source, ": unknown key '", key, "'");
+    PF_CHECK(field != nullptr, "model config", source, ": unknown key '", excerpt(key), "'");
     std::visit(
         [&](auto member) {
           using T = std::remove_reference_t<decltype(config.*member)>;
           const bool ok = std::is_integral_v<T> ? value.is_number_integer() : value.is_number();
-          PF_CHECK(ok, "model config", source, ": key '", key, "' has the wrong type (", value.dump(), ")");
+          PF_CHECK(ok, "model config", source, ": key '", key, "' has the wrong type (", excerpt(value.dump()), ")");
           config.*member = value.get<T>();
           // Sizes and eps must be positive and dropout a fraction, so that a
           // corrupt checkpoint never reaches the layer constructors.
           const bool fraction = key == "dropout";
           const bool valid = fraction ? config.*member >= 0 && config.*member < 1 : config.*member > 0;
           PF_CHECK(valid, "model config", source, ": '", key, "' must be ", fraction ? "in [0, 1)" : "> 0", ", got ",
-                   value.dump());
+                   excerpt(value.dump()));
         },
         field->member);
   }

@@ -134,8 +134,8 @@ bool TrainingTsvReader::next(TrainingRecord& record) {
   float value = 0;
   const auto [end, error] = std::from_chars(label.data(), label.data() + label.size(), value);
   if (error != std::errc{} || end != label.data() + label.size() || !std::isfinite(value))
-    PF_FAIL(op, lines_.where(), ": non-numeric expression label '", label.substr(0, kMaxQuoted),
-            label.size() > kMaxQuoted ? "...' (expected a finite number)" : "' (expected a finite number)");
+    PF_FAIL(op, lines_.where(), ": non-numeric expression label '", excerpt(label, kMaxQuoted),
+            "' (expected a finite number)");
 
   record.sequence = sequence;
   record.expression = value;
@@ -194,7 +194,7 @@ bool SequenceReader::next_fasta(SequenceRecord& record) {
     record.sequence += line_;
   }
   if (record.sequence.empty())
-    PF_FAIL(op, lines_.where(record.line), ": record '", record.id,
+    PF_FAIL(op, lines_.where(record.line), ": record '", excerpt(record.id),
             "' has no sequence (expected sequence lines after the header)");
   return true;
 }

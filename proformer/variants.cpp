@@ -69,7 +69,7 @@ class VariantReader {
     if (fields[0] == "id") {
       const std::string names = joined(fields);
       PF_CHECK(names == kSequenceColumns || names == kPositionColumns, "variants", lines_.where(), ": header '",
-               names, "' (expected ", kSequenceColumns, " or ", kPositionColumns, ")");
+               excerpt(names), "' (expected ", kSequenceColumns, " or ", kPositionColumns, ")");
       layout_ = names == kSequenceColumns ? Layout::kSequences : Layout::kPosition;
       return true;
     }
@@ -89,10 +89,10 @@ class VariantReader {
     int64_t pos = 0;
     const auto [end, error] = std::from_chars(position.data(), position.data() + position.size(), pos);
     PF_CHECK(error == std::errc() && end == position.data() + position.size(), "variants", lines_.where(),
-             ": position '", position, "' is not an integer");
+             ": position '", excerpt(position), "' is not an integer");
     PF_CHECK(pos >= 1 && pos <= int64_t(ref.size()), "variants", lines_.where(), ": position ", pos,
              " outside ref_seq (1 to ", ref.size(), ")");
-    PF_CHECK(base.size() == 1 && token_of(base[0]) >= 0, "variants", lines_.where(), ": alt_base '", base,
+    PF_CHECK(base.size() == 1 && token_of(base[0]) >= 0, "variants", lines_.where(), ": alt_base '", excerpt(base),
              "' (expected one of A, C, G, T, N)");
     // The model never sees the flanks, so a change there would have no effect.
     const std::string_view promoter = strip_flanks(ref);

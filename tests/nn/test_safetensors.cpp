@@ -211,6 +211,44 @@ TEST_CASE("safetensors: every kind of damaged file is a pf::Error naming the fil
   const std::string missing = dir.file("missing.safetensors");
   CHECK_THROWS_WITH_AS(nn::load_safetensors(missing), doctest::Contains((missing + ": cannot read").c_str()), Error);
 
+  // Text from the file goes into the message escaped and cut short: the
+  // message stays one line of bounded length (a fuzz run once got a 30 MB
+  // line out of a 20 MB header).
+  const std::string long_name(1 << 20, 'n');
+  std::string huge_value = "[7";  // a list of 300,000 numbers
+  for (int i = 1; i < 300'000; ++i) huge_value += ", 7";
+  huge_value += "]";
+  const std::string flooding[] = {
+      raw_file("{\"a\\nb\": " + entry("F32", "[-1]", "[0, 4]") + "}", 4),  // name with a newline
+      raw_file("{\"a\\nb\": " + entry("F32", "[1]", "[0, 4]") + ", \"c\\rd\": " + entry("F32", "[1]", "[2, 6]") +
+                   "}",
+               6),  // overlap: two names
+      raw_file("{\"" + long_name + "\": " + entry("F32", "[-1]", "[0, 4]") + "}", 4),
+      raw_file("{\"w\": " + entry(("F32\\n" + long_name).c_str(), "[1]", "[0, 4]") + "}", 4),  // long dtype
+      raw_file("{\"w\": {\"dtype\": " + huge_value + ", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4),
+      raw_file("{\"w\": " + entry("F32", huge_value.c_str(), "[0, 4]") + "}", 4),
+      raw_file("{\"w\": " + entry("F32", "[1]", huge_value.c_str()) + "}", 4),
+      raw_file("{\"w\": " + huge_value + "}", 0),
+      raw_file("{\"__metadata__\": {\"k\\n" + long_name + "\": " + huge_value + "}}", 0),
+      raw_file("{\"__metadata__\": " + huge_value + "}", 0),
+      raw_file(std::string(8, '[') + std::string(1 << 20, '7'), 0),  // a JSON error quoting a long token
+      raw_file("{\"w\": \"" + long_name, 0),
+  };
+  for (const std::string& bytes : flooding) {
+    write_bytes(path, bytes);
+    std::string message;
+    try {
+      nn::load_safetensors(path);
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    CAPTURE(message.substr(0, 300));
+    CHECK(message.find(path + ": ") != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+    CHECK(message.find('\r') == std::string::npos);
+    CHECK(message.size() < 500);
+  }
+
   // An absurd header length inside a (sparse) file large enough to hold it.
   write_bytes(path, raw_file("", 0).replace(0, 8, std::string("\0\xc2\xeb\x0b\0\0\0\0", 8)));  // 200,000,000
   fs::resize_file(path, 200'000'100);
