@@ -3,7 +3,8 @@
 // reader, the checkpoint metadata (format, version, training state), the
 // model_config JSON, building the model it describes and copying the weights
 // into it.
-// A pf::Error is the expected answer to bad input. Anything else is a bug: a
+// A pf::Error is the expected answer to bad input, as one short line
+// (fuzz/error_rule.h). Anything else is a bug: a
 // crash, an ASan/UBSan report, another exception type, a timeout, or an
 // allocation over -rss_limit_mb because the metadata asks for a huge model.
 #include <stdlib.h>  // mkdtemp
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "fuzz/error_rule.h"
 #include "fuzz/memfile.h"
 #include "proformer/checkpoint.h"
 
@@ -51,7 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   file.memory.set(data, size);
   try {
     pf::proformer::load_model(file.path.string());
-  } catch (const pf::Error&) {
+  } catch (const pf::Error& e) {
+    pf::fuzz::check_error_message(e);
   }
   return 0;
 }

@@ -3,7 +3,8 @@
 // after the first NUL is a "section.key=value" override for apply_override
 // (the YAML before it). A config that loads must survive to_yaml and read
 // back equal (config.h promises the round trip).
-// A pf::Error is the expected answer to bad input. Anything else is a bug: a
+// A pf::Error is the expected answer to bad input, as one short line
+// (fuzz/error_rule.h). Anything else is a bug: a
 // crash, an ASan/UBSan report, another exception type (a yaml-cpp exception
 // that escapes, say), a timeout, a huge allocation, or a broken round trip.
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "fuzz/error_rule.h"
 #include "proformer/config.h"
 
 using namespace pf::proformer;
@@ -46,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       apply_override(config, input.substr(nul + 1));
       check_round_trip(config);
     }
-  } catch (const pf::Error&) {
+  } catch (const pf::Error& e) {
+    pf::fuzz::check_error_message(e);
   }
   return 0;
 }

@@ -8,7 +8,8 @@
 //     unpredictable_reason (find_invalid_base, strip_flanks, the length) and
 //     encode_promoter on every valid record, as pf-infer does;
 //   - EncodedDataset::load_cache, the binary token cache.
-// A pf::Error is the expected answer to bad input. Anything else is a bug: a
+// A pf::Error is the expected answer to bad input, as one short line
+// (fuzz/error_rule.h). Anything else is a bug: a
 // crash, an ASan/UBSan report, another exception type, a timeout, an
 // allocation over -rss_limit_mb, or an encoding that breaks its contract
 // (checked below).
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "fuzz/error_rule.h"
 #include "fuzz/memfile.h"
 #include "proformer/dataset.h"
 #include "proformer/inference.h"
@@ -92,7 +94,8 @@ template <typename Read>
 void expect_ok_or_error(Read read) {
   try {
     read();
-  } catch (const pf::Error&) {
+  } catch (const pf::Error& e) {
+    pf::fuzz::check_error_message(e);
   }
 }
 

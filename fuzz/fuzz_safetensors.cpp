@@ -1,7 +1,8 @@
 // Fuzz target: nn/safetensors.h load_safetensors on the input as a file (a
 // memfd). A file that loads must keep its promises: every tensor a
 // contiguous CPU tensor whose bytes lie inside the file.
-// A pf::Error is the expected answer to bad input. Anything else is a bug: a
+// A pf::Error is the expected answer to bad input, as one short line
+// (fuzz/error_rule.h). Anything else is a bug: a
 // crash, an ASan/UBSan report, another exception type (an nlohmann::json
 // exception that escapes, say), a timeout, or an allocation over
 // -rss_limit_mb from a size in the header.
@@ -10,6 +11,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "fuzz/error_rule.h"
 #include "fuzz/memfile.h"
 #include "nn/safetensors.h"
 
@@ -27,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::fprintf(stderr, "fuzz_safetensors: %llu tensor bytes from a file of %zu\n", (unsigned long long)bytes, size);
       std::abort();
     }
-  } catch (const pf::Error&) {
+  } catch (const pf::Error& e) {
+    pf::fuzz::check_error_message(e);
   }
   return 0;
 }

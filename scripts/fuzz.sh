@@ -8,8 +8,10 @@
 # data/demo, configs, tests/golden) and from small generated files
 # (pf_fuzz_seeds), runs each target for the given time and prints, per target,
 # the executions, the final coverage (libFuzzer's cov: and ft:) and whether it
-# found a crash. Crash inputs go to build-fuzz/artifacts/<target>/, the full
-# log to build-fuzz/logs/<target>.log; reproduce one with
+# found a crash (a pf::Error message with a '\n' in it or over 1000
+# characters counts as one: fuzz/error_rule.h). Crash inputs go to
+# build-fuzz/artifacts/<target>/, the full log to build-fuzz/logs/<target>.log;
+# reproduce one with
 #   build-fuzz/fuzz/<target> build-fuzz/artifacts/<target>/crash-...
 # The corpora grow in build-fuzz/corpus/<target>/ from run to run.
 # FUZZ_PARALLEL=2 runs two targets at a time (one core each). Exits non-zero
