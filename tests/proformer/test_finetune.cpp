@@ -50,7 +50,7 @@ void without_path(const std::function<void()>& action) {
 
 TEST_CASE("finetune: initial_model copies the checkpoint, with reset_head all but a re-initialised expression head") {
   TempDir dir;
-  Config config = tiny_config();
+  Config config = tiny_checkpoint_config();
   config.train.seed = 1;
   config.train.init_from = trained_checkpoint(dir);
   const LoadedModel checkpoint = load_model(config.train.init_from);
@@ -96,7 +96,7 @@ TEST_CASE("finetune: configs/finetune.yaml starts from the demo model with a fre
 
 TEST_CASE("finetune: a few steps from a tiny checkpoint, on the new data's label scale, with plots") {
   TempDir dir;
-  Config config = tiny_config();
+  Config config = tiny_checkpoint_config();
   config.data.train = kDemoTrain;
   config.data.max_lines = 64;
   config.data.val_fraction = 0.25;

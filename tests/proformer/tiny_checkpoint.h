@@ -13,8 +13,10 @@
 
 namespace pf::test {
 
-// A config whose model is tiny; everything else keeps the defaults.
-inline proformer::Config tiny_config() {
+// The config of save_tiny_checkpoint's model (dim 16, 1 block, 2 heads of dim 8;
+// not test_util.h's tiny_config, which the resume tests use); everything else
+// keeps the defaults.
+inline proformer::Config tiny_checkpoint_config() {
   proformer::Config config;
   config.model.dim = 16;
   config.model.blocks = 1;
@@ -28,7 +30,7 @@ inline proformer::Config tiny_config() {
 // returns `prefix`.
 inline std::string save_tiny_checkpoint(const std::string& prefix, uint64_t seed, proformer::LabelStats stats,
                                         const std::function<void(proformer::Proformer&)>& edit = {}) {
-  proformer::Proformer model(tiny_config().model, seed);
+  proformer::Proformer model(tiny_checkpoint_config().model, seed);
   if (edit) edit(model);
   proformer::TrainState state;
   state.label_stats = stats;
