@@ -20,6 +20,7 @@
 #include "proformer/predict.h"
 #include "proformer/prefetcher.h"
 #include "proformer/progress.h"
+#include "proformer/run_lock.h"
 
 namespace pf::proformer {
 
@@ -207,6 +208,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
 
   // ---- output: from here on files are written ----
   fs::create_directories(dir);
+  const RunLock lock(dir.string());  // one run per output.dir: a second stops here, before writing
   for (const char* name : {"config.yaml", "metrics.csv", "last.model.safetensors", "last.optim.safetensors",
                            "best.model.safetensors"}) {
     std::error_code ignored;  // temporary files a killed run left behind
