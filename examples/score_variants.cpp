@@ -15,7 +15,10 @@
 using namespace pf::proformer;
 
 int main(int argc, char** argv) {
-  if (argc != 2) return std::fprintf(stderr, "usage: %s CHECKPOINT\n", argv[0]), 2;
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s CHECKPOINT\n", argv[0]);
+    return 2;
+  }
   const LoadedModel loaded = load_model(argv[1]);  // in eval mode
   const int seq_len = int(loaded.model->config().seq_len);
 

@@ -17,12 +17,10 @@
 using namespace pf;
 using namespace pf::proformer;
 
-int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s DATA.txt OUT_PREFIX\n", argv[0]);
-    return 2;
-  }
-  // A model small enough to train in seconds: dim 16, 1 block, 2 heads of 8.
+namespace {
+
+// A model small enough to train in seconds: dim 16, 1 block, 2 heads of 8.
+ModelConfig tiny_model() {
   ModelConfig config;
   config.dim = 16;
   config.blocks = 1;
@@ -31,7 +29,34 @@ int main(int argc, char** argv) {
   config.ffn_mult = 2;
   config.conv_kernel = 5;
   config.expr_tokens = 4;
+  return config;
+}
 
+// One optimiser step on one batch: forward, loss, backward, clip, Adam.
+Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& b, Generator& dropout_gen) {
+  const Shape shape = {b.size, int64_t(b.row_tokens)};
+  const Tensor tokens = Tensor::from_vector(b.tokens, shape);    // [B, S] with masked tokens
+  const Tensor targets = Tensor::from_vector(b.targets, shape);  // [B, S] the original tokens
+  const Tensor mask = Tensor::from_vector(b.mask, shape);        // [B, S] 1 where masked
+  const Tensor labels = Tensor::from_vector(b.labels_z, {b.size});
+
+  ModelOutput out = model.forward(tokens, dropout_gen);  // prediction [B], logits [B, S, 6]
+  Loss loss = proformer_loss(out, labels, targets, mask);
+  model.zero_grad();
+  loss.total.backward();
+  nn::clip_gradients(model.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
+  optimizer.step(1e-3);
+  return loss;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s DATA.txt OUT_PREFIX\n", argv[0]);
+    return 2;
+  }
+  const ModelConfig config = tiny_model();
   EncodedDataset data = EncodedDataset::from_tsv(argv[1], int(config.seq_len));
   data.tokens.resize(size_t(400 * data.row_tokens()));  // the first 400 promoters
   data.labels.resize(400);
@@ -48,20 +73,7 @@ int main(int argc, char** argv) {
 
   double first = 0, last = 0;
   for (int step = 1; step <= 60; ++step) {
-    const Batch b = batches.next();
-    const Shape shape = {b.size, int64_t(b.row_tokens)};
-    const Tensor tokens = Tensor::from_vector(b.tokens, shape);    // [B, S] with masked tokens
-    const Tensor targets = Tensor::from_vector(b.targets, shape);  // [B, S] the original tokens
-    const Tensor mask = Tensor::from_vector(b.mask, shape);        // [B, S] 1 where masked
-    const Tensor labels = Tensor::from_vector(b.labels_z, {b.size});
-
-    ModelOutput out = model.forward(tokens, dropout_gen);  // prediction [B], logits [B, S, 6]
-    Loss loss = proformer_loss(out, labels, targets, mask);
-    model.zero_grad();
-    loss.total.backward();
-    nn::clip_gradients(model.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
-    optimizer.step(1e-3);
-
+    const Loss loss = train_step(model, optimizer, batches.next(), dropout_gen);
     if (step <= 10) first += loss.total.item() / 10;
     if (step > 50) last += loss.total.item() / 10;
     if (step % 10 == 0) std::printf("step %2d  loss %.4f  (mse %.4f, ce %.4f)\n", step, loss.total.item(),
