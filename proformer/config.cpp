@@ -85,6 +85,7 @@ const std::vector<Key>& keys() {
       {"data", "cache", field(&C::data, &DataConfig::cache)},
 
       {"train", "batch_size", field(&C::train, &TrainConfig::batch_size), Rule::positive},
+      {"train", "micro_batch_size", field(&C::train, &TrainConfig::micro_batch_size), Rule::non_negative},
       {"train", "epochs", field(&C::train, &TrainConfig::epochs), Rule::positive},
       {"train", "max_steps", field(&C::train, &TrainConfig::max_steps), Rule::non_negative},
       {"train", "seed", field(&C::train, &TrainConfig::seed), Rule::non_negative},
@@ -93,6 +94,7 @@ const std::vector<Key>& keys() {
       {"train", "threads", field(&C::train, &TrainConfig::threads), Rule::non_negative},
       {"train", "dtype", field(&C::train, &TrainConfig::dtype), Rule::one_of, {"f32", "bf16", "f16"}},
       {"train", "device", field(&C::train, &TrainConfig::device), Rule::device},
+      {"train", "bucket_mb", field(&C::train, &TrainConfig::bucket_mb), Rule::positive},
       {"train", "init_from", field(&C::train, &TrainConfig::init_from)},
       {"train", "reset_head", field(&C::train, &TrainConfig::reset_head)},
 

@@ -49,7 +49,8 @@ struct DataConfig {
 
 // The training loop.
 struct TrainConfig {
-  int64_t batch_size = 512;
+  int64_t batch_size = 512;      // the global batch: all ranks together (mpirun -np N)
+  int64_t micro_batch_size = 0;  // rows per forward on each rank (gradient accumulation); 0 = the rank's whole share
   int64_t epochs = 6;
   int64_t max_steps = 0;       // stop after this many steps; 0 = no limit
   int64_t seed = 1;            // initialisation, shuffling, masking and dropout
@@ -58,6 +59,7 @@ struct TrainConfig {
   int64_t threads = 0;         // CPU threads; 0 = all cores
   std::string dtype = "f32";   // f32, or bf16 / f16 autocast
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  double bucket_mb = 25;       // data parallel: gradients are all-reduced in buckets of about this many MB
   std::string init_from;       // checkpoint to start from (same architecture); "" = fresh initialisation
   bool reset_head = false;     // with init_from: re-initialise the expression head (initial_model, trainer.h)
   bool operator==(const TrainConfig&) const = default;

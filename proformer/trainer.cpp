@@ -5,22 +5,24 @@
 
 #include <Eigen/Core>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <optional>
 
 #include "core/atomic_file.h"
 #include "nn/schedule.h"
 #include "proformer/checkpoint.h"
-#include "proformer/metrics.h"
+#include "proformer/metrics_log.h"
 #include "proformer/plots.h"
-#include "proformer/predict.h"
 #include "proformer/prefetcher.h"
 #include "proformer/progress.h"
 #include "proformer/run_lock.h"
+#include "proformer/train_step.h"
+#include "proformer/training_data.h"
+#include "proformer/validation.h"
 
 namespace pf::proformer {
 
@@ -28,44 +30,6 @@ namespace {
 
 std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int) { g_stop_requested = true; }
-
-struct ValidationResult {
-  double mse = 0, pearson = 0, spearman = 0;
-  std::vector<double> predictions;  // [validation rows], z-space
-};
-
-// Validation in z-space (Pearson and Spearman do not depend on the scale).
-ValidationResult validate(Proformer& model, const EncodedDataset& data, const std::vector<int64_t>& indices,
-                          const LabelStats& stats, int64_t batch_size) {
-  model.eval();
-  std::vector<uint8_t> rows;
-  rows.reserve(indices.size() * size_t(data.row_tokens()));
-  std::vector<double> labels;
-  for (int64_t i : indices) {
-    rows.insert(rows.end(), data.row(i), data.row(i) + data.row_tokens());
-    labels.push_back(stats.zscore(data.labels[size_t(i)]));
-  }
-  std::vector<float> z = predict_encoded(model, rows.data(), int64_t(indices.size()), batch_size);
-  std::vector<double> predictions(z.begin(), z.end());
-  model.train();
-  return {mean_squared_error(predictions, labels), pearson(predictions, labels), spearman(predictions, labels),
-          predictions};
-}
-
-// <dir>/val_predictions.tsv: measured and predicted expression (training
-// label scale) of each validation promoter, for the scatter plot.
-void write_val_predictions(const std::string& path, const EncodedDataset& data, const std::vector<int64_t>& indices,
-                           const LabelStats& stats, const std::vector<double>& predictions_z) {
-  AtomicFile file(path);
-  file.write("measured\tpredicted\n");
-  char line[64];
-  for (size_t k = 0; k < indices.size(); ++k) {
-    std::snprintf(line, sizeof line, "%.6g\t%.6g\n", data.labels[size_t(indices[k])],
-                  stats.unzscore(float(predictions_z[k])));
-    file.write(line);
-  }
-  file.commit();
-}
 
 std::unique_ptr<nn::LrSchedule> make_schedule(const Config& c, int64_t total_steps) {
   const auto& s = c.schedule;
@@ -76,37 +40,77 @@ std::unique_ptr<nn::LrSchedule> make_schedule(const Config& c, int64_t total_ste
   return std::make_unique<nn::ConstantSchedule>(s.lr);
 }
 
-// The model's view of a batch: tokens [B, T] u8, targets [B, T] u8, mask [B, T], labels [B].
-struct BatchTensors {
-  Tensor tokens, targets, mask, labels_z;
-};
-BatchTensors to_tensors(const Batch& b, Device device) {
-  const Shape shape = {b.size, int64_t(b.row_tokens)};
-  return {ops::to(Tensor::from_vector(b.tokens, shape), device), ops::to(Tensor::from_vector(b.targets, shape), device),
-          ops::to(Tensor::from_vector(b.mask, shape), device), ops::to(Tensor::from_vector(b.labels_z, {b.size}), device)};
-}
-
-// Drops the rows of metrics.csv written after `step` (by a run that went on
-// past the checkpoint being resumed and then crashed), and a last row that a
-// crash cut short, so the resumed run's rows follow on without duplicates.
-void rewind_metrics(const std::string& path, int64_t step) {
-  std::ifstream in(path, std::ios::binary);
-  std::string kept, line;
-  for (bool header = true; std::getline(in, line); header = false) {
-    if (in.eof()) break;  // no newline: a row cut short
-    if (!header && std::strtoll(line.c_str(), nullptr, 10) > step) break;
-    kept += line + "\n";
-  }
-  in.close();
-  AtomicFile file(path);
-  file.write(kept);
-  file.commit();
+nn::AdamOptions adam_options(const OptimizerConfig& c) {
+  nn::AdamOptions adam;
+  adam.beta1 = c.beta1;
+  adam.beta2 = c.beta2;
+  adam.eps = c.eps;
+  adam.weight_decay = c.weight_decay;
+  adam.decoupled = c.name == "adamw";
+  return adam;
 }
 
 void set_threads(int threads) {
   if (threads <= 0) return;  // OpenMP's default: all cores
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
+}
+
+// In output.dir (created and locked), removes the temporary files a killed
+// run left behind and writes the effective configuration.
+void prepare_output_dir(const std::filesystem::path& dir, const Config& config) {
+  for (const char* name : {"config.yaml", "metrics.csv", "last.model.safetensors", "last.optim.safetensors",
+                           "best.model.safetensors"}) {
+    std::error_code ignored;
+    std::filesystem::remove(dir / (std::string(name) + ".tmp"), ignored);
+  }
+  AtomicFile config_file((dir / "config.yaml").string());
+  config_file.write(to_yaml(config));
+  config_file.commit();
+}
+
+void print_start(const Config& config, const TrainingData& t, const TrainState& state, bool resuming,
+                 const std::string& last) {
+  std::fprintf(stderr,
+               "%s: %ld promoters (%ld dropped: longer than %ld nt), %zu train / %zu validation, "
+               "labels mean %.4f std %.4f\n",
+               t.source.c_str(), long(t.data.size()), long(t.data.dropped_too_long), long(config.model.seq_len),
+               t.split.train.size(), t.split.val.size(), t.stats.mean, t.stats.std);
+  if (!config.train.init_from.empty())
+    std::fprintf(stderr, "initialised from %s%s\n", config.train.init_from.c_str(),
+                 config.train.reset_head ? " (expression head reset)" : "");
+  if (resuming)
+    std::fprintf(stderr, "resumed from %s at step %ld (epoch %ld, batch %ld)\n", last.c_str(), long(state.step),
+                 long(state.next_batch.epoch), long(state.next_batch.batch));
+}
+
+// One line on how the work is split, with several ranks.
+void print_ranks(const nn::Communicator& world, const nn::Communicator& gradients, const BatchSplit& split,
+                 const nn::GradReducer* reducer) {
+  if (world.size() == 1 && split.micro_batches() == 1) return;
+  std::fprintf(stderr, "%d rank%s (%s, gradients over %s): %ld rows each per batch of %ld, %ld micro-batch%s of %ld",
+               world.size(), world.size() > 1 ? "s" : "", world.name(), gradients.name(), long(split.rows),
+               long(split.global), long(split.micro_batches()), split.micro_batches() > 1 ? "es" : "",
+               long(split.micro));
+  if (reducer)
+    std::fprintf(stderr, ", gradients in %ld bucket%s", long(reducer->buckets()), reducer->buckets() > 1 ? "s" : "");
+  std::fprintf(stderr, "\n");
+}
+
+// A step's losses over the global batch, and whether any rank was asked to
+// stop (SIGINT/SIGTERM): all ranks then stop after the same step.
+struct StepLosses {
+  double total = 0, mse = 0, ce = 0;
+  bool stop_requested = false;
+};
+StepLosses sum_over_ranks(nn::Communicator& world, const Loss& mine) {
+  std::vector<double> values = {mine.total.item(), mine.mse.item(), mine.ce.item(), g_stop_requested ? 1.0 : 0.0};
+  if (world.size() > 1) {
+    const Tensor summed = Tensor::from_vector(values, {4});  // [4] f64 on the host
+    world.all_reduce_sum(summed);
+    values.assign(summed.data<double>(), summed.data<double>() + 4);
+  }
+  return {values[0], values[1], values[2], values[3] > 0};
 }
 
 // The expression head's parameters: "expr_head.weight" and "expr_head.bias".
@@ -132,38 +136,18 @@ std::unique_ptr<Proformer> initial_model(const Config& config) {
 
 TrainSummary train(const Config& config, const TrainOptions& options) {
   namespace fs = std::filesystem;
-  set_threads(config.train.threads);
+  set_threads(int(config.train.threads));
+  const std::unique_ptr<nn::Communicator> alone = options.world ? nullptr : nn::single_process();
+  nn::Communicator& world = options.world ? *options.world : *alone;
+  nn::Communicator& gradients = options.gradients ? *options.gradients : world;
+  const bool root = world.is_root();  // prints and writes files
   const fs::path dir = config.output.dir;
   // Everything that can fail on bad input (the data, the split, init_from,
   // the checkpoint to resume from) comes before the first file is written
   // into output.dir, and nothing is printed before it either: a run that
   // cannot start leaves output.dir as it was and prints one error line.
-
-  // ---- data ----
-  const bool from_cache = !config.data.cache.empty() && fs::exists(config.data.cache);
-  const std::string data_source = from_cache ? config.data.cache : config.data.train;
-  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "reading %s\n", data_source.c_str());
-  EncodedDataset data = from_cache ? EncodedDataset::load_cache(config.data.cache)
-                                   : EncodedDataset::from_tsv(config.data.train, int(config.model.seq_len));
-  PF_CHECK(data.size() > 0, "train", data_source, ": no promoters to train on (",
-           data.dropped_too_long > 0 ? "all " + std::to_string(data.dropped_too_long) + " are longer than model.seq_len"
-                                     : std::string("the file is empty"),
-           ")");
-  if (!config.data.cache.empty() && !from_cache) data.save_cache(config.data.cache);
-  if (config.data.max_lines > 0 && data.size() > config.data.max_lines) {
-    data.tokens.resize(size_t(config.data.max_lines * data.row_tokens()));
-    data.labels.resize(size_t(config.data.max_lines));
-  }
-  TrainValSplit split = split_train_val(data.size(), config.data.val_fraction, config.data.split_seed);
-  PF_CHECK(int64_t(split.train.size()) >= config.train.batch_size, "train", data_source, ": ", split.train.size(),
-           " training promoters make no batch of train.batch_size = ", config.train.batch_size,
-           " (expected more promoters or a smaller batch)");
-  LabelStats stats;
-  try {
-    stats = label_stats(data.labels, split.train);
-  } catch (const Error& e) {
-    PF_FAIL("train", data_source, ": cannot z-score the labels: ", e.what());
-  }
+  const TrainingData t = load_training_data(config);
+  const BatchSplit split = split_batch(config.train, world.size(), world.rank());
 
   // ---- model and optimiser ----
   const Device device = config.train.device == "cpu" ? Device::cpu() : Device::cuda(0);
@@ -173,27 +157,20 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   Proformer& model = *initial;
   model.to(device);
   model.train();
-  nn::AdamOptions adam;
-  adam.beta1 = config.optimizer.beta1;
-  adam.beta2 = config.optimizer.beta2;
-  adam.eps = config.optimizer.eps;
-  adam.weight_decay = config.optimizer.weight_decay;
-  adam.decoupled = config.optimizer.name == "adamw";
-  nn::Adam optimizer(model.named_parameters(), adam);
-  const nn::ClipMode clip_mode = config.optimizer.clip_mode == "global" ? nn::ClipMode::Global : nn::ClipMode::PerParameter;
+  nn::Adam optimizer(model.named_parameters(), adam_options(config.optimizer));
 
   BatchOptions batch_options;
   batch_options.batch_size = config.train.batch_size;
-  batch_options.seed = config.train.seed;
+  batch_options.seed = uint64_t(config.train.seed);
   batch_options.mask_prob = config.data.mask_prob;
-  const int64_t batches_per_epoch = BatchIterator(data, split.train, stats, batch_options).batches_per_epoch();
+  const int64_t batches_per_epoch = BatchIterator(t.data, t.split.train, t.stats, batch_options).batches_per_epoch();
   int64_t total_steps = config.train.epochs * batches_per_epoch;
   if (config.train.max_steps > 0) total_steps = std::min(total_steps, config.train.max_steps);
   const auto schedule = make_schedule(config, total_steps);
 
   // ---- resume ----
   TrainState state;
-  state.label_stats = stats;
+  state.label_stats = t.stats;
   const std::string last = (dir / "last").string(), best = (dir / "best").string();
   const bool resuming = options.resume && fs::exists(model_file(last));
   if (resuming) {
@@ -205,42 +182,29 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
              state.next_batch.batch, " of an epoch of ", batches_per_epoch,
              " batches (HINT: data or train.batch_size differ from the run that wrote it)");
   }
+  // Every rank starts from rank 0's parameters (fresh, init_from or resumed).
+  for (const Tensor& p : model.parameters()) gradients.broadcast(p, 0);
+  std::unique_ptr<nn::GradReducer> reducer;
+  if (world.size() > 1)
+    reducer = std::make_unique<nn::GradReducer>(model.parameters(), gradients,
+                                                int64_t(config.train.bucket_mb * (1 << 20)));
 
-  // ---- output: from here on files are written ----
-  fs::create_directories(dir);
-  const RunLock lock(dir.string());  // one run per output.dir: a second stops here, before writing
-  for (const char* name : {"config.yaml", "metrics.csv", "last.model.safetensors", "last.optim.safetensors",
-                           "best.model.safetensors"}) {
-    std::error_code ignored;  // temporary files a killed run left behind
-    fs::remove(dir / (std::string(name) + ".tmp"), ignored);
+  // ---- output: from here on files are written (by rank 0) ----
+  std::optional<MetricsLog> metrics;
+  std::optional<RunLock> lock;  // one run per output.dir: a second stops here, before writing
+  if (root) {
+    fs::create_directories(dir);
+    lock.emplace(dir.string());
+    prepare_output_dir(dir, config);
+    metrics.emplace((dir / "metrics.csv").string(), state.step);
+    print_start(config, t, state, resuming, last);
+    print_ranks(world, gradients, split, reducer.get());
   }
-  {
-    AtomicFile config_file((dir / "config.yaml").string());
-    config_file.write(to_yaml(config));
-    config_file.commit();
-  }
-  const fs::path metrics_path = dir / "metrics.csv";
-  if (state.step > 0 && fs::exists(metrics_path)) rewind_metrics(metrics_path.string(), state.step);
-  const bool append = state.step > 0 && fs::exists(metrics_path);
-  std::ofstream csv(metrics_path, append ? std::ios::app : std::ios::trunc);
-  if (!append) csv << "step,epoch,lr,loss,mse,ce,val_mse,val_pearson,val_spearman,samples_per_s\n";
-
-  std::fprintf(stderr,
-               "%s: %ld promoters (%ld dropped: longer than %ld nt), %zu train / %zu validation, "
-               "labels mean %.4f std %.4f\n",
-               data_source.c_str(), long(data.size()), long(data.dropped_too_long), long(config.model.seq_len),
-               split.train.size(), split.val.size(), stats.mean, stats.std);
-  if (!config.train.init_from.empty())
-    std::fprintf(stderr, "initialised from %s%s\n", config.train.init_from.c_str(),
-                 config.train.reset_head ? " (expression head reset)" : "");
-  if (resuming)
-    std::fprintf(stderr, "resumed from %s at step %ld (epoch %ld, batch %ld)\n", last.c_str(), long(state.step),
-                 long(state.next_batch.epoch), long(state.next_batch.batch));
-  Generator dropout_gen(config.train.seed + 1, state.dropout_rng_offset);
+  Generator dropout_gen(uint64_t(config.train.seed + 1), state.dropout_rng_offset);
 
   auto checkpoint = [&](const std::string& prefix, bool with_optimizer) {
     state.dropout_rng_offset = dropout_gen.offset;
-    save_checkpoint(prefix, model, with_optimizer ? &optimizer : nullptr, state, to_yaml(config));
+    if (root) save_checkpoint(prefix, model, with_optimizer ? &optimizer : nullptr, state, to_yaml(config));
   };
 
   g_stop_requested = false;
@@ -248,74 +212,75 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   std::signal(SIGTERM, request_stop);
 
   // ---- the loop ----
-  Prefetcher batches(BatchIterator(data, split.train, stats, batch_options, state.next_batch));
+  Prefetcher batches(BatchIterator(t.data, t.split.train, t.stats, batch_options, state.next_batch));
   Progress progress("train", total_steps, "samples", config.train.log_every);
   TrainSummary summary;
-  double loss_sum = 0, mse_sum = 0, ce_sum = 0;
-  int64_t loss_count = 0;
-  while (state.step < total_steps && !g_stop_requested) {
-    Batch batch = batches.next();
-    BatchTensors in = to_tensors(batch, device);
-    ModelOutput out = model.forward(in.tokens, dropout_gen);
-    Loss loss = proformer_loss(out, in.labels_z, in.targets, in.mask);
-    model.zero_grad();
-    loss.total.backward();
-    nn::clip_gradients(model.parameters(), config.optimizer.clip_value, config.optimizer.clip_norm, clip_mode);
+  const int64_t first_step = state.step;
+  bool stop = false;
+  while (state.step < total_steps && !stop) {
+    Batch batch = batches.next();  // the global batch: every rank slices its own rows
     const double lr = schedule->lr(state.step + 1);
-    optimizer.step(lr);
+    const auto step_begin = std::chrono::steady_clock::now();
+    const StepLosses loss =
+        sum_over_ranks(world, train_step(model, optimizer, batch, split, device, config.optimizer, lr, dropout_gen,
+                                         reducer.get()));
+    summary.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_begin).count();
+    stop = loss.stop_requested;
     ++state.step;
     state.next_batch = batches.position();
 
-    const double loss_value = loss.total.item();
-    PF_CHECK(std::isfinite(loss_value), "train", "loss became ", loss_value, " at step ", state.step,
+    PF_CHECK(std::isfinite(loss.total), "train", "loss became ", loss.total, " at step ", state.step,
              " (HINT: lower the learning rate or enable clipping)");
-    loss_sum += loss_value;
-    mse_sum += loss.mse.item();
-    ce_sum += loss.ce.item();
-    ++loss_count;
     char status[96];
-    std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1, loss_value,
-                  lr);
-    progress.update(state.step, batch.size, status);
+    std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
+                  loss.total, lr);
+    if (root) {
+      metrics->add_step(loss.total, loss.mse, loss.ce);
+      progress.update(state.step, batch.size, status);
+    }
 
     const bool epoch_end = state.next_batch.batch == 0;
     const bool evaluate = config.train.eval_every > 0 ? state.step % config.train.eval_every == 0 : epoch_end;
     const bool log = state.step % std::max<int64_t>(config.train.log_every, 1) == 0;
-    const bool finished = state.step == total_steps || g_stop_requested;
+    const bool finished = state.step == total_steps || stop;
     ValidationResult val{NAN, NAN, NAN, {}};
-    if ((evaluate || finished) && !split.val.empty()) {
-      val = validate(model, data, split.val, stats, config.train.batch_size);
+    if ((evaluate || finished) && !t.split.val.empty()) {
+      val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size, world);
       summary.last_val_pearson = val.pearson;
-      std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
-                   isatty(fileno(stderr)) ? "\n" : "", long(state.step), val.mse, val.pearson, val.spearman);
+      if (root)
+        std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
+                     isatty(fileno(stderr)) ? "\n" : "", long(state.step), val.mse, val.pearson, val.spearman);
       if (val.pearson > state.best_val_pearson) {
         state.best_val_pearson = val.pearson;
         checkpoint(best, false);
-        write_val_predictions((dir / "val_predictions.tsv").string(), data, split.val, stats, val.predictions);
+        if (root)
+          write_val_predictions((dir / "val_predictions.tsv").string(), t.data, t.split.val, t.stats,
+                                val.predictions);
       }
     }
-    if (log || !std::isnan(val.pearson) || finished) {
-      csv << state.step << ',' << batch.position.epoch + 1 << ',' << lr << ',' << loss_sum / double(loss_count) << ','
-          << mse_sum / double(loss_count) << ',' << ce_sum / double(loss_count) << ',' << val.mse << ','
-          << val.pearson << ',' << val.spearman << ',' << progress.items_per_second() << '\n'
-          << std::flush;
-      loss_sum = mse_sum = ce_sum = 0;
-      loss_count = 0;
-    }
+    if (root && (log || !std::isnan(val.pearson) || finished))
+      metrics->write_row(state.step, batch.position.epoch + 1, lr, val, progress.items_per_second());
     const bool save = config.output.checkpoint_every > 0 ? state.step % config.output.checkpoint_every == 0 : epoch_end;
     if (save || finished) checkpoint(last, true);
   }
-  progress.finish();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  csv.close();  // complete on disk before gnuplot reads it
-  if (plot_training(dir.string()))
-    std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir.c_str(),
-                 split.val.empty() ? "" : ", val_scatter.png");
-  if (g_stop_requested) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(state.step));
+  summary.all_reduce_wait_seconds = reducer ? reducer->wait_seconds() : 0;
   summary.steps = state.step;
   summary.best_val_pearson = state.best_val_pearson;
   summary.best_checkpoint = best;
+  world.barrier();  // no rank leaves (and finalises MPI) while another still needs it
+  if (!root) return summary;
+  progress.finish();
+  metrics->close();  // complete on disk before gnuplot reads it
+  if (plot_training(dir.string()))
+    std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir.c_str(),
+                 t.split.val.empty() ? "" : ", val_scatter.png");
+  std::fprintf(stderr, "training steps: %.1f s, %.1f samples/s; waiting for gradient all-reduces: %.2f s (%.1f%%)\n",
+               summary.train_seconds, double((state.step - first_step) * config.train.batch_size) / std::max(summary.train_seconds, 1e-9),
+               summary.all_reduce_wait_seconds,
+               100 * summary.all_reduce_wait_seconds / std::max(summary.train_seconds, 1e-9));
+  if (stop) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(state.step));
   return summary;
 }
 

@@ -1,0 +1,57 @@
+// One optimisation step of Proformer: the batch onto the device, forward,
+// loss, backward (in micro-batches, gradients summed, and over the ranks of a
+// data-parallel run), gradient clipping (the Keras order: element-wise, then
+// by norm) and the Adam update.
+//
+// How a global batch of B = train.batch_size rows is split over N ranks and M
+// rows per forward (train.micro_batch_size):
+//
+//   global batch  [B rows]  the same on every rank (same order, same masking)
+//   rank r        rows [r B/N, (r+1) B/N)
+//   micro-batch   M rows of them at a time: B / (N M) forwards per step
+//
+// Each part's loss is weighted as its share of the global batch (MSE by M / B,
+// the token loss divided by the global batch's sum(mask) + 1, counted on the
+// host), and dropout draws what the whole batch would draw for its rows
+// (Generator::rows), so the summed gradient is the whole batch's for any N and
+// M, up to the order of float additions.
+#pragma once
+#include "core/philox.h"
+#include "nn/grad_reducer.h"
+#include "nn/optimizer.h"
+#include "proformer/batches.h"
+#include "proformer/config.h"
+#include "proformer/model.h"
+
+namespace pf::proformer {
+
+// The model's view of a batch, on its device.
+struct BatchTensors {
+  Tensor tokens;    // [B, T] u8, masked positions set to M
+  Tensor targets;   // [B, T] u8, the original tokens
+  Tensor mask;      // [B, T] f32, 1 where masked
+  Tensor labels_z;  // [B] f32, z-scored expression
+};
+BatchTensors to_tensors(const Batch& batch, Device device);
+
+// This rank's share of each global batch and its micro-batches.
+struct BatchSplit {
+  int64_t global = 0;     // B, rows of the global batch
+  int64_t first_row = 0;  // of this rank's share
+  int64_t rows = 0;       // B / N, this rank's share
+  int64_t micro = 0;      // rows per forward
+  int64_t micro_batches() const { return rows / micro; }
+};
+// Throws pf::Error naming train.batch_size and train.micro_batch_size when
+// they do not split evenly over `ranks`.
+BatchSplit split_batch(const TrainConfig& train, int ranks, int rank);
+
+// Runs one step on this rank's share of the global `batch` with learning rate
+// lr: the gradients are summed over its micro-batches and, with a reducer,
+// over the ranks, so every rank clips and updates the same. Returns this
+// rank's part of the batch's losses (computed before the update; their sum
+// over ranks is the batch's loss). Dropout draws from dropout_gen.
+Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
+                const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer);
+
+}  // namespace pf::proformer
