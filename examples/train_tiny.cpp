@@ -33,7 +33,7 @@ ModelConfig tiny_model() {
 }
 
 // One optimiser step on one batch: forward, loss, backward, clip, Adam.
-Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& b, Generator& dropout_gen) {
+Loss train_on_batch(Proformer& model, nn::Adam& optimizer, const Batch& b, Generator& dropout_gen) {
   const Shape shape = {b.size, int64_t(b.row_tokens)};
   const Tensor tokens = Tensor::from_vector(b.tokens, shape);    // [B, S] with masked tokens
   const Tensor targets = Tensor::from_vector(b.targets, shape);  // [B, S] the original tokens
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
 
   double first = 0, last = 0;
   for (int step = 1; step <= 60; ++step) {
-    const Loss loss = train_step(model, optimizer, batches.next(), dropout_gen);
+    const Loss loss = train_on_batch(model, optimizer, batches.next(), dropout_gen);
     if (step <= 10) first += loss.total.item() / 10;
     if (step > 50) last += loss.total.item() / 10;
     if (step % 10 == 0) std::printf("step %2d  loss %.4f  (mse %.4f, ce %.4f)\n", step, loss.total.item(),
