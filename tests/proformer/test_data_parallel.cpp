@@ -13,14 +13,16 @@
 //   - a 2-rank run stopped and resumed (with 2 ranks, or with 1) continues
 //     to the same bits as the run that never stopped;
 //   - a rank that fails stops the whole job within seconds with its message
-//     and a non-zero exit.
+//     and a non-zero exit, and so does a rank killed with SIGKILL.
 // The mpirun cases exit with 77 (CTest: Skipped) where mpirun is missing.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nn/safetensors.h"
@@ -121,6 +123,22 @@ std::pair<double, std::string> max_relative_difference(const std::string& path_a
     if (relative > worst.first) worst = {relative, name};
   }
   return worst;
+}
+
+// The pid of the process whose command line contains `text` and whose
+// environment says it is rank `rank` of mpirun; 0 while there is none.
+pid_t find_rank(const std::string& text, int rank) {
+  const std::string wanted = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string command = read_text((entry.path() / "cmdline").string());
+    const std::string environment = read_text((entry.path() / "environ").string());
+    if (command.find(text) != std::string::npos && command.find("pf-train") != std::string::npos &&
+        environment.find(std::string("\0") + wanted + '\0') != std::string::npos)  // NUL-separated
+      return pid_t(std::stol(name));
+  }
+  return 0;
 }
 
 void check_same_bits(const fs::path& expected, const fs::path& actual) {
@@ -224,4 +242,35 @@ TEST_CASE("data parallel: a rank that fails stops every rank within seconds, wit
   CHECK(run.err.find("pf-train: error on rank 1 of 2: ") != std::string::npos);
   CHECK(run.err.find("missing") != std::string::npos);
   CHECK(seconds < 30);
+}
+
+TEST_CASE("data parallel: a rank killed with SIGKILL stops every rank within seconds") {
+  TempDir tmp("pf_test_dp");
+  Config config = dp_config(tmp.path);
+  config.train.max_steps = 1000000;  // minutes, unless the job ends
+  fs::create_directories(tmp.path);
+  write_text((tmp.path / "run.yaml").string(), to_yaml(config));
+  std::vector<std::string> command = mpirun_command(2);
+  command.push_back(app_path("pf-train"));
+  command.push_back((tmp.path / "run.yaml").string());
+  setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+  ChildProcess job(command, tmp.file("stdout"), tmp.file("stderr"));
+  // Kill rank 1 once the ranks train (rank 0 has written metrics.csv rows).
+  const auto started = std::chrono::steady_clock::now();
+  pid_t rank1 = 0;
+  while (job.running() && std::chrono::steady_clock::now() - started < std::chrono::seconds(60) &&
+         (rank1 == 0 || read_text(tmp.file("metrics.csv")).find("\n3,") == std::string::npos)) {
+    rank1 = find_rank(tmp.path.string(), 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(rank1 != 0);
+  REQUIRE(job.running());
+  ::kill(rank1, SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  while (job.running() && std::chrono::steady_clock::now() - killed < std::chrono::seconds(30))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  INFO(read_text(tmp.file("stderr")));
+  CHECK(!job.running());  // else the destructor kills mpirun
+  job.wait();
+  CHECK(job.exit_code() != 0);
 }
