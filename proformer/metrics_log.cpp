@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/atomic_file.h"
+#include "core/ops.h"
 
 namespace pf::proformer {
 
@@ -35,19 +36,30 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {
   if (!append) csv_ << "step,epoch,lr,loss,mse,ce,val_mse,val_pearson,val_spearman,samples_per_s\n";
 }
 
-void MetricsLog::add_step(double loss, double mse, double ce) {
-  loss_sum_ += loss;
-  mse_sum_ += mse;
-  ce_sum_ += ce;
+void MetricsLog::add_step(const Tensor& loss, const Tensor& mse, const Tensor& ce) {
+  // In f64, as the host summed them: the rows are the same to the last digit.
+  Tensor step = ops::to(ops::concat({ops::reshape(loss, {1}), ops::reshape(mse, {1}), ops::reshape(ce, {1})}, 0),
+                        DType::f64);  // [3]
+  sums_ = sums_.defined() ? ops::add(sums_, step) : step;
+  host_sums_.clear();
   ++steps_;
 }
 
+const std::vector<double>& MetricsLog::host_sums() {
+  if (host_sums_.empty()) host_sums_ = sums_.defined() ? sums_.to_vector<double>() : std::vector<double>(3, 0.0);
+  return host_sums_;
+}
+
+double MetricsLog::mean_loss() { return host_sums()[0] / double(steps_); }
+
 void MetricsLog::write_row(int64_t step, int64_t epoch, double lr, const ValidationResult& val, double samples_per_s) {
+  const std::vector<double>& sums = host_sums();
   const double n = double(steps_);
-  csv_ << step << ',' << epoch << ',' << lr << ',' << loss_sum_ / n << ',' << mse_sum_ / n << ',' << ce_sum_ / n << ','
+  csv_ << step << ',' << epoch << ',' << lr << ',' << sums[0] / n << ',' << sums[1] / n << ',' << sums[2] / n << ','
        << val.mse << ',' << val.pearson << ',' << val.spearman << ',' << samples_per_s << '\n'
        << std::flush;
-  loss_sum_ = mse_sum_ = ce_sum_ = 0;
+  sums_ = Tensor();
+  host_sums_.clear();
   steps_ = 0;
 }
 

@@ -118,12 +118,12 @@ ModelOutput Proformer::predict(const Tensor& tokens) const {
   return forward(tokens, unused);
 }
 
-Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask) {
+Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask,
+                    double masked) {
   Loss loss;
   loss.mse = mse_loss(output.prediction, labels_z);
   Tensor token_ce = cross_entropy(output.logits, ops::to(targets, DType::i32));  // [B, S]
-  const double denominator = ops::sum(mask).item() + 1.0;  // the mask carries no gradient
-  loss.ce = mul(sum(mul(token_ce, mask)), 1.0 / denominator);
+  loss.ce = mul(sum(mul(token_ce, mask)), 1.0 / (masked + 1.0));  // the mask carries no gradient
   loss.total = add(loss.mse, loss.ce);
   return loss;
 }

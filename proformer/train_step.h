@@ -16,6 +16,7 @@ struct BatchTensors {
   Tensor targets;   // [B, T] u8, the original tokens
   Tensor mask;      // [B, T] f32, 1 where masked
   Tensor labels_z;  // [B] f32, z-scored expression
+  double masked = 0;  // sum(mask), counted on the host
 };
 BatchTensors to_tensors(const Batch& batch, Device device);
 

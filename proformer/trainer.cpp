@@ -114,7 +114,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   const TrainingData t = load_training_data(config);
 
   // ---- model and optimiser ----
-  const Device device = config.train.device == "cpu" ? Device::cpu() : Device::cuda(0);
+  const Device device = parse_device(config.train.device);
   // Builds the model (fresh, or from init_from); prints nothing, so a failure
   // further down still leaves a single error line.
   const std::unique_ptr<Proformer> initial = initial_model(config);
@@ -166,6 +166,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   Prefetcher batches(BatchIterator(t.data, t.split.train, t.stats, batch_options, state.next_batch));
   Progress progress("train", total_steps, "samples", config.train.log_every);
   TrainSummary summary;
+  char status[96] = "";  // the last loss read back
   while (state.step < total_steps && !g_stop_requested) {
     Batch batch = batches.next();
     const double lr = schedule->lr(state.step + 1);
@@ -173,19 +174,25 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     ++state.step;
     state.next_batch = batches.position();
 
-    const double loss_value = loss.total.item();
-    PF_CHECK(std::isfinite(loss_value), "train", "loss became ", loss_value, " at step ", state.step,
-             " (HINT: lower the learning rate or enable clipping)");
-    metrics.add_step(loss_value, loss.mse.item(), loss.ce.item());
-    char status[96];
-    std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1, loss_value,
-                  lr);
-    progress.update(state.step, batch.size, status);
+    metrics.add_step(loss.total, loss.mse, loss.ce);
 
     const bool epoch_end = state.next_batch.batch == 0;
     const bool evaluate = config.train.eval_every > 0 ? state.step % config.train.eval_every == 0 : epoch_end;
     const bool log = state.step % std::max<int64_t>(config.train.log_every, 1) == 0;
     const bool finished = state.step == total_steps || g_stop_requested;
+    const bool save = config.output.checkpoint_every > 0 ? state.step % config.output.checkpoint_every == 0 : epoch_end;
+    // The losses are read back (a device sync) only where they are used: when
+    // logging, evaluating or saving. A non-finite loss in between makes the
+    // mean non-finite, so the run still stops before anything is saved.
+    if (log || evaluate || save || finished) {
+      const double mean_loss = metrics.mean_loss();
+      PF_CHECK(std::isfinite(mean_loss), "train", "loss became ", mean_loss, " in steps ",
+               state.step - metrics.pending_steps() + 1, "..", state.step,
+               " (HINT: lower the learning rate or enable clipping; log_every: 1 names the step)");
+      std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
+                    mean_loss, lr);
+    }
+    progress.update(state.step, batch.size, status);
     ValidationResult val{NAN, NAN, NAN, {}};
     if ((evaluate || finished) && !t.split.val.empty()) {
       val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size);
@@ -200,7 +207,6 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     }
     if (log || !std::isnan(val.pearson) || finished)
       metrics.write_row(state.step, batch.position.epoch + 1, lr, val, progress.items_per_second());
-    const bool save = config.output.checkpoint_every > 0 ? state.step % config.output.checkpoint_every == 0 : epoch_end;
     if (save || finished) checkpoint(last, true);
   }
   progress.finish();
