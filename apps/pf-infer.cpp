@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 
+#include "apps/devices.h"
 #include "core/atomic_file.h"
 #include "proformer/cli.h"
 #include "proformer/inference.h"
@@ -102,6 +103,7 @@ int main_body(int argc, char** argv) {
   // scores, [256, heads, 232, 232], no longer fit in cache) and used 6x the memory.
   cli.option("batch-size", "sequences per forward pass (more on a GPU)", "32");
   cli.option("threads", "CPU threads (0 = all cores)", "0");
+  cli.option("device", "cpu, cuda or cuda:N", "cpu");
   cli.flag("skip-invalid", "report and skip bad records instead of stopping (not with --variants)");
   cli.option("variants", "predict variant effects for the pairs of this TSV file instead of the inputs");
   cli.flag("ism", "in-silico mutagenesis of each input sequence (L x 4 effects)");
@@ -120,7 +122,9 @@ int main_body(int argc, char** argv) {
   PF_CHECK(ism || !cli.has("plot"), "pf-infer", "--plot needs --ism");
   if (const int64_t threads = cli.get_int("threads", 0); threads > 0) omp_set_num_threads(int(threads));
 
+  const Device device = parse_device(cli.get("device"));
   LoadedModel model = load_model(cli.get("checkpoint"));
+  model.model->to(device);
   InferenceOptions options;
   options.batch_size = cli.get_int("batch-size", 1);
   options.skip_invalid = cli.enabled("skip-invalid");
@@ -149,4 +153,7 @@ int main_body(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return run_app("pf-infer", main_body, argc, argv); }
+int main(int argc, char** argv) {
+  register_devices();
+  return run_app("pf-infer", main_body, argc, argv);
+}

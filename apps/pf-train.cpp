@@ -36,7 +36,8 @@ int main_body(int argc, char** argv) {
   TrainOptions options;
   options.resume = cli.enabled("resume");
   options.world = g_world.get();
-  const std::unique_ptr<nn::Communicator> gpus = config.train.device == "cpu" ? nullptr : gpu_communicator(*g_world);
+  const Device device = train_device(config.train, g_world->local_rank());
+  const std::unique_ptr<nn::Communicator> gpus = device.is_cpu() ? nullptr : gpu_communicator(*g_world, device);
   options.gradients = gpus.get();
   TrainSummary summary = train(config, options);
   if (g_world->is_root())
@@ -61,7 +62,7 @@ int main_or_abort(int argc, char** argv) {
 int main(int argc, char** argv) {
   return run_app("pf-train", [](int argc, char** argv) {
     g_world = nn::start_communicator();
-    register_devices(g_world->local_rank());
+    register_devices();
     const int status = main_or_abort(argc, argv);
     g_world.reset();  // MPI_Finalize
     return status;

@@ -18,12 +18,13 @@ Tensor record_binary(const char* op, const Tensor& out, const Tensor& a, const T
   });
 }
 
-// Records a unary op whose backward is the backend's unary_backward.
+// Records a unary op whose backward is the backend's unary_backward. It saves
+// the one of x and y that the derivative reads (see Backend::unary_backward).
 Tensor unary_op(UnaryOp op, const Tensor& x) {
   Tensor y = ops::unary(op, x);
-  Tensor xs = x.detach(), ys = y.detach();
+  Tensor saved = unary_derivative_reads_output(op) ? y.detach() : x.detach();
   return record(unary_op_name(op), y, {x}, [=](const Tensor& g) -> std::vector<Tensor> {
-    return {ops::unary_backward(op, xs, ys, g)};
+    return {ops::unary_backward(op, saved, saved, g)};
   });
 }
 
@@ -41,14 +42,15 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor as = a.detach(), bs = b.detach();
+  // da reads b, db reads a: keep each only if the other needs a gradient.
+  Tensor as = save_if(b.requires_grad(), a), bs = save_if(a.requires_grad(), b);
   return record_binary(
       "mul", ops::mul(a, b), a, b, [=](const Tensor& g) { return ops::mul(g, bs); },
       [=](const Tensor& g) { return ops::mul(g, as); });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor as = a.detach(), bs = b.detach();
+  Tensor as = save_if(b.requires_grad(), a), bs = b.detach();
   // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
   return record_binary(
       "div", ops::div(a, b), a, b, [=](const Tensor& g) { return ops::div(g, bs); },

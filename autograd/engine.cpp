@@ -25,6 +25,13 @@ bool any_requires_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
+namespace {
+Edge edge_to(const Tensor& input) {
+  if (!input.defined() || !input.requires_grad()) return {};
+  return {input.grad_fn(), input.is_leaf() ? input : Tensor(), input.shape(), input.dtype()};
+}
+}  // namespace
+
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward) {
   if (!grad_mode_enabled() || !any_requires_grad(inputs)) return output;
   // A raw op may return an input's own handle (ops::to to the same dtype, a sum
@@ -35,7 +42,7 @@ Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, 
     if (input.is_same(output)) result = output.detach();
   auto node = std::make_shared<Node>();
   node->op = op;
-  node->inputs = std::move(inputs);
+  for (const Tensor& input : inputs) node->edges.push_back(edge_to(input));
   node->backward = std::move(backward);
   result.impl().requires_grad = true;
   result.impl().grad_fn = std::move(node);
@@ -43,35 +50,32 @@ Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, 
 }
 
 Node::~Node() {
-  // Default destruction recurses Tensor -> Node -> inputs -> Tensor -> ... once
-  // per op. Instead, inputs that would die with this node hand their own
-  // node's inputs to an explicit stack first, so each one dies childless.
-  std::vector<Tensor> pending = std::move(inputs);
+  // Default destruction recurses Node -> edge -> Node -> ... once per op.
+  // Instead, nodes that would die with this one hand their own edges to an
+  // explicit stack first, so each one dies childless.
+  std::vector<std::shared_ptr<Node>> pending;
+  for (Edge& edge : edges) pending.push_back(std::move(edge.node));
   while (!pending.empty()) {
-    Tensor t = std::move(pending.back());
+    std::shared_ptr<Node> node = std::move(pending.back());
     pending.pop_back();
-    if (!t.defined() || t.impl_ptr().use_count() > 1) continue;  // still referenced elsewhere
-    const std::shared_ptr<Node>& node = t.grad_fn();
-    if (node && node.use_count() == 1) {
-      for (Tensor& input : node->inputs) pending.push_back(std::move(input));
-      node->inputs.clear();
-    }
+    if (!node || node.use_count() > 1) continue;  // still referenced elsewhere
+    for (Edge& edge : node->edges) pending.push_back(std::move(edge.node));
   }
 }
 
 namespace {
 
-// Adds g to an accumulated gradient, checking that it fits the tensor.
-void accumulate(Tensor& into, const Tensor& g, const Tensor& owner, const std::string& op) {
-  PF_CHECK(g.shape() == owner.shape() && g.dtype() == owner.dtype(), "backward",
-           "op '", op, "' produced a gradient ", describe(g), " for an input ", describe(owner));
+// Adds g to an accumulated gradient, checking that it fits the input.
+void accumulate(Tensor& into, const Tensor& g, const Edge& to, const std::string& op) {
+  PF_CHECK(g.shape() == to.shape && g.dtype() == to.dtype, "backward", "op '", op, "' produced a gradient ",
+           describe(g), " for an input ", to.dtype, shape_str(to.shape));
   into = into.defined() ? ops::add(into, g) : g;
 }
 
-void accumulate_into_leaf(const Tensor& leaf, const Tensor& g, const std::string& op) {
-  Tensor sum = leaf.grad();
-  accumulate(sum, g, leaf, op);
-  leaf.set_grad(sum);
+void accumulate_into_leaf(const Edge& to, const Tensor& g, const std::string& op) {
+  Tensor sum = to.leaf.grad();
+  accumulate(sum, g, to, op);
+  to.leaf.set_grad(sum);
 }
 
 void check_requires_grad(const Tensor& root) {
@@ -79,42 +83,39 @@ void check_requires_grad(const Tensor& root) {
            "(HINT: did a parameter miss set_requires_grad(true), or was it computed under NoGradGuard?)");
 }
 
-// Post-order DFS from root over tensors that have a grad_fn.
-void topological_order(const Tensor& root, std::vector<Tensor>& order) {
-  std::unordered_set<const TensorImpl*> visited;
+// Post-order DFS over the nodes reachable from root.
+std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<const Node*> visited{root.get()};
   // An explicit stack (not recursion): a deep graph must not overflow the call stack.
-  std::vector<std::pair<Tensor, size_t>> stack{{root, 0}};
-  visited.insert(root.impl_ptr().get());
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
-    auto& [t, next_input] = stack.back();
-    const auto& node = t.grad_fn();
-    if (node && next_input < node->inputs.size()) {
-      const Tensor& input = node->inputs[next_input++];
-      if (input.defined() && input.grad_fn() && visited.insert(input.impl_ptr().get()).second)
-        stack.push_back({input, 0});
+    auto& [node, next_edge] = stack.back();
+    if (next_edge < node->edges.size()) {
+      const std::shared_ptr<Node>& input = node->edges[next_edge++].node;
+      if (input && visited.insert(input.get()).second) stack.push_back({input, 0});
     } else {
-      order.push_back(t);
+      order.push_back(node);
       stack.pop_back();
     }
   }
+  return order;
 }
 
-bool is_leaf_needing_grad(const Tensor& t) { return t.defined() && t.requires_grad() && !t.grad_fn(); }
-
-// The number of graph edges into each leaf that requires grad: its gradient
-// is final once the walk has passed that many of them (the grad-ready hook).
-std::unordered_map<const TensorImpl*, int> edges_into_leaves(const std::vector<Tensor>& order) {
+// The number of graph edges into each leaf: its gradient is final once the
+// walk has passed that many of them (the grad-ready hook).
+std::unordered_map<const TensorImpl*, int> edges_into_leaves(const std::vector<std::shared_ptr<Node>>& order) {
   std::unordered_map<const TensorImpl*, int> edges;
-  for (const Tensor& t : order)
-    for (const Tensor& input : t.grad_fn()->inputs)
-      if (is_leaf_needing_grad(input)) ++edges[input.impl_ptr().get()];
+  for (const auto& node : order)
+    for (const Edge& edge : node->edges)
+      if (edge.leaf.defined()) ++edges[edge.leaf.impl_ptr().get()];
   return edges;
 }
 
 // Counts off the node's edges into leaves; calls the hook for each leaf whose last edge this was.
 void report_final_leaves(const Node& node, std::unordered_map<const TensorImpl*, int>& edges_left) {
-  for (const Tensor& input : node.inputs)
-    if (is_leaf_needing_grad(input) && --edges_left[input.impl_ptr().get()] == 0) g_grad_ready_hook(input);
+  for (const Edge& edge : node.edges)
+    if (edge.leaf.defined() && --edges_left[edge.leaf.impl_ptr().get()] == 0) g_grad_ready_hook(edge.leaf);
 }
 
 }  // namespace
@@ -126,45 +127,39 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
            "backward", "the gradient ", describe(grad), " does not match the tensor ", describe(root));
   NoGradGuard no_grad;  // the backward computations themselves are not recorded
   if (root.is_leaf()) {  // nothing to walk: the gradient is the given one
-    accumulate_into_leaf(root, grad, "backward");
+    accumulate_into_leaf(edge_to(root), grad, "backward");
     return;
   }
 
-  std::vector<Tensor> order;
-  topological_order(root, order);
-
-  std::unordered_map<const TensorImpl*, Tensor> grads;  // gradient w.r.t. each non-leaf
-  grads[root.impl_ptr().get()] = grad;
+  const std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
+  std::unordered_map<const Node*, Tensor> grads;  // gradient w.r.t. each node's output
+  grads[root.grad_fn().get()] = grad;
   std::unordered_map<const TensorImpl*, int> leaf_edges_left;
   if (g_grad_ready_hook) leaf_edges_left = edges_into_leaves(order);
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const Tensor& t = *it;
-    Node& node = *t.grad_fn();
+    Node& node = **it;
     PF_CHECK(node.backward != nullptr, "backward", "the graph through '", node.op,
              "' was already freed by an earlier backward() (HINT: pass retain_graph = true to the first call)");
-    auto found = grads.find(t.impl_ptr().get());
-    if (found == grads.end()) continue;  // no gradient reached this tensor
-    Tensor grad_output = found->second;
+    auto found = grads.find(&node);
+    if (found == grads.end()) continue;  // no gradient reached this node
+    Tensor grad_output = std::move(found->second);
     grads.erase(found);
 
     std::vector<Tensor> input_grads = node.backward(grad_output);
-    PF_CHECK(input_grads.size() == node.inputs.size(), "backward", "op '", node.op, "' returned ",
-             input_grads.size(), " gradients for ", node.inputs.size(), " inputs");
-    for (size_t i = 0; i < node.inputs.size(); ++i) {
-      const Tensor& input = node.inputs[i];
-      if (!input.defined() || !input.requires_grad() || !input_grads[i].defined()) continue;
-      if (input.grad_fn()) {
-        accumulate(grads[input.impl_ptr().get()], input_grads[i], input, node.op);
+    PF_CHECK(input_grads.size() == node.edges.size(), "backward", "op '", node.op, "' returned ",
+             input_grads.size(), " gradients for ", node.edges.size(), " inputs");
+    for (size_t i = 0; i < node.edges.size(); ++i) {
+      const Edge& edge = node.edges[i];
+      if (!edge.needs_grad() || !input_grads[i].defined()) continue;
+      if (edge.node) {
+        accumulate(grads[edge.node.get()], input_grads[i], edge, node.op);
       } else {
-        accumulate_into_leaf(input, input_grads[i], node.op);
+        accumulate_into_leaf(edge, input_grads[i], node.op);
       }
     }
     if (g_grad_ready_hook) report_final_leaves(node, leaf_edges_left);
-    if (!retain_graph) {  // free what the node saved; the graph cannot be walked again
-      node.backward = nullptr;
-      node.inputs.clear();
-    }
+    if (!retain_graph) node.backward = nullptr;  // frees what it saved; the graph cannot be walked again
   }
 }
 

@@ -5,21 +5,24 @@
 namespace pf {
 
 Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
-  Tensor as = a.detach(), bs = b.detach();
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  Tensor as = save_if(need_b, a), bs = save_if(need_a, b);  // da reads b, db reads a
+  const Shape a_shape = a.shape(), b_shape = b.shape();
   return record("matmul", ops::matmul(a, b, alpha), {a, b}, [=](const Tensor& g) -> std::vector<Tensor> {
-    Tensor da = need_a ? ops::sum_to(ops::matmul(g, ops::transpose(bs, -1, -2), alpha), as.shape()) : Tensor();
-    Tensor db = need_b ? ops::sum_to(ops::matmul(ops::transpose(as, -1, -2), g, alpha), bs.shape()) : Tensor();
+    Tensor da = need_a ? ops::sum_to(ops::matmul(g, ops::transpose(bs, -1, -2), alpha), a_shape) : Tensor();
+    Tensor db = need_b ? ops::sum_to(ops::matmul(ops::transpose(as, -1, -2), g, alpha), b_shape) : Tensor();
     return {da, db};
   });
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  Tensor xs = x.detach(), ws = w.detach();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  const bool need_bias = bias.defined() && bias.requires_grad();
+  Tensor xs = save_if(need_w, x), ws = save_if(need_x, w);  // dx reads w, dw reads x
   return record("linear", ops::linear(x, w, bias), {x, w, bias}, [=](const Tensor& g) -> std::vector<Tensor> {
     return {need_x ? ops::matmul(g, ops::transpose(ws, 0, 1)) : Tensor(),
-            need_w ? ops::matmul(ops::transpose(xs, 0, 1), g) : Tensor(), ops::sum(g, {0})};
+            need_w ? ops::matmul(ops::transpose(xs, 0, 1), g) : Tensor(),
+            need_bias ? ops::sum(g, {0}) : Tensor()};
   });
 }
 

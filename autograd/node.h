@@ -1,7 +1,11 @@
 // The autograd graph. Every differentiable op that sees an input requiring
 // grad creates one Node and stores it in its output's grad_fn. The node keeps
-// the inputs (to route gradients to them) and a backward function that maps
-// the output's gradient to one gradient per input.
+// one Edge per input, saying where that input's gradient goes (the node that
+// produced it, or the leaf that accumulates it), and a backward function that
+// maps the output's gradient to one gradient per input. It does not keep the
+// inputs themselves: the backward function captures only the tensors it reads
+// (softmax its output, matmul both operands, add nothing), so an activation
+// that no backward reads is freed as soon as the forward pass drops it.
 #pragma once
 #include <functional>
 #include <string>
@@ -11,14 +15,26 @@
 
 namespace pf {
 
+struct Node;
+
+// Where one input's gradient goes. Both pointers are empty for an input that
+// needs no gradient.
+struct Edge {
+  std::shared_ptr<Node> node;  // the input's grad_fn, when it was computed by a recorded op
+  Tensor leaf;                 // else the leaf itself, whose .grad accumulates it (a parameter)
+  Shape shape;                 // the input's shape and dtype, to check the gradient
+  DType dtype = DType::f32;
+  bool needs_grad() const { return node || leaf.defined(); }
+};
+
 struct Node {
   // Gradients for each input given the output's gradient; an undefined Tensor
-  // for inputs that get none. Must return inputs.size() entries.
+  // for inputs that get none. Must return edges.size() entries.
   using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 
-  std::string op;              // for error messages: "matmul", "layer_norm", ...
-  std::vector<Tensor> inputs;  // the tensors the op read (their handles)
-  BackwardFn backward;         // empty once backward() has run and freed it
+  std::string op;           // for error messages: "matmul", "layer_norm", ...
+  std::vector<Edge> edges;  // one per input, in the op's input order
+  BackwardFn backward;      // with what it saved; empty once backward() has run and freed it
 
   Node() = default;
   Node(const Node&) = delete;
@@ -49,9 +65,10 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 // Makes `output` the result of a recorded op: when grad mode is on and an input
 // requires grad, returns it with requires_grad and grad_fn set (as a new handle
 // onto the same data if `output` is one of the inputs); otherwise returns output
-// unchanged. Use the returned tensor. `backward` must not capture `output` (nor
-// anything holding its handle: that would be a reference cycle); capture
-// output.detach() instead.
+// unchanged. Use the returned tensor. `inputs` only route gradients (the node
+// keeps edges, not their data); `backward` captures what it reads, as
+// detach()ed handles: capturing `output` itself (or an input with a grad_fn)
+// would be a reference cycle or keep the graph's history alive.
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward);
 
 // Data parallel (nn/grad_reducer.h): while set, backward() calls the hook once
@@ -61,6 +78,11 @@ Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, 
 // per thread; an empty function removes it.
 using GradReadyHook = std::function<void(const Tensor& leaf)>;
 void set_grad_ready_hook(GradReadyHook hook);
+
+// What a backward function captures of a tensor it may read: a detached
+// handle when `needed` (the gradient that reads it will be computed), else
+// nothing, so the data can be freed.
+inline Tensor save_if(bool needed, const Tensor& t) { return needed ? t.detach() : Tensor(); }
 
 // Reverse-mode differentiation from `root` of any shape, given the gradient of
 // the final loss with respect to it (same shape, dtype and device), like

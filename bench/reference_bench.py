@@ -4,6 +4,10 @@ step (forward, backward, clipping, Adam), and prints one JSON line in the same
 format.
 
     /usr/bin/python3 bench/reference_bench.py --config small --mode train --batch 64 --threads 2
+    python3 bench/reference_bench.py --config full --mode train --batch 512 --device cuda --dtype bf16
+
+--dtype bf16 runs under torch.autocast (PyTorch's eager mixed precision);
+peak_device_mb is torch.cuda.max_memory_allocated on a GPU.
 """
 import argparse
 import json
@@ -31,16 +35,20 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
     cfg = CONFIGS[a.config]
-    model = init_keras_(Proformer(cfg), torch.Generator().manual_seed(0))
+    model = init_keras_(Proformer(cfg), torch.Generator().manual_seed(0)).to(device)
     S = 2 * cfg.seq_len
     g = torch.Generator().manual_seed(1)
-    tokens = torch.randint(0, 6, (a.batch, S), generator=g)
-    targets = torch.randint(0, 4, (a.batch, S), generator=g)
-    mask = (torch.rand(a.batch, S, generator=g) < 0.05).float()
-    labels = torch.randn(a.batch, generator=g)
+    tokens = torch.randint(0, 6, (a.batch, S), generator=g).to(device)
+    targets = torch.randint(0, 4, (a.batch, S), generator=g).to(device)
+    mask = (torch.rand(a.batch, S, generator=g) < 0.05).float().to(device)
+    labels = torch.randn(a.batch, generator=g).to(device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.dtype == "bf16")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
 
     seconds = []
@@ -48,8 +56,9 @@ def main():
         start = time.perf_counter()
         if a.mode == "train":
             model.train()
-            pred, logits = model(tokens)
-            loss, _, _ = proformer_loss(pred, logits, labels, targets, mask)
+            with autocast:
+                pred, logits = model(tokens)
+                loss, _, _ = proformer_loss(pred, logits, labels, targets, mask)
             optimizer.zero_grad()
             loss.backward()
             for q in model.parameters():  # element-wise then per-parameter norm, as the original
@@ -58,15 +67,19 @@ def main():
             optimizer.step()
         else:
             model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), autocast:
                 model(tokens)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # time the work, not its queueing
         if rep > 0:  # rep 0 warms up
             seconds.append(time.perf_counter() - start)
     median = statistics.median(seconds)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak_device_mb = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0
     print(json.dumps({"impl": "pytorch", "config": a.config, "mode": a.mode, "batch": a.batch,
-                      "threads": a.threads, "median_s": round(median, 4),
-                      "per_s": round(a.batch / median, 2), "peak_rss_mb": round(rss_mb)}))
+                      "threads": a.threads, "device": a.device, "dtype": a.dtype, "median_s": round(median, 4),
+                      "per_s": round(a.batch / median, 2), "peak_device_mb": round(peak_device_mb),
+                      "peak_rss_mb": round(rss_mb)}))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,31 @@
 #include "core/backend.h"
 
+#include <atomic>
+#include <mutex>
+
 #include "core/cpu/cpu_backend.h"
 
 namespace pf {
 
 namespace {
-Backend* g_cuda_backend = nullptr;
+std::atomic<Backend*> g_cuda_backend{nullptr};
+int g_cuda_device = 0;  // the device g_cuda_backend serves
+Backend* (*g_cuda_factory)(int) = nullptr;
+std::mutex g_cuda_mutex;  // the first use of a lazy backend creates it once
+
+Backend& cuda_backend_for(int device) {
+  std::lock_guard<std::mutex> lock(g_cuda_mutex);
+  if (g_cuda_backend == nullptr) {
+    PF_CHECK(g_cuda_factory != nullptr, "backend",
+             "no CUDA backend: this build has PF_CUDA=OFF or pf_cuda is not linked",
+             " (HINT: configure with -DPF_CUDA=ON on a machine with nvcc)");
+    Backend* created = g_cuda_factory(device);
+    g_cuda_device = device;
+    g_cuda_backend = created;
+  }
+  return *g_cuda_backend;
 }
+}  // namespace
 
 const char* unary_op_name(UnaryOp op) {
   switch (op) {
@@ -24,6 +43,17 @@ const char* unary_op_name(UnaryOp op) {
   return "?";
 }
 
+bool unary_derivative_reads_output(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Exp:
+    case UnaryOp::Sqrt:
+    case UnaryOp::Tanh:
+    case UnaryOp::Sigmoid:
+    case UnaryOp::Relu: return true;
+    default: return false;
+  }
+}
+
 const char* binary_op_name(BinaryOp op) {
   switch (op) {
     case BinaryOp::Add: return "add";
@@ -38,12 +68,24 @@ const char* binary_op_name(BinaryOp op) {
 
 Backend& backend_for(Device device) {
   if (device.is_cpu()) return cpu_backend();
-  PF_CHECK(g_cuda_backend != nullptr, "backend", "no CUDA backend: this build has PF_CUDA=OFF or pf_cuda is not linked",
-           " (HINT: configure with -DPF_CUDA=ON on a machine with nvcc)");
-  return *g_cuda_backend;
+  Backend* backend = g_cuda_backend.load(std::memory_order_acquire);
+  Backend& cuda = backend ? *backend : cuda_backend_for(device.index);
+  PF_CHECK(device.index == g_cuda_device, "backend", "this process uses cuda:", g_cuda_device, ", asked for ", device,
+           " (HINT: one GPU per process; pick it with train.device or --device, or CUDA_VISIBLE_DEVICES)");
+  return cuda;
 }
 
-void register_cuda_backend(Backend* backend) { g_cuda_backend = backend; }
+void set_cuda_backend_factory(Backend* (*factory)(int device)) {
+  std::lock_guard<std::mutex> lock(g_cuda_mutex);
+  g_cuda_factory = factory;
+}
+
+void register_cuda_backend(Backend* backend, int device) {
+  std::lock_guard<std::mutex> lock(g_cuda_mutex);
+  g_cuda_device = device;
+  g_cuda_backend = backend;
+}
+
 bool cuda_backend_available() { return g_cuda_backend != nullptr; }
 
 }  // namespace pf

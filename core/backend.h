@@ -22,6 +22,9 @@ enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Eq };  // Eq gives 1 where a 
 enum class ScalarOp { Add, Mul, Pow, Rsub, ClampMin, ClampMax };  // x+s, x*s, x^s, s-x, max(x,s), min(x,s)
 
 const char* unary_op_name(UnaryOp op);
+// Whether op'(x) is computed from y = op(x) (exp, sqrt, tanh, sigmoid, relu)
+// rather than from x; neg reads neither.
+bool unary_derivative_reads_output(UnaryOp op);
 const char* binary_op_name(BinaryOp op);
 
 class Backend {
@@ -36,6 +39,9 @@ class Backend {
   virtual void copy_from_host(const void* host_src, void* dst, size_t nbytes) = 0;
   // Waits until all queued work on this device has finished.
   virtual void synchronize() = 0;
+  // Lets f32 GEMMs round their inputs to TF32 (train.tf32; off by default).
+  // A no-op where the device has no such mode (the CPU).
+  virtual void set_tf32(bool allowed) { (void)allowed; }
 
   // ---- layout ----
   // dst = src element by element, converting dtype. src and dst have the same
@@ -53,7 +59,9 @@ class Backend {
   // out = op(x); x and out same shape.
   virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out) = 0;
   // dx = dy * op'(x), where y = op(x) is passed too because some derivatives
-  // are cheapest from the output (exp, tanh, sigmoid, sqrt).
+  // are cheapest from the output (exp, tanh, sigmoid, sqrt, relu). A kernel
+  // reads only y where unary_derivative_reads_output(op), else only x, so
+  // autograd saves one of them and may pass it for both.
   virtual void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) = 0;
   // out = a op b. a and b are views with out's shape and any strides (stride 0
   // where broadcast); out is contiguous.
@@ -131,10 +139,15 @@ class Backend {
 };
 
 // The backend that owns memory and kernels on `device`. The CPU backend always
-// exists; CUDA devices need the cuda/ library (pf::Error otherwise).
+// exists; CUDA devices need the cuda/ library (pf::Error otherwise). One CUDA
+// device per process: the first one asked for.
 Backend& backend_for(Device device);
-// Called by the cuda/ library at start-up to plug its backend in.
-void register_cuda_backend(Backend* backend);
+// Plugs the cuda/ library in without touching a GPU: the first tensor on
+// Device::cuda(n) calls factory(n) for the backend, so a run that stays on the
+// CPU never opens a CUDA context (pf::cuda::enable_lazy_backend()).
+void set_cuda_backend_factory(Backend* (*factory)(int device));
+// Plugs in a backend created already (pf::cuda::register_backend()).
+void register_cuda_backend(Backend* backend, int device);
 bool cuda_backend_available();
 
 }  // namespace pf

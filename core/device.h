@@ -21,4 +21,8 @@ struct Device {
 
 inline std::ostream& operator<<(std::ostream& os, const Device& d) { return os << d.str(); }
 
+// "cpu", "cuda" (cuda:0) or "cuda:N", as train.device and pf-infer --device
+// spell it; pf::Error otherwise.
+Device parse_device(const std::string& name);
+
 }  // namespace pf

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/host_device.h"
 
 namespace pf {
 
@@ -47,6 +48,20 @@ inline bf16 float_to_bf16(float f) {
 // IEEE binary16, round to nearest even, with subnormals, inf and NaN.
 float f16_to_float(f16 h);
 f16 float_to_f16(float f);
+
+// double -> integer element type, as every cast does on both devices: NaN gives
+// 0, values beyond the type's range its minimum or maximum (they saturate, as
+// CUDA's conversions do, instead of wrapping), the rest truncate toward zero.
+template <typename I> PF_HOST_DEVICE I saturate_to(double v);
+template <> PF_HOST_DEVICE inline uint8_t saturate_to(double v) {
+  return v != v ? 0 : v <= 0.0 ? 0 : v >= 255.0 ? 255 : uint8_t(v);
+}
+template <> PF_HOST_DEVICE inline int32_t saturate_to(double v) {
+  return v != v ? 0 : v <= -2147483648.0 ? INT32_MIN : v >= 2147483647.0 ? INT32_MAX : int32_t(v);
+}
+template <> PF_HOST_DEVICE inline int64_t saturate_to(double v) {  // 2^63 is the first double past the range
+  return v != v ? 0 : v <= -9223372036854775808.0 ? INT64_MIN : v >= 9223372036854775808.0 ? INT64_MAX : int64_t(v);
+}
 
 // Maps a C++ element type to its DType tag.
 template <typename T> struct dtype_of;

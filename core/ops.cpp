@@ -391,11 +391,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   check_same(x, bias, "linear");
   PF_CHECK(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(0) && bias.shape() == Shape{w.size(1)}, "linear",
            "expected x [R, K], w [K, N], bias [N], got ", describe(x), ", ", describe(w), ", ", describe(bias));
-  PF_CHECK(!is_half(compute_dtype(x)), "linear", "half types need a device that computes them, got ", describe(x));
-  Tensor out = Tensor::empty({x.size(0), w.size(1)}, x.dtype(), x.device());
+  // Half types: the CPU computes in f32 (as matmul does), a GPU in the half type itself.
+  const DType compute = compute_dtype(x);
+  Tensor out = Tensor::empty({x.size(0), w.size(1)}, compute, x.device());
   backend(x).copy(expand(bias, out.shape()), out);
-  backend(x).gemm(gemm_operand(x), gemm_operand(w), out, 1.0, 1.0);
-  return out;
+  backend(x).gemm(gemm_operand(to(x, compute)), gemm_operand(to(w, compute)), out, 1.0, 1.0);
+  return to(out, x.dtype());
 }
 
 // ---- neural-network kernels ----

@@ -7,12 +7,7 @@
 #include <cstdint>
 
 #include "core/error.h"
-
-#if defined(__CUDACC__)
-#define PF_HOST_DEVICE __host__ __device__
-#else
-#define PF_HOST_DEVICE
-#endif
+#include "core/host_device.h"
 
 namespace pf {
 
@@ -61,6 +56,13 @@ PF_HOST_DEVICE inline float philox_normal(uint64_t seed, uint64_t offset, uint64
   float u2 = uint_to_unit_float(r.v[pair + 1]);
   return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
 }
+
+// lo + (hi - lo) u and mean + std z as one fused multiply-add each: fma rounds
+// once on every device, so a fill does not depend on whether a compiler
+// contracts a * b + c on its own (nvcc does by default, a host compiler may
+// or may not), and the CPU and CUDA fills stay bit-identical.
+PF_HOST_DEVICE inline double uniform_between(double lo, double hi, float u) { return fma(hi - lo, double(u), lo); }
+PF_HOST_DEVICE inline double normal_with(double mean, double std, float z) { return fma(std, double(z), mean); }
 
 // A seeded stream that hands out disjoint counter ranges: each random fill of n
 // elements calls next_offset(n) and uses counters [offset, offset + n) (in

@@ -27,4 +27,15 @@ class Storage {
   Device device_;
 };
 
+// Bytes held by live Storages on one kind of device (all CUDA devices count
+// together) and the most held at once since the last reset: the activation
+// high-water mark of a training step, whatever allocator sits underneath.
+struct StorageStats {
+  size_t live_bytes = 0;
+  size_t peak_bytes = 0;
+};
+StorageStats storage_stats(Device::Kind kind);
+// Restarts the peak from the bytes live now.
+void reset_storage_peak(Device::Kind kind);
+
 }  // namespace pf

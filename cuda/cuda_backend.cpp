@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "cuda/check.h"
 #include "cuda/register.h"
@@ -17,25 +19,61 @@ CudaBackend* g_backend = nullptr;
 
 int device_count() {
   int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    (void)cudaGetLastError();  // no driver or no device: clear the error and report none
-    return 0;
-  }
-  return count;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status == cudaSuccess) return count;
+  (void)cudaGetLastError();
+  int driver = 0, runtime = 0;
+  (void)cudaDriverGetVersion(&driver);  // 0 when no driver is installed at all
+  (void)cudaRuntimeGetVersion(&runtime);
+  // No driver (a machine without a GPU) or no device: none. Anything else,
+  // e.g. a driver older than this toolkit, is the error itself.
+  if (status == cudaErrorNoDevice || (status == cudaErrorInsufficientDriver && driver == 0)) return 0;
+  PF_FAIL("cuda", "cudaGetDeviceCount failed: ", cudaGetErrorString(status), " (driver supports CUDA ", driver / 1000,
+          ".", driver % 1000 / 10, ", this build uses CUDA ", runtime / 1000, ".", runtime % 1000 / 10,
+          ") (HINT: update the NVIDIA driver, or build with a toolkit the driver supports)");
 }
 
-bool register_backend(int device) {
-  const int count = device_count();
-  if (count == 0) return false;
+namespace {
+// Creates the process's backend for `device` (once; asking for another device throws).
+CudaBackend& create_backend(int device) {
   if (g_backend != nullptr) {
-    PF_CHECK(g_backend->device() == device, "cuda", "backend already registered for device ", g_backend->device(),
-             ", asked for device ", device);
-    return true;
+    PF_CHECK(g_backend->device() == device, "cuda", "backend already created for device ", g_backend->device(),
+             ", asked for device ", device, " (HINT: one GPU per process)");
+    return *g_backend;
   }
-  PF_CHECK(device >= 0 && device < count, "cuda", "no CUDA device ", device, " (", count, " visible)");
+  const int count = device_count();
+  PF_CHECK(device >= 0 && device < count, "cuda", "no CUDA device ", device, " (", count, " visible)",
+           count == 0 ? " (HINT: nvidia-smi lists the GPUs; device: cpu runs without one)" : "");
   g_backend = new CudaBackend(device);  // never deleted: tensors freed during static destruction still need it
-  register_cuda_backend(g_backend);
+  return *g_backend;
+}
+
+Backend* lazy_backend(int device) { return &create_backend(device); }
+}  // namespace
+
+bool register_backend(int device) {
+  if (device_count() == 0) return false;
+  register_cuda_backend(&create_backend(device), device);
   return true;
+}
+
+void enable_lazy_backend() { set_cuda_backend_factory(&lazy_backend); }
+
+bool sync_after_launch() {
+  static const bool sync = [] {
+    const char* value = std::getenv("PF_CUDA_SYNC");
+    return value != nullptr && std::string(value) == "1";
+  }();
+  return sync;
+}
+
+void check_launch(cudaStream_t stream, const void* kernel) {
+  const cudaError_t status = cudaStreamSynchronize(stream);
+  if (status == cudaSuccess) return;
+  (void)cudaGetLastError();
+  const char* name = nullptr;
+  if (cudaFuncGetName(&name, kernel) != cudaSuccess) name = "(unnamed)";
+  PF_FAIL("cuda", "kernel ", name, " failed: ", cudaGetErrorString(status), " (PF_CUDA_SYNC=1)");
 }
 
 CudaBackend& cuda_backend() {

@@ -52,6 +52,7 @@ class CudaBackend final : public Backend {
   void copy_to_host(const void* src, void* host_dst, size_t nbytes) override;
   void copy_from_host(const void* host_src, void* dst, size_t nbytes) override;
   void synchronize() override;
+  void set_tf32(bool allowed) override { tf32_ = allowed; }
 
   void copy(const Tensor& src, const Tensor& dst) override;
   void fill(const Tensor& dst, double value) override;
@@ -99,6 +100,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   bool stream_ordered_alloc_ = false;               // cudaMallocAsync when the device has memory pools
+  bool tf32_ = false;                               // f32 GEMMs in CUBLAS_COMPUTE_32F_FAST_TF32
   KernelIndexError* index_error_device_ = nullptr;  // written by kernels
   KernelIndexError* index_error_host_ = nullptr;    // pinned copy, read back at each wait
 };

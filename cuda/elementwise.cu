@@ -1,6 +1,7 @@
 // Elementwise kernels, one thread per element: unary functions and their
 // derivatives, broadcasting binary ops, ops with a scalar. The formulas are
 // those of core/cpu/elementwise.cpp; A is the arithmetic type (f32 for halves).
+#include "core/ops.h"
 #include "cuda/common.cuh"
 
 namespace pf::cuda {
@@ -42,7 +43,7 @@ __device__ A unary_derivative(UnaryOp op, A x, A y) {
     case UnaryOp::Sqrt: return A(0.5) / y;
     case UnaryOp::Tanh: return A(1) - y * y;
     case UnaryOp::Sigmoid: return y * (A(1) - y);
-    case UnaryOp::Relu: return x > A(0) ? A(1) : A(0);
+    case UnaryOp::Relu: return y > A(0) ? A(1) : A(0);
     case UnaryOp::Silu: {
       const A s = sigmoid(x);
       return s * (A(1) + x * (A(1) - s));
@@ -90,7 +91,7 @@ __global__ void unary_kernel(UnaryOp op, const T* x, T* out, int64_t n) {
 template <typename T>
 __global__ void unary_backward_kernel(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
   const int64_t i = global_index();
-  if (i < n) dx[i] = dy[i] * unary_derivative(op, x[i], y[i]);
+  if (i < n) dx[i] = from_compute<T>(to_compute(dy[i]) * unary_derivative(op, to_compute(x[i]), to_compute(y[i])));
 }
 
 // a and b are strided views of out's shape; `layout` maps i to their offsets.
@@ -119,7 +120,7 @@ void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out) {
 }
 
 void CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) {
-  dispatch_float(x.dtype(), unary_op_name(op), [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), unary_op_name(op), [&]<typename T>() {
     const int64_t n = x.numel();
     launch(stream_, blocks_for(n), unary_backward_kernel<T>, op, x.data<T>(), y.data<T>(), dy.data<T>(), dx.data<T>(),
            n);
@@ -127,6 +128,12 @@ void CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, c
 }
 
 void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (!fits_one_launch(out.shape(), a.strides(), b.strides())) {  // the CPU takes any rank: so do we
+    for_each_slice(out.shape(), [&](int64_t d, int64_t i) {
+      binary(op, ops::narrow(a, d, i, 1), ops::narrow(b, d, i, 1), ops::narrow(out, d, i, 1));
+    });
+    return;
+  }
   dispatch_float_or_half(out.dtype(), binary_op_name(op), [&]<typename T>() {
     const int64_t n = out.numel();
     const StridedPair layout = strided_pair(out.shape(), a.strides(), b.strides(), binary_op_name(op));

@@ -5,7 +5,10 @@
 // n = M, cuBLAS's first operand is b and its second is a. An operand stored
 // row-major is, read column-major, already its own transpose (op N); one stored
 // column-major (a transposed view) is read as is and transposed by cuBLAS
-// (op T). The batch dims become strided-batched calls.
+// (op T). The batch dims become strided-batched calls: one call over the
+// largest batch dim, a host loop over the others (attention's q [B, H, T, Dh]
+// viewed in [B, T, H, Dh] memory has B and H unmergeable: 8 calls of batch
+// 512, not 512 of batch 8).
 #include <algorithm>
 #include <climits>
 #include <vector>
@@ -63,9 +66,10 @@ struct GemmTypes {
   cublasComputeType_t compute;
 };
 
-GemmTypes gemm_types(DType dtype) {
+GemmTypes gemm_types(DType dtype, bool tf32) {
   switch (dtype) {
-    case DType::f32: return {CUDA_R_32F, CUBLAS_COMPUTE_32F};  // true f32: no TF32 rounding
+    case DType::f32:  // true f32 unless TF32 was allowed (set_tf32)
+      return {CUDA_R_32F, tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F};
     case DType::f64: return {CUDA_R_64F, CUBLAS_COMPUTE_64F};
     case DType::bf16: return {CUDA_R_16BF, CUBLAS_COMPUTE_32F};
     case DType::f16: return {CUDA_R_16F, CUBLAS_COMPUTE_32F};
@@ -90,7 +94,7 @@ void CudaBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double
       scalar(ScalarOp::Mul, c, beta, c);
     return;
   }
-  const GemmTypes types = gemm_types(c.dtype());
+  const GemmTypes types = gemm_types(c.dtype(), tf32_);
   const bool f64 = c.dtype() == DType::f64;
   const float alpha32 = float(alpha), beta32 = float(beta);
   const void* alpha_ptr = f64 ? static_cast<const void*>(&alpha) : &alpha32;
@@ -98,9 +102,12 @@ void CudaBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double
 
   const TransposedView va = transposed_view(M, K, a.stride(-2), a.stride(-1));
   const TransposedView vb = transposed_view(K, N, b.stride(-2), b.stride(-1));
-  const std::vector<BatchDim> dims = batch_dims(a, b, c);
-  const BatchDim& inner = dims.back();  // one strided-batched call covers this dim...
-  int64_t outer = 1;                    // ...and the host loops over the others
+  std::vector<BatchDim> dims = batch_dims(a, b, c);
+  // One strided-batched call covers the largest dim (moved last)...
+  std::swap(*std::max_element(dims.begin(), dims.end(), [](const BatchDim& x, const BatchDim& y) { return x.size < y.size; }),
+            dims.back());
+  const BatchDim inner = dims.back();
+  int64_t outer = 1;  // ...and the host loops over the others
   for (size_t d = 0; d + 1 < dims.size(); ++d) outer *= dims[d].size;
 
   const size_t element = dtype_size(c.dtype());

@@ -1,6 +1,7 @@
 // Copies between layouts and dtypes, fills, and the Philox random fills
 // (core/philox.h: element i depends only on (seed, offset, i), so the uniform
 // stream and the dropout mask are bit-identical to the CPU's).
+#include "core/ops.h"
 #include "core/philox.h"
 #include "cuda/common.cuh"
 
@@ -29,9 +30,9 @@ __device__ void store_from_double(void* p, DType type, int64_t i, double v) {
     case DType::f64: static_cast<double*>(p)[i] = v; return;
     case DType::bf16: static_cast<bf16*>(p)[i] = from_compute<bf16>(float(v)); return;
     case DType::f16: static_cast<f16*>(p)[i] = from_compute<f16>(float(v)); return;
-    case DType::i32: static_cast<int32_t*>(p)[i] = int32_t(v); return;
-    case DType::i64: static_cast<int64_t*>(p)[i] = int64_t(v); return;
-    case DType::u8: static_cast<uint8_t*>(p)[i] = uint8_t(v); return;
+    case DType::i32: static_cast<int32_t*>(p)[i] = saturate_to<int32_t>(v); return;
+    case DType::i64: static_cast<int64_t*>(p)[i] = saturate_to<int64_t>(v); return;
+    case DType::u8: static_cast<uint8_t*>(p)[i] = saturate_to<uint8_t>(v); return;
   }
 }
 
@@ -66,19 +67,19 @@ __global__ void fill_kernel(void* dst, DType type, double value, int64_t n) {
 template <typename T>
 __global__ void uniform_kernel(T* dst, double lo, double hi, uint64_t seed, uint64_t offset, int64_t n) {
   const int64_t i = global_index();
-  if (i < n) dst[i] = T(lo + (hi - lo) * double(philox_uniform(seed, offset, uint64_t(i))));
+  if (i < n) dst[i] = from_compute<T>(compute_t<T>(uniform_between(lo, hi, philox_uniform(seed, offset, uint64_t(i)))));
 }
 
 template <typename T>
 __global__ void normal_kernel(T* dst, double mean, double std, uint64_t seed, uint64_t offset, int64_t n) {
   const int64_t i = global_index();
-  if (i < n) dst[i] = T(mean + std * double(philox_normal(seed, offset, uint64_t(i))));
+  if (i < n) dst[i] = from_compute<T>(compute_t<T>(normal_with(mean, std, philox_normal(seed, offset, uint64_t(i)))));
 }
 
 template <typename T>
-__global__ void dropout_mask_kernel(T* mask, double p, T keep_scale, uint64_t seed, uint64_t offset, int64_t n) {
+__global__ void dropout_mask_kernel(T* mask, double p, compute_t<T> keep_scale, uint64_t seed, uint64_t offset, int64_t n) {
   const int64_t i = global_index();
-  if (i < n) mask[i] = double(philox_uniform(seed, offset, uint64_t(i))) >= p ? keep_scale : T(0);
+  if (i < n) mask[i] = from_compute<T>(double(philox_uniform(seed, offset, uint64_t(i))) >= p ? keep_scale : 0);
 }
 
 // Calls fn.template operator()<Word>() with the unsigned integer type of `bytes` bytes.
@@ -104,6 +105,10 @@ void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
           cudaMemcpyAsync(dst.raw_data(), src.raw_data(), size_t(n) * element, cudaMemcpyDeviceToDevice, stream_));
     return;
   }
+  if (!fits_one_launch(dst.shape(), src.strides(), dst.strides())) {  // the CPU takes any rank: so do we
+    for_each_slice(dst.shape(), [&](int64_t d, int64_t i) { copy(ops::narrow(src, d, i, 1), ops::narrow(dst, d, i, 1)); });
+    return;
+  }
   const StridedPair layout = strided_pair(dst.shape(), src.strides(), dst.strides(), "copy");
   if (src.dtype() != dst.dtype()) {
     launch(stream_, blocks_for(n), cast_kernel, src.raw_data(), src.dtype(), dst.raw_data(), dst.dtype(), layout, n);
@@ -121,23 +126,23 @@ void CudaBackend::fill(const Tensor& dst, double value) {
 }
 
 void CudaBackend::random_uniform(const Tensor& dst, double lo, double hi, uint64_t seed, uint64_t offset) {
-  dispatch_float(dst.dtype(), "random_uniform", [&]<typename T>() {
+  dispatch_float_or_half(dst.dtype(), "random_uniform", [&]<typename T>() {
     const int64_t n = dst.numel();
     launch(stream_, blocks_for(n), uniform_kernel<T>, dst.data<T>(), lo, hi, seed, offset, n);
   });
 }
 
 void CudaBackend::random_normal(const Tensor& dst, double mean, double std, uint64_t seed, uint64_t offset) {
-  dispatch_float(dst.dtype(), "random_normal", [&]<typename T>() {
+  dispatch_float_or_half(dst.dtype(), "random_normal", [&]<typename T>() {
     const int64_t n = dst.numel();
     launch(stream_, blocks_for(n), normal_kernel<T>, dst.data<T>(), mean, std, seed, offset, n);
   });
 }
 
 void CudaBackend::dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) {
-  dispatch_float(mask.dtype(), "dropout_mask", [&]<typename T>() {
+  dispatch_float_or_half(mask.dtype(), "dropout_mask", [&]<typename T>() {
     const int64_t n = mask.numel();
-    const T keep_scale = T(1.0 / (1.0 - p));  // computed on the host, as the CPU does
+    const compute_t<T> keep_scale = compute_t<T>(1.0 / (1.0 - p));  // computed on the host, as the CPU does
     launch(stream_, blocks_for(n), dropout_mask_kernel<T>, mask.data<T>(), p, keep_scale, seed, offset, n);
   });
 }

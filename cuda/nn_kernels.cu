@@ -1,8 +1,13 @@
 // Fused neural-network kernels on rows of the last dim: softmax, layer norm,
 // SwiGLU, cross-entropy. The formulas are those of core/cpu/nn_kernels.cpp.
-// Row kernels run one block per row r (launched with R blocks); thread t
-// handles the columns t, t + kThreads, t + 2 * kThreads, ... and block_reduce
-// combines the threads' partial sums/maxima.
+// Every kernel is templated on the storage type T (f32, f64, bf16, f16) and
+// computes in A = compute_t<T> (f32 for the half types): load, compute, store.
+//
+// Row kernels take [R, N] with a team of threads per row (RowTeam): a warp
+// per row when the row is short (N <= kWarpRowMax: attention's 232 scores,
+// the model's 512 features), 8 rows per 256-thread block, so a row's sums and
+// maxima are warp shuffles only; a whole block per row when it is longer. Lane
+// l of a team of size S handles the columns l, l + S, l + 2 S, ...
 #include <algorithm>
 
 #include "cuda/common.cuh"
@@ -11,94 +16,145 @@ namespace pf::cuda {
 
 namespace {
 
-// Maximum and sum of exp(x - max) over one row of N values.
-template <typename T>
-struct RowExpSum {
-  T max, total;
+constexpr int64_t kWarpRowMax = 1024;  // longest row one warp reduces alone (32 columns per lane)
+constexpr int kRowsPerBlock = kThreads / 32;
+
+// This thread's place in its row's team.
+struct RowTeam {
+  int64_t row;  // which row (may be >= R for the last block's spare warps: they return)
+  int lane;     // index in the team
+  int size;     // team size: 32 or blockDim.x
 };
 
-template <typename T>
-__device__ RowExpSum<T> row_exp_sum(const T* row, int64_t N) {
-  T m = Max<T>::identity();
-  for (int64_t i = threadIdx.x; i < N; i += kThreads) m = Max<T>{}(m, row[i]);
-  m = block_reduce(m, Max<T>{});  // subtracting the max keeps exp() finite
-  T total = 0;
-  for (int64_t i = threadIdx.x; i < N; i += kThreads) total += exp(row[i] - m);
-  return {m, block_reduce(total, Sum<T>{})};
+template <bool kWarpPerRow>
+__device__ RowTeam row_team() {
+  if constexpr (kWarpPerRow)
+    return {int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32, int(threadIdx.x % 32), 32};
+  else
+    return {int64_t(blockIdx.x), int(threadIdx.x), int(blockDim.x)};
+}
+
+// Combines one value from each member of the team; every member gets the result.
+template <bool kWarpPerRow, typename A, typename Combine>
+__device__ A team_reduce(A v, Combine combine) {
+  if constexpr (kWarpPerRow)
+    return warp_reduce(v, combine);
+  else
+    return block_reduce(v, combine);
+}
+
+// Launches kernel<T, true> (a warp per row) or kernel<T, false> (a block per
+// row) over R rows of N; the kernels take R last, after `args`.
+template <typename WarpKernel, typename BlockKernel, typename... Args>
+void launch_rows(cudaStream_t stream, int64_t R, int64_t N, WarpKernel warp_kernel, BlockKernel block_kernel,
+                 const Args&... args) {
+  if (N <= kWarpRowMax)
+    launch(stream, (R + kRowsPerBlock - 1) / kRowsPerBlock, warp_kernel, args..., R);
+  else
+    launch(stream, R, block_kernel, args..., R);
+}
+
+// Maximum and sum of exp(x - max) over one row of N values.
+template <typename A>
+struct RowExpSum {
+  A max, total;
+};
+
+template <bool kWarpPerRow, typename T, typename A = compute_t<T>>
+__device__ RowExpSum<A> row_exp_sum(const T* row, int64_t N, const RowTeam& team) {
+  A m = Max<A>::identity();
+  for (int64_t i = team.lane; i < N; i += team.size) m = Max<A>{}(m, to_compute(row[i]));
+  m = team_reduce<kWarpPerRow>(m, Max<A>{});  // subtracting the max keeps exp() finite
+  A total = 0;
+  for (int64_t i = team.lane; i < N; i += team.size) total += exp(to_compute(row[i]) - m);
+  return {m, team_reduce<kWarpPerRow>(total, Sum<A>{})};
 }
 
 // x, y [R, N].
-template <typename T>
-__global__ void softmax_kernel(const T* x, T* y, int64_t N, bool log_softmax) {
-  const T* in = x + blockIdx.x * N;
-  T* out = y + blockIdx.x * N;
-  const RowExpSum<T> s = row_exp_sum(in, N);
+template <typename T, bool kWarpPerRow>
+__global__ void softmax_kernel(const T* x, T* y, int64_t N, bool log_softmax, int64_t R) {
+  using A = compute_t<T>;
+  const RowTeam team = row_team<kWarpPerRow>();
+  if (team.row >= R) return;
+  const T* in = x + team.row * N;
+  T* out = y + team.row * N;
+  const RowExpSum<A> s = row_exp_sum<kWarpPerRow>(in, N, team);
   if (log_softmax) {
-    const T log_total = log(s.total);
-    for (int64_t i = threadIdx.x; i < N; i += kThreads) out[i] = in[i] - s.max - log_total;
+    const A log_total = log(s.total);
+    for (int64_t i = team.lane; i < N; i += team.size) out[i] = from_compute<T>(to_compute(in[i]) - s.max - log_total);
   } else {
-    const T inv = T(1) / s.total;
-    for (int64_t i = threadIdx.x; i < N; i += kThreads) out[i] = exp(in[i] - s.max) * inv;
+    const A inv = A(1) / s.total;
+    for (int64_t i = team.lane; i < N; i += team.size) out[i] = from_compute<T>(exp(to_compute(in[i]) - s.max) * inv);
   }
 }
 
 // y, dy, dx [R, N].
-template <typename T>
-__global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t N, bool log_softmax) {
-  const int64_t row = blockIdx.x * N;
+template <typename T, bool kWarpPerRow>
+__global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t N, bool log_softmax, int64_t R) {
+  using A = compute_t<T>;
+  const RowTeam team = row_team<kWarpPerRow>();
+  if (team.row >= R) return;
+  const int64_t row = team.row * N;
   if (log_softmax) {  // dx = dy - softmax * sum(dy)
-    T total = 0;
-    for (int64_t i = threadIdx.x; i < N; i += kThreads) total += dy[row + i];
-    total = block_reduce(total, Sum<T>{});
-    for (int64_t i = threadIdx.x; i < N; i += kThreads) dx[row + i] = dy[row + i] - exp(y[row + i]) * total;
+    A total = 0;
+    for (int64_t i = team.lane; i < N; i += team.size) total += to_compute(dy[row + i]);
+    total = team_reduce<kWarpPerRow>(total, Sum<A>{});
+    for (int64_t i = team.lane; i < N; i += team.size)
+      dx[row + i] = from_compute<T>(to_compute(dy[row + i]) - exp(to_compute(y[row + i])) * total);
   } else {  // dx = y * (dy - sum(dy * y))
-    T dot = 0;
-    for (int64_t i = threadIdx.x; i < N; i += kThreads) dot += dy[row + i] * y[row + i];
-    dot = block_reduce(dot, Sum<T>{});
-    for (int64_t i = threadIdx.x; i < N; i += kThreads) dx[row + i] = y[row + i] * (dy[row + i] - dot);
+    A dot = 0;
+    for (int64_t i = team.lane; i < N; i += team.size) dot += to_compute(dy[row + i]) * to_compute(y[row + i]);
+    dot = team_reduce<kWarpPerRow>(dot, Sum<A>{});
+    for (int64_t i = team.lane; i < N; i += team.size)
+      dx[row + i] = from_compute<T>(to_compute(y[row + i]) * (to_compute(dy[row + i]) - dot));
   }
 }
 
 // x, y [R, N]; gamma, beta [N]; mean, rstd [R]. Two passes: the mean first,
 // then the squared deviations.
-template <typename T>
-__global__ void layer_norm_kernel(const T* x, const T* gamma, const T* beta, T eps, int64_t N, T* y, T* mean, T* rstd) {
-  const int64_t r = blockIdx.x;
-  const T* in = x + r * N;
-  T* out = y + r * N;
-  T total = 0;
-  for (int64_t i = threadIdx.x; i < N; i += kThreads) total += in[i];
-  const T m = block_reduce(total, Sum<T>{}) / T(N);
-  T squares = 0;
-  for (int64_t i = threadIdx.x; i < N; i += kThreads) squares += (in[i] - m) * (in[i] - m);
-  const T s = T(1) / sqrt(block_reduce(squares, Sum<T>{}) / T(N) + eps);
-  for (int64_t i = threadIdx.x; i < N; i += kThreads) out[i] = (in[i] - m) * s * gamma[i] + beta[i];
-  if (threadIdx.x == 0) {
-    mean[r] = m;
-    rstd[r] = s;
+template <typename T, bool kWarpPerRow>
+__global__ void layer_norm_kernel(const T* x, const T* gamma, const T* beta, compute_t<T> eps, int64_t N, T* y, T* mean,
+                                  T* rstd, int64_t R) {
+  using A = compute_t<T>;
+  const RowTeam team = row_team<kWarpPerRow>();
+  if (team.row >= R) return;
+  const T* in = x + team.row * N;
+  T* out = y + team.row * N;
+  A total = 0;
+  for (int64_t i = team.lane; i < N; i += team.size) total += to_compute(in[i]);
+  const A m = team_reduce<kWarpPerRow>(total, Sum<A>{}) / A(N);
+  A squares = 0;
+  for (int64_t i = team.lane; i < N; i += team.size) squares += (to_compute(in[i]) - m) * (to_compute(in[i]) - m);
+  const A s = A(1) / sqrt(team_reduce<kWarpPerRow>(squares, Sum<A>{}) / A(N) + eps);
+  for (int64_t i = team.lane; i < N; i += team.size)
+    out[i] = from_compute<T>((to_compute(in[i]) - m) * s * to_compute(gamma[i]) + to_compute(beta[i]));
+  if (team.lane == 0) {
+    mean[team.row] = from_compute<T>(m);
+    rstd[team.row] = from_compute<T>(s);
   }
 }
 
 // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma.
 // x, dy, dx [R, N]; gamma [N]; mean, rstd [R].
-template <typename T>
+template <typename T, bool kWarpPerRow>
 __global__ void layer_norm_backward_kernel(const T* x, const T* gamma, const T* mean, const T* rstd, const T* dy, T* dx,
-                                           int64_t N) {
-  const int64_t r = blockIdx.x;
-  const T* in = x + r * N;
-  const T* grad = dy + r * N;
-  const T m = mean[r], s = rstd[r];
-  T sum_dxhat = 0, sum_dxhat_xhat = 0;
-  for (int64_t i = threadIdx.x; i < N; i += kThreads) {
-    const T dxhat = grad[i] * gamma[i];
+                                           int64_t N, int64_t R) {
+  using A = compute_t<T>;
+  const RowTeam team = row_team<kWarpPerRow>();
+  if (team.row >= R) return;
+  const int64_t row = team.row * N;
+  const A m = to_compute(mean[team.row]), s = to_compute(rstd[team.row]);
+  A sum_dxhat = 0, sum_dxhat_xhat = 0;
+  for (int64_t i = team.lane; i < N; i += team.size) {
+    const A dxhat = to_compute(dy[row + i]) * to_compute(gamma[i]);
     sum_dxhat += dxhat;
-    sum_dxhat_xhat += dxhat * (in[i] - m) * s;
+    sum_dxhat_xhat += dxhat * (to_compute(x[row + i]) - m) * s;
   }
-  const T mean_dxhat = block_reduce(sum_dxhat, Sum<T>{}) / T(N);
-  const T mean_dxhat_xhat = block_reduce(sum_dxhat_xhat, Sum<T>{}) / T(N);
-  for (int64_t i = threadIdx.x; i < N; i += kThreads) {
-    const T xhat = (in[i] - m) * s;
-    dx[r * N + i] = s * (grad[i] * gamma[i] - mean_dxhat - xhat * mean_dxhat_xhat);
+  const A mean_dxhat = team_reduce<kWarpPerRow>(sum_dxhat, Sum<A>{}) / A(N);
+  const A mean_dxhat_xhat = team_reduce<kWarpPerRow>(sum_dxhat_xhat, Sum<A>{}) / A(N);
+  for (int64_t i = team.lane; i < N; i += team.size) {
+    const A xhat = (to_compute(x[row + i]) - m) * s;
+    dx[row + i] = from_compute<T>(s * (to_compute(dy[row + i]) * to_compute(gamma[i]) - mean_dxhat - xhat * mean_dxhat_xhat));
   }
 }
 
@@ -108,61 +164,68 @@ template <typename T>
 struct LayerNormGammaGrad {
   const T *x, *dy, *mean, *rstd;
   int64_t N;
-  __device__ T operator()(int64_t, int64_t r, int64_t i) const {
-    return dy[r * N + i] * (x[r * N + i] - mean[r]) * rstd[r];
+  __device__ compute_t<T> operator()(int64_t, int64_t r, int64_t i) const {
+    return to_compute(dy[r * N + i]) * (to_compute(x[r * N + i]) - to_compute(mean[r])) * to_compute(rstd[r]);
   }
 };
 
 // x [R, 2N] = [a | g] -> y [R, N]. One thread per element i = r * N + c of y.
 template <typename T>
 __global__ void swiglu_kernel(const T* x, T* y, int64_t N, int64_t n) {
+  using A = compute_t<T>;
   const int64_t i = global_index();
   if (i >= n) return;
   const int64_t r = i / N, c = i % N;
-  const T a = x[r * 2 * N + c], g = x[r * 2 * N + N + c];
-  y[i] = a * g / (T(1) + exp(-g));
+  const A a = to_compute(x[r * 2 * N + c]), g = to_compute(x[r * 2 * N + N + c]);
+  y[i] = from_compute<T>(a * g / (A(1) + exp(-g)));
 }
 
 // dx [R, 2N] = [da | dg] from x [R, 2N] and dy [R, N]; thread i = r * N + c as above.
 template <typename T>
 __global__ void swiglu_backward_kernel(const T* x, const T* dy, T* dx, int64_t N, int64_t n) {
+  using A = compute_t<T>;
   const int64_t i = global_index();
   if (i >= n) return;
   const int64_t r = i / N, c = i % N;
-  const T a = x[r * 2 * N + c], g = x[r * 2 * N + N + c];
-  const T s = T(1) / (T(1) + exp(-g));
-  const T silu = g * s;
-  dx[r * 2 * N + c] = dy[i] * silu;
-  dx[r * 2 * N + N + c] = dy[i] * a * s * (T(1) + g * (T(1) - s));  // d silu(g) / dg
+  const A a = to_compute(x[r * 2 * N + c]), g = to_compute(x[r * 2 * N + N + c]), d = to_compute(dy[i]);
+  const A s = A(1) / (A(1) + exp(-g));
+  const A silu = g * s;
+  dx[r * 2 * N + c] = from_compute<T>(d * silu);
+  dx[r * 2 * N + N + c] = from_compute<T>(d * a * s * (A(1) + g * (A(1) - s)));  // d silu(g) / dg
 }
 
 // loss[r] = logsumexp(logits[r]) - logits[r, targets[r]]. logits [R, C]; targets, loss [R].
-template <typename T, typename I>
-__global__ void cross_entropy_kernel(const T* logits, const I* targets, T* loss, int64_t C, IndexErrorSink errors) {
-  const int64_t r = blockIdx.x;
-  const T* row = logits + r * C;
-  const RowExpSum<T> s = row_exp_sum(row, C);
-  if (threadIdx.x != 0) return;
-  const int64_t target = int64_t(targets[r]);
+template <typename T, typename I, bool kWarpPerRow>
+__global__ void cross_entropy_kernel(const T* logits, const I* targets, T* loss, int64_t C, IndexErrorSink errors,
+                                     int64_t R) {
+  const RowTeam team = row_team<kWarpPerRow>();
+  if (team.row >= R) return;
+  const T* row = logits + team.row * C;
+  const RowExpSum<compute_t<T>> s = row_exp_sum<kWarpPerRow>(row, C, team);
+  if (team.lane != 0) return;
+  const int64_t target = int64_t(targets[team.row]);
   if (target < 0 || target >= C) {
-    errors.report(r, target, C);
-    loss[r] = T(NAN);
+    errors.report(team.row, target, C);
+    loss[team.row] = from_compute<T>(NAN);
     return;
   }
-  loss[r] = s.max + log(s.total) - row[target];
+  loss[team.row] = from_compute<T>(s.max + log(s.total) - to_compute(row[target]));
 }
 
 // dlogits[r, c] = dloss[r] * (softmax(logits[r])[c] - (c == targets[r])). All rows [R, C].
-template <typename T, typename I>
+template <typename T, typename I, bool kWarpPerRow>
 __global__ void cross_entropy_backward_kernel(const T* logits, const I* targets, const T* dloss, T* dlogits, int64_t C,
-                                              IndexErrorSink errors) {
-  const int64_t r = blockIdx.x;
-  const T* row = logits + r * C;
-  const RowExpSum<T> s = row_exp_sum(row, C);
-  const int64_t target = int64_t(targets[r]);
-  if (threadIdx.x == 0 && (target < 0 || target >= C)) errors.report(r, target, C);
-  for (int64_t c = threadIdx.x; c < C; c += kThreads)
-    dlogits[r * C + c] = dloss[r] * (exp(row[c] - s.max) / s.total - (c == target ? T(1) : T(0)));
+                                              IndexErrorSink errors, int64_t R) {
+  using A = compute_t<T>;
+  const RowTeam team = row_team<kWarpPerRow>();
+  if (team.row >= R) return;
+  const T* row = logits + team.row * C;
+  const RowExpSum<A> s = row_exp_sum<kWarpPerRow>(row, C, team);
+  const int64_t target = int64_t(targets[team.row]);
+  if (team.lane == 0 && (target < 0 || target >= C)) errors.report(team.row, target, C);
+  const A d = to_compute(dloss[team.row]);
+  for (int64_t c = team.lane; c < C; c += team.size)
+    dlogits[team.row * C + c] = from_compute<T>(d * (exp(to_compute(row[c]) - s.max) / s.total - (c == target ? A(1) : A(0))));
 }
 
 // Rows R and row length N of a tensor viewed as [R, N] (N = the last dim).
@@ -178,36 +241,39 @@ Rows rows_of(const Tensor& t) {
 
 void CudaBackend::softmax(const Tensor& x, const Tensor& y, bool log) {
   const Rows rows = rows_of(x);
-  dispatch_float(x.dtype(), "softmax", [&]<typename T>() {
-    launch(stream_, rows.R, softmax_kernel<T>, x.data<T>(), y.data<T>(), rows.N, log);
+  dispatch_float_or_half(x.dtype(), "softmax", [&]<typename T>() {
+    launch_rows(stream_, rows.R, rows.N, softmax_kernel<T, true>, softmax_kernel<T, false>, x.data<T>(), y.data<T>(),
+                rows.N, log);
   });
 }
 
 void CudaBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) {
   const Rows rows = rows_of(y);
-  dispatch_float(y.dtype(), "softmax_backward", [&]<typename T>() {
-    launch(stream_, rows.R, softmax_backward_kernel<T>, y.data<T>(), dy.data<T>(), dx.data<T>(), rows.N, log);
+  dispatch_float_or_half(y.dtype(), "softmax_backward", [&]<typename T>() {
+    launch_rows(stream_, rows.R, rows.N, softmax_backward_kernel<T, true>, softmax_backward_kernel<T, false>,
+                y.data<T>(), dy.data<T>(), dx.data<T>(), rows.N, log);
   });
 }
 
 void CudaBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                              const Tensor& mean, const Tensor& rstd) {
   const Rows rows = rows_of(x);
-  dispatch_float(x.dtype(), "layer_norm", [&]<typename T>() {
-    launch(stream_, rows.R, layer_norm_kernel<T>, x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps), rows.N,
-           y.data<T>(), mean.data<T>(), rstd.data<T>());
+  dispatch_float_or_half(x.dtype(), "layer_norm", [&]<typename T>() {
+    launch_rows(stream_, rows.R, rows.N, layer_norm_kernel<T, true>, layer_norm_kernel<T, false>, x.data<T>(),
+                gamma.data<T>(), beta.data<T>(), compute_t<T>(eps), rows.N, y.data<T>(), mean.data<T>(),
+                rstd.data<T>());
   });
 }
 
 void CudaBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
                                       const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) {
   const Rows rows = rows_of(x);
-  dispatch_float(x.dtype(), "layer_norm_backward", [&]<typename T>() {
-    launch(stream_, rows.R, layer_norm_backward_kernel<T>, x.data<T>(), gamma.data<T>(), mean.data<T>(), rstd.data<T>(),
-           dy.data<T>(), dx.data<T>(), rows.N);
+  dispatch_float_or_half(x.dtype(), "layer_norm_backward", [&]<typename T>() {
+    launch_rows(stream_, rows.R, rows.N, layer_norm_backward_kernel<T, true>, layer_norm_backward_kernel<T, false>,
+                x.data<T>(), gamma.data<T>(), mean.data<T>(), rstd.data<T>(), dy.data<T>(), dx.data<T>(), rows.N);
     // dgamma = sum_r dy * xhat, dbeta = sum_r dy: column sums of [R, N].
     launch_reduce(stream_, LayerNormGammaGrad<T>{x.data<T>(), dy.data<T>(), mean.data<T>(), rstd.data<T>(), rows.N},
-                  Sum<T>{}, 1, rows.R, rows.N, dgamma.data<T>());
+                  Sum<compute_t<T>>{}, 1, rows.R, rows.N, dgamma.data<T>());
     launch_reduce(stream_, ReadMiddle<T>{dy.data<T>(), rows.R, rows.N}, Sum<double>{}, 1, rows.R, rows.N,
                   dbeta.data<T>());
   });
@@ -215,7 +281,7 @@ void CudaBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, cons
 
 void CudaBackend::swiglu(const Tensor& x, const Tensor& y) {
   const Rows rows = rows_of(y);
-  dispatch_float(x.dtype(), "swiglu", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "swiglu", [&]<typename T>() {
     const int64_t n = y.numel();
     launch(stream_, blocks_for(n), swiglu_kernel<T>, x.data<T>(), y.data<T>(), rows.N, n);
   });
@@ -223,7 +289,7 @@ void CudaBackend::swiglu(const Tensor& x, const Tensor& y) {
 
 void CudaBackend::swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) {
   const Rows rows = rows_of(dy);
-  dispatch_float(x.dtype(), "swiglu_backward", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "swiglu_backward", [&]<typename T>() {
     const int64_t n = dy.numel();
     launch(stream_, blocks_for(n), swiglu_backward_kernel<T>, x.data<T>(), dy.data<T>(), dx.data<T>(), rows.N, n);
   });
@@ -231,10 +297,11 @@ void CudaBackend::swiglu_backward(const Tensor& x, const Tensor& dy, const Tenso
 
 void CudaBackend::cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& loss) {
   const Rows rows = rows_of(logits);
-  dispatch_float(logits.dtype(), "cross_entropy", [&]<typename T>() {
+  dispatch_float_or_half(logits.dtype(), "cross_entropy", [&]<typename T>() {
     dispatch_index(targets.dtype(), "cross_entropy", [&]<typename I>() {
-      launch(stream_, rows.R, cross_entropy_kernel<T, I>, logits.data<T>(), targets.data<I>(), loss.data<T>(), rows.N,
-             IndexErrorSink{index_error_device_, "cross_entropy"});
+      launch_rows(stream_, rows.R, rows.N, cross_entropy_kernel<T, I, true>, cross_entropy_kernel<T, I, false>,
+                  logits.data<T>(), targets.data<I>(), loss.data<T>(), rows.N,
+                  IndexErrorSink{index_error_device_, "cross_entropy"});
     });
   });
 }
@@ -242,10 +309,11 @@ void CudaBackend::cross_entropy(const Tensor& logits, const Tensor& targets, con
 void CudaBackend::cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss,
                                          const Tensor& dlogits) {
   const Rows rows = rows_of(logits);
-  dispatch_float(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
+  dispatch_float_or_half(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
     dispatch_index(targets.dtype(), "cross_entropy_backward", [&]<typename I>() {
-      launch(stream_, rows.R, cross_entropy_backward_kernel<T, I>, logits.data<T>(), targets.data<I>(), dloss.data<T>(),
-             dlogits.data<T>(), rows.N, IndexErrorSink{index_error_device_, "cross_entropy"});
+      launch_rows(stream_, rows.R, rows.N, cross_entropy_backward_kernel<T, I, true>,
+                  cross_entropy_backward_kernel<T, I, false>, logits.data<T>(), targets.data<I>(), dloss.data<T>(),
+                  dlogits.data<T>(), rows.N, IndexErrorSink{index_error_device_, "cross_entropy"});
     });
   });
 }

@@ -41,7 +41,7 @@ Loss train_on_batch(Proformer& model, nn::Adam& optimizer, const Batch& b, Gener
   const Tensor labels = Tensor::from_vector(b.labels_z, {b.size});
 
   ModelOutput out = model.forward(tokens, dropout_gen);  // prediction [B], logits [B, S, 6]
-  Loss loss = proformer_loss(out, labels, targets, mask);
+  Loss loss = proformer_loss(out, labels, targets, mask, double(masked_count(b)));
   model.zero_grad();
   loss.total.backward();
   nn::clip_gradients(model.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);

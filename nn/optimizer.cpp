@@ -55,11 +55,12 @@ void Adam::load_state(const NamedTensors& state, int64_t steps_taken) {
   step_ = steps_taken;
 }
 
-double clip_gradients(const std::vector<Tensor>& params, double clip_value, double clip_norm, ClipMode mode) {
+Tensor clip_gradients(const std::vector<Tensor>& params, double clip_value, double clip_norm, ClipMode mode) {
   NoGradGuard no_grad;
-  std::vector<Tensor> grads;
-  std::vector<double> norms;
-  double total_sq = 0.0;
+  // Norms and factors stay on the gradients' device as 0-d f64 tensors (the
+  // precision the host used to do this in): no read-back per parameter.
+  std::vector<Tensor> grads, norms;
+  Tensor total_sq;
   for (const Tensor& p : params) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
@@ -67,18 +68,22 @@ double clip_gradients(const std::vector<Tensor>& params, double clip_value, doub
       g = ops::scalar(ScalarOp::ClampMax, ops::scalar(ScalarOp::ClampMin, g, -clip_value), clip_value);
       p.set_grad(g);
     }
-    const double sq = ops::sum(ops::mul(g, g)).item();
-    total_sq += sq;
+    Tensor sq = ops::to(ops::sum(ops::mul(g, g)), DType::f64);  // 0-d
+    total_sq = total_sq.defined() ? ops::add(total_sq, sq) : sq;
     grads.push_back(g);
-    norms.push_back(std::sqrt(sq));
+    norms.push_back(ops::unary(UnaryOp::Sqrt, sq));
   }
-  const double global_norm = std::sqrt(total_sq);
+  if (grads.empty()) return Tensor::scalar(0.0, DType::f64);
+  const Tensor global_norm = ops::unary(UnaryOp::Sqrt, total_sq);
   if (clip_norm > 0.0) {
+    const Tensor bound = Tensor::scalar(clip_norm, DType::f64, global_norm.device());
     size_t k = 0;
     for (const Tensor& p : params) {
       if (!p.grad().defined()) continue;
-      const double norm = mode == ClipMode::Global ? global_norm : norms[k];
-      if (norm > clip_norm) p.set_grad(ops::mul(grads[k], clip_norm / norm));
+      const Tensor& norm = mode == ClipMode::Global ? global_norm : norms[k];
+      // clip_norm / max(norm, clip_norm): exactly 1 (no change) within the bound.
+      Tensor factor = ops::div(bound, ops::scalar(ScalarOp::ClampMin, norm, clip_norm));
+      p.set_grad(ops::mul(grads[k], ops::to(factor, grads[k].dtype())));
       ++k;
     }
   }

@@ -46,7 +46,8 @@ enum class ClipMode { PerParameter, Global };
 // every element to [-clip_value, clip_value] (skipped when clip_value <= 0),
 // then to norm clip_norm (skipped when <= 0), either each parameter's gradient
 // on its own (PerParameter, the original) or all together (Global).
-// Returns the global gradient norm before norm clipping.
-double clip_gradients(const std::vector<Tensor>& params, double clip_value, double clip_norm, ClipMode mode);
+// Returns the global gradient norm before norm clipping, a 0-d f64 tensor on
+// the gradients' device (reading it is a host sync: do so only to log it).
+Tensor clip_gradients(const std::vector<Tensor>& params, double clip_value, double clip_norm, ClipMode mode);
 
 }  // namespace pf::nn

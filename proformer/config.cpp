@@ -5,6 +5,8 @@
 // new row (plus its field in config.h and its line in configs/default.yaml).
 #include "proformer/config.h"
 
+#include "core/device.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -196,9 +198,12 @@ std::optional<T> parse(const YAML::Node& node) {
 }
 
 bool is_device(const std::string& s) {
-  if (s == "cpu" || s == "cuda") return true;
-  return s.size() > 5 && s.compare(0, 5, "cuda:") == 0 &&
-         std::all_of(s.begin() + 5, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  try {
+    parse_device(s);  // the one parser, shared with pf-infer --device
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 // What the key's rule asks of `value` when it is not met; "" when it is.

@@ -90,8 +90,11 @@ struct Loss {
   Tensor ce;     // sum(mask * CE(logits, targets)) / (sum(mask) + 1)
 };
 
-// labels_z [B] f32; targets [B, S] i32 (the unmasked tokens); mask [B, S] f32 (1 where masked).
-Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask);
+// labels_z [B] f32; targets [B, S] i32 (the unmasked tokens); mask [B, S] f32 (1 where masked);
+// masked = sum(mask), counted where the batch was made (on the host), so the
+// loss needs no read-back from the device.
+Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask,
+                    double masked);
 
 // The loss of a part of a larger batch (a micro-batch, or a rank's share):
 // mse * mse_weight (the part's share of the batch's rows) and

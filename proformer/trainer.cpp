@@ -104,7 +104,11 @@ struct StepLosses {
   bool stop_requested = false;
 };
 StepLosses sum_over_ranks(nn::Communicator& world, const Loss& mine) {
-  std::vector<double> values = {mine.total.item(), mine.mse.item(), mine.ce.item(), g_stop_requested ? 1.0 : 0.0};
+  // One read-back from the device for the three losses.
+  const std::vector<double> losses =
+      ops::concat({ops::reshape(mine.total, {1}), ops::reshape(mine.mse, {1}), ops::reshape(mine.ce, {1})}, 0)
+          .to_vector<double>();
+  std::vector<double> values = {losses[0], losses[1], losses[2], g_stop_requested ? 1.0 : 0.0};
   if (world.size() > 1) {
     const Tensor summed = Tensor::from_vector(values, {4});  // [4] f64 on the host
     world.all_reduce_sum(summed);
@@ -117,6 +121,10 @@ StepLosses sum_over_ranks(nn::Communicator& world, const Loss& mine) {
 const std::string kExpressionHead = "expr_head.";
 
 }  // namespace
+
+Device train_device(const TrainConfig& train, int local_rank) {
+  return train.device == "cuda" ? Device::cuda(local_rank) : parse_device(train.device);
+}
 
 std::unique_ptr<Proformer> initial_model(const Config& config) {
   auto model = std::make_unique<Proformer>(config.model, uint64_t(config.train.seed));
@@ -150,7 +158,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   const BatchSplit split = split_batch(config.train, world.size(), world.rank());
 
   // ---- model and optimiser ----
-  const Device device = config.train.device == "cpu" ? Device::cpu() : Device::cuda(0);
+  const Device device = train_device(config.train, world.local_rank());
   // Builds the model (fresh, or from init_from); prints nothing, so a failure
   // further down still leaves a single error line.
   const std::unique_ptr<Proformer> initial = initial_model(config);

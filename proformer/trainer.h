@@ -55,6 +55,10 @@ struct TrainSummary {
   double all_reduce_wait_seconds = 0;  // of them, waiting for gradient all-reduces after backward
 };
 
+// The device a rank trains on: train.device, where a plain "cuda" means the
+// rank's own GPU (its local rank: 0 for a single process) and "cuda:N" GPU N.
+Device train_device(const TrainConfig& train, int local_rank);
+
 // The model a run starts from, on the CPU: a fresh seeded initialisation
 // (Keras defaults: glorot-uniform kernels, zero biases, ...) from
 // config.train.seed and, with config.train.init_from, every weight of that

@@ -13,13 +13,26 @@
 namespace pf {
 
 // Element conversions used by copy/cast: every type reads as double and is
-// written from double; half types round through f32.
+// written from double; half types round through f32, integers saturate
+// (saturate_to in core/dtype.h, shared with the CUDA kernels).
 template <typename T> inline double load_as_double(T v) { return double(v); }
 template <> inline double load_as_double(bf16 v) { return bf16_to_float(v); }
 template <> inline double load_as_double(f16 v) { return f16_to_float(v); }
 template <typename T> inline T store_from_double(double v) { return T(v); }
 template <> inline bf16 store_from_double(double v) { return float_to_bf16(float(v)); }
 template <> inline f16 store_from_double(double v) { return float_to_f16(float(v)); }
+template <> inline uint8_t store_from_double(double v) { return saturate_to<uint8_t>(v); }
+template <> inline int32_t store_from_double(double v) { return saturate_to<int32_t>(v); }
+template <> inline int64_t store_from_double(double v) { return saturate_to<int64_t>(v); }
+
+// Throws unless every one of the n ids lies in [0, bound), before a kernel
+// reads or writes at them: the message is the CUDA kernels' (cuda/common.cuh).
+template <typename I>
+void check_ids(const I* ids, int64_t n, int64_t bound, const char* op) {
+  for (int64_t i = 0; i < n; ++i)
+    PF_CHECK(ids[i] >= 0 && ids[i] < bound, op, "index ", int64_t(ids[i]), " at position ", i, " outside [0, ", bound,
+             ")");
+}
 
 // Offsets (in elements) of every element of a strided view, visited in
 // row-major order one "row" (last dim) at a time:

@@ -48,7 +48,7 @@ void with_unary_derivative(UnaryOp op, Body&& body) {
     case UnaryOp::Sqrt: return body([](T, T y) { return T(0.5) / y; });
     case UnaryOp::Tanh: return body([](T, T y) { return T(1) - y * y; });
     case UnaryOp::Sigmoid: return body([](T, T y) { return y * (T(1) - y); });
-    case UnaryOp::Relu: return body([](T x, T) { return x > T(0) ? T(1) : T(0); });
+    case UnaryOp::Relu: return body([](T, T y) { return y > T(0) ? T(1) : T(0); });
     case UnaryOp::Silu:
       return body([](T x, T) {
         T s = sigmoid(x);

@@ -12,22 +12,20 @@ void CpuBackend::embedding(const Tensor& weight, const Tensor& ids, const Tensor
       const T* wp = weight.data<T>();
       const I* ip = ids.data<I>();
       T* op = out.data<T>();
-      for (int64_t n = 0; n < N; ++n) {
-        PF_CHECK(ip[n] >= 0 && ip[n] < V, "embedding", "id ", int64_t(ip[n]), " at position ", n,
-                 " outside the vocabulary [0, ", V, ")");
-        std::copy(wp + int64_t(ip[n]) * D, wp + (int64_t(ip[n]) + 1) * D, op + n * D);
-      }
+      check_ids(ip, N, V, "embedding");
+      for (int64_t n = 0; n < N; ++n) std::copy(wp + int64_t(ip[n]) * D, wp + (int64_t(ip[n]) + 1) * D, op + n * D);
     });
   });
 }
 
 void CpuBackend::embedding_backward(const Tensor& ids, const Tensor& dout, const Tensor& dweight) {
-  const int64_t D = dweight.size(1), N = ids.numel();
+  const int64_t V = dweight.size(0), D = dweight.size(1), N = ids.numel();
   dispatch_float(dweight.dtype(), "embedding_backward", [&]<typename T>() {
     dispatch_index(ids.dtype(), "embedding_backward", [&]<typename I>() {
       const I* ip = ids.data<I>();
       const T* gp = dout.data<T>();
       T* dp = dweight.data<T>();
+      check_ids(ip, N, V, "embedding_backward");
       std::fill(dp, dp + dweight.numel(), T(0));
       for (int64_t n = 0; n < N; ++n) {  // serial: two ids may hit the same row
         T* row = dp + int64_t(ip[n]) * D;
@@ -43,12 +41,9 @@ void CpuBackend::one_hot(const Tensor& ids, const Tensor& out) {
     dispatch_index(ids.dtype(), "one_hot", [&]<typename I>() {
       const I* ip = ids.data<I>();
       T* op = out.data<T>();
+      check_ids(ip, N, C, "one_hot");
       std::fill(op, op + out.numel(), T(0));
-      for (int64_t n = 0; n < N; ++n) {
-        PF_CHECK(ip[n] >= 0 && ip[n] < C, "one_hot", "class ", int64_t(ip[n]), " at position ", n,
-                 " outside [0, ", C, ")");
-        op[n * C + int64_t(ip[n])] = T(1);
-      }
+      for (int64_t n = 0; n < N; ++n) op[n * C + int64_t(ip[n])] = T(1);
     });
   });
 }

@@ -91,7 +91,7 @@ void CpuBackend::random_uniform(const Tensor& dst, double lo, double hi, uint64_
     T* d = dst.data<T>();
     const int64_t n = dst.numel();
 #pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) d[i] = T(lo + (hi - lo) * double(philox_uniform(seed, offset, uint64_t(i))));
+    for (int64_t i = 0; i < n; ++i) d[i] = T(uniform_between(lo, hi, philox_uniform(seed, offset, uint64_t(i))));
   });
 }
 
@@ -100,7 +100,7 @@ void CpuBackend::random_normal(const Tensor& dst, double mean, double std, uint6
     T* d = dst.data<T>();
     const int64_t n = dst.numel();
 #pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) d[i] = T(mean + std * double(philox_normal(seed, offset, uint64_t(i))));
+    for (int64_t i = 0; i < n; ++i) d[i] = T(normal_with(mean, std, philox_normal(seed, offset, uint64_t(i))));
   });
 }
 

@@ -198,6 +198,7 @@ void CpuBackend::cross_entropy(const Tensor& logits, const Tensor& targets, cons
       const T* lp = logits.data<T>();
       const I* tp = targets.data<I>();
       T* out = loss.data<T>();
+      check_ids(tp, R, C, "cross_entropy");
 #pragma omp parallel for if (R > 1024)
       for (int64_t r = 0; r < R; ++r) {
         const T* row = lp + r * C;
@@ -219,6 +220,7 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits, const Tensor& targ
       const I* tp = targets.data<I>();
       const T* gp = dloss.data<T>();
       T* dp = dlogits.data<T>();
+      check_ids(tp, R, C, "cross_entropy");
 #pragma omp parallel for if (R > 1024)
       for (int64_t r = 0; r < R; ++r) {
         const T* row = lp + r * C;

@@ -329,6 +329,11 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: pf-infer option that is not a number") 
                  {"must be an integer >= 1", "'many'"}, predictions);
 }
 
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-infer --device that is not one") {
+  check_rejected(pf_infer(checkpoint(), sequences(), {"--device", "gpu"}), "device",
+                 {"must be cpu, cuda or cuda:N", "'gpu'"}, predictions);
+}
+
 // ---- pf-infer: checkpoints ----
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: truncated checkpoint") {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "autograd/functional.h"
+#include "core/storage.h"
 
 using namespace pf;
 
@@ -197,4 +198,44 @@ TEST_CASE("engine: ops that return their input unchanged still record a new tens
   sum(same).backward();
   total.backward();
   CHECK(grad_of(x) == std::vector<double>{3, 5, 7});
+}
+
+TEST_CASE("engine: a node keeps only what its backward reads") {
+  // The graph routes gradients through edges, so an activation that no
+  // backward reads dies when the forward pass drops it, not at backward().
+  Tensor x = Tensor::from_vector<double>({1, 5, 2, 4, 3, 0, 7, 6}, {2, 4}).set_requires_grad(true);
+  Tensor w = Tensor::from_vector<double>({1, 2, 3, 4, 5, 6, 7, 8}, {4, 2});  // a constant
+  auto freed_after = [&](const char* what, auto&& use) {
+    INFO(what);
+    Tensor input = x * 3.0;  // a fresh intermediate with its own storage
+    std::weak_ptr<Storage> data = input.storage();
+    Tensor out = use(input);
+    input = Tensor();
+    CHECK(data.expired());
+    return out;
+  };
+  std::vector<Tensor> outs = {
+      freed_after("softmax saves its output", [](const Tensor& t) { return softmax(t); }),
+      freed_after("relu saves its output", [](const Tensor& t) { return relu(t); }),
+      freed_after("add saves nothing", [&](const Tensor& t) { return add(t, x); }),
+      freed_after("mul by a scalar saves nothing", [](const Tensor& t) { return mul(t, 0.5); }),
+      freed_after("mul by a constant saves the constant", [&](const Tensor& t) { return mul(t, x.detach()); }),
+      freed_after("matmul by a constant saves the constant", [&](const Tensor& t) { return matmul(t, w); }),
+      freed_after("views save nothing", [](const Tensor& t) { return reshape(transpose(t, 0, 1), {8}); }),
+  };
+  // The gradients still flow: d/dx of sum(3x * 0.5) = 1.5.
+  sum(outs[3]).backward();
+  CHECK(grad_of(x) == std::vector<double>(8, 1.5));
+}
+
+TEST_CASE("engine: live storage falls back once the forward pass's temporaries are dropped") {
+  Tensor x = Tensor::ones({256, 256}, DType::f64).set_requires_grad(true);
+  const size_t before = storage_stats(Device::Kind::CPU).live_bytes;
+  Tensor loss = sum(softmax(relu(x * 2.0) + 1.0));
+  // Saved: relu's output and softmax's output; the products and sums are gone.
+  const size_t saved = storage_stats(Device::Kind::CPU).live_bytes - before;
+  CHECK(saved == 2 * 256 * 256 * sizeof(double) + sizeof(double));  // + the 0-d loss
+  loss.backward();
+  loss = Tensor();
+  CHECK(storage_stats(Device::Kind::CPU).live_bytes == before + 256 * 256 * sizeof(double));  // x.grad
 }

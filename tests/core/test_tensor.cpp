@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "core/ops.h"
+#include "core/storage.h"
 
 using namespace pf;
 
@@ -88,4 +89,19 @@ TEST_CASE("tensor: printing") {
   std::string s = Tensor::from_vector<float>({1, 2, 3, 4}, {2, 2}).str();
   CHECK(s.find("f32[2, 2] on cpu") != std::string::npos);
   CHECK(s.find("[3 4]") != std::string::npos);
+}
+
+TEST_CASE("tensor: storage stats count live bytes and their peak") {
+  const StorageStats start = storage_stats(Device::Kind::CPU);
+  reset_storage_peak(Device::Kind::CPU);
+  {
+    Tensor a = Tensor::empty({1000}, DType::f32);
+    CHECK(storage_stats(Device::Kind::CPU).live_bytes == start.live_bytes + 4000);
+    Tensor b = Tensor::empty({500}, DType::f64);
+    CHECK(storage_stats(Device::Kind::CPU).peak_bytes == start.live_bytes + 8000);
+  }
+  CHECK(storage_stats(Device::Kind::CPU).live_bytes == start.live_bytes);
+  CHECK(storage_stats(Device::Kind::CPU).peak_bytes == start.live_bytes + 8000);
+  reset_storage_peak(Device::Kind::CPU);
+  CHECK(storage_stats(Device::Kind::CPU).peak_bytes == start.live_bytes);
 }

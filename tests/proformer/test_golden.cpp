@@ -54,7 +54,7 @@ TEST_CASE("golden: model matches the PyTorch reference (outputs, loss, every gra
 
   Generator unused;
   ModelOutput out = model.forward(input("tokens"), unused);
-  Loss loss = proformer_loss(out, input("labels_z"), input("targets"), input("mask"));
+  Loss loss = proformer_loss(out, input("labels_z"), input("targets"), input("mask"), ops::sum(input("mask")).item());
   loss.total.backward();
 
   std::printf("golden: %s\n", kGoldenPath);
