@@ -84,12 +84,17 @@ void print_start(const Config& config, const TrainingData& t, const TrainState& 
                  long(state.next_batch.epoch), long(state.next_batch.batch));
 }
 
-// One line on how the work is split, with several ranks.
+// One line on how each batch is split, with several ranks or micro-batches.
 void print_ranks(const nn::Communicator& world, const nn::Communicator& gradients, const BatchSplit& split,
                  const nn::GradReducer* reducer) {
-  if (world.size() == 1 && split.micro_batches() == 1) return;
-  std::fprintf(stderr, "%d rank%s (%s, gradients over %s): %ld rows each per batch of %ld, %ld micro-batch%s of %ld",
-               world.size(), world.size() > 1 ? "s" : "", world.name(), gradients.name(), long(split.rows),
+  if (world.size() == 1) {
+    if (split.micro_batches() > 1)
+      std::fprintf(stderr, "gradient accumulation: each batch of %ld in %ld micro-batches of %ld\n",
+                   long(split.global), long(split.micro_batches()), long(split.micro));
+    return;
+  }
+  std::fprintf(stderr, "%d ranks (%s, gradients over %s): %ld rows each per batch of %ld, %ld micro-batch%s of %ld",
+               world.size(), world.name(), gradients.name(), long(split.rows),
                long(split.global), long(split.micro_batches()), split.micro_batches() > 1 ? "es" : "",
                long(split.micro));
   if (reducer)
