@@ -118,6 +118,16 @@ StepLosses sum_over_ranks(nn::Communicator& world, const Loss& mine) {
   return {values[0], values[1], values[2], values[3] > 0};
 }
 
+// Data parallel: every rank starts from rank 0's parameters (fresh,
+// init_from or resumed); with several ranks, the GradReducer that sums the
+// gradients during backward.
+std::unique_ptr<nn::GradReducer> join_ranks(const Proformer& model, int ranks, nn::Communicator& gradients,
+                                            double bucket_mb) {
+  for (const Tensor& p : model.parameters()) gradients.broadcast(p, 0);
+  if (ranks == 1) return nullptr;
+  return std::make_unique<nn::GradReducer>(model.parameters(), gradients, int64_t(bucket_mb * (1 << 20)));
+}
+
 // The expression head's parameters: "expr_head.weight" and "expr_head.bias".
 const std::string kExpressionHead = "expr_head.";
 
@@ -187,12 +197,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
              state.next_batch.batch, " of an epoch of ", batches_per_epoch,
              " batches (HINT: data or train.batch_size differ from the run that wrote it)");
   }
-  // Every rank starts from rank 0's parameters (fresh, init_from or resumed).
-  for (const Tensor& p : model.parameters()) gradients.broadcast(p, 0);
-  std::unique_ptr<nn::GradReducer> reducer;
-  if (world.size() > 1)
-    reducer = std::make_unique<nn::GradReducer>(model.parameters(), gradients,
-                                                int64_t(config.train.bucket_mb * (1 << 20)));
+  const std::unique_ptr<nn::GradReducer> reducer = join_ranks(model, world.size(), gradients, config.train.bucket_mb);
 
   // ---- output: from here on files are written (by rank 0) ----
   std::optional<MetricsLog> metrics;
