@@ -160,7 +160,9 @@ const Key& find_key(const std::string& section, const std::string& name, const s
 
 // The node as error messages quote it: 'abc', or what kind of node it is.
 std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + excerpt(node.Scalar()) + "'";
+  // Appended, not "'" + excerpt(...) + "'": GCC 12 warns (-Wrestrict, a false
+  // positive) on the inlined insert at the front of a temporary string.
+  if (node.IsScalar()) return std::string("'").append(excerpt(node.Scalar())).append("'");
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a map";
   return "nothing";

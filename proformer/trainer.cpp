@@ -19,6 +19,7 @@
 #include "proformer/plots.h"
 #include "proformer/prefetcher.h"
 #include "proformer/progress.h"
+#include "proformer/run_lock.h"
 #include "proformer/train_step.h"
 #include "proformer/training_data.h"
 #include "proformer/validation.h"
@@ -55,10 +56,9 @@ void set_threads(int threads) {
   Eigen::setNbThreads(threads);
 }
 
-// Creates output.dir, removes the temporary files a killed run left behind and
-// writes the effective configuration: the first writes of a run.
+// In output.dir (created and locked), removes the temporary files a killed
+// run left behind and writes the effective configuration.
 void prepare_output_dir(const std::filesystem::path& dir, const Config& config) {
-  std::filesystem::create_directories(dir);
   for (const char* name : {"config.yaml", "metrics.csv", "last.model.safetensors", "last.optim.safetensors",
                            "best.model.safetensors"}) {
     std::error_code ignored;
@@ -201,7 +201,10 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
 
   // ---- output: from here on files are written (by rank 0) ----
   std::optional<MetricsLog> metrics;
+  std::optional<RunLock> lock;  // one run per output.dir: a second stops here, before writing
   if (root) {
+    fs::create_directories(dir);
+    lock.emplace(dir.string());
     prepare_output_dir(dir, config);
     metrics.emplace((dir / "metrics.csv").string(), state.step);
     print_start(config, t, state, resuming, last);

@@ -11,6 +11,8 @@
 //   <dir>/learning_curves.png, val_scatter.png, plot_training.gp
 //                                   plots drawn at the end when gnuplot is
 //                                   installed (see plots.h)
+//   <dir>/train.lock                locked while a run writes into <dir>: a
+//                                   second run stops at once (run_lock.h)
 //
 // Fine-tuning: with train.init_from the run starts from a trained checkpoint
 // (see initial_model) and otherwise trains as usual, labels z-scored with the

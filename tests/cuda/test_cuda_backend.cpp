@@ -163,8 +163,9 @@ void add_layout_cases(Cases& cases) {
 
 // ---- elementwise ----
 void add_elementwise_cases(Cases& cases) {
-  const UnaryOp unary_ops[] = {UnaryOp::Neg,     UnaryOp::Exp,  UnaryOp::Log,  UnaryOp::Sqrt, UnaryOp::Tanh,
-                               UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::Silu, UnaryOp::Abs};
+  const UnaryOp unary_ops[] = {UnaryOp::Neg,  UnaryOp::Exp,  UnaryOp::Log, UnaryOp::Sqrt,
+                               UnaryOp::Tanh, UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::Silu,
+                               UnaryOp::Abs,  UnaryOp::Gelu};
   for (UnaryOp op : unary_ops) {
     const bool positive = op == UnaryOp::Log || op == UnaryOp::Sqrt;
     const double lo = positive ? 0.1 : -3, hi = positive ? 2 : 3;
