@@ -84,12 +84,17 @@ void print_start(const Config& config, const TrainingData& t, const TrainState& 
                  long(state.next_batch.epoch), long(state.next_batch.batch));
 }
 
-// One line on how the work is split, with several ranks.
+// One line on how each batch is split, with several ranks or micro-batches.
 void print_ranks(const nn::Communicator& world, const nn::Communicator& gradients, const BatchSplit& split,
                  const nn::GradReducer* reducer) {
-  if (world.size() == 1 && split.micro_batches() == 1) return;
-  std::fprintf(stderr, "%d rank%s (%s, gradients over %s): %ld rows each per batch of %ld, %ld micro-batch%s of %ld",
-               world.size(), world.size() > 1 ? "s" : "", world.name(), gradients.name(), long(split.rows),
+  if (world.size() == 1) {
+    if (split.micro_batches() > 1)
+      std::fprintf(stderr, "gradient accumulation: each batch of %ld in %ld micro-batches of %ld\n",
+                   long(split.global), long(split.micro_batches()), long(split.micro));
+    return;
+  }
+  std::fprintf(stderr, "%d ranks (%s, gradients over %s): %ld rows each per batch of %ld, %ld micro-batch%s of %ld",
+               world.size(), world.name(), gradients.name(), long(split.rows),
                long(split.global), long(split.micro_batches()), split.micro_batches() > 1 ? "es" : "",
                long(split.micro));
   if (reducer)
@@ -115,6 +120,16 @@ StepLosses sum_over_ranks(nn::Communicator& world, const Loss& mine) {
     values.assign(summed.data<double>(), summed.data<double>() + 4);
   }
   return {values[0], values[1], values[2], values[3] > 0};
+}
+
+// Data parallel: every rank starts from rank 0's parameters (fresh,
+// init_from or resumed); with several ranks, the GradReducer that sums the
+// gradients during backward.
+std::unique_ptr<nn::GradReducer> join_ranks(const Proformer& model, int ranks, nn::Communicator& gradients,
+                                            double bucket_mb) {
+  for (const Tensor& p : model.parameters()) gradients.broadcast(p, 0);
+  if (ranks == 1) return nullptr;
+  return std::make_unique<nn::GradReducer>(model.parameters(), gradients, int64_t(bucket_mb * (1 << 20)));
 }
 
 // The expression head's parameters: "expr_head.weight" and "expr_head.bias".
@@ -190,12 +205,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
              state.next_batch.batch, " of an epoch of ", batches_per_epoch,
              " batches (HINT: data or train.batch_size differ from the run that wrote it)");
   }
-  // Every rank starts from rank 0's parameters (fresh, init_from or resumed).
-  for (const Tensor& p : model.parameters()) gradients.broadcast(p, 0);
-  std::unique_ptr<nn::GradReducer> reducer;
-  if (world.size() > 1)
-    reducer = std::make_unique<nn::GradReducer>(model.parameters(), gradients,
-                                                int64_t(config.train.bucket_mb * (1 << 20)));
+  const std::unique_ptr<nn::GradReducer> reducer = join_ranks(model, world.size(), gradients, config.train.bucket_mb);
 
   // ---- output: from here on files are written (by rank 0) ----
   std::optional<MetricsLog> metrics;

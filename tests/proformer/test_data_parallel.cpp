@@ -21,6 +21,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,10 +55,12 @@ TrainSummary train_in_process(Config config, bool resume = false) {
   return train(config, options);
 }
 
-// mpirun, or "" when it is not installed.
+// mpirun from PATH, or "" when it is not installed.
 std::string find_mpirun() {
-  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"})
-    if (fs::exists(fs::path(dir) / "mpirun")) return (fs::path(dir) / "mpirun").string();
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "");
+  for (std::string dir; std::getline(dirs, dir, ':');)
+    if (!dir.empty() && access((fs::path(dir) / "mpirun").c_str(), X_OK) == 0) return (fs::path(dir) / "mpirun").string();
   return "";
 }
 
