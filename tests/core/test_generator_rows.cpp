@@ -7,7 +7,7 @@
 
 using namespace pf;
 
-TEST_CASE("generator rows: a fill for rows [2, 5) of 8 equals those rows of the whole batch's fill") {
+TEST_CASE("generator rows: a fill for rows 2 to 4 of 8 equals those rows of the whole batch's fill") {
   Generator whole(7, 100);
   const Tensor all = ops::dropout_mask({8, 3, 4}, 0.5, whole);   // [8, 3, 4]
   const Tensor second = ops::dropout_mask({8, 3, 4}, 0.5, whole);  // the next fill
