@@ -54,7 +54,6 @@ int main_or_abort(int argc, char** argv) {
     if (g_world->size() == 1) throw;
     std::fprintf(stderr, "pf-train: error on rank %d of %d: %s\n", g_world->rank(), g_world->size(), e.what());
     g_world->abort(1);
-    return 1;  // abort() ends every rank; GCC does not see through the virtual [[noreturn]]
   }
   return 1;  // not reached: abort() ends the process, but GCC 12 does not see [[noreturn]] through a virtual call
 }
