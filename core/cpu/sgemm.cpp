@@ -75,32 +75,33 @@ float* scratch(int slot, int64_t floats) {
   return buf.data;
 }
 
-// A~ [mc, kc] -> slivers of kMR rows, each stored k-major: dst[k * kMR + r] =
-// alpha * a(r, k); rows past mc are zero. Walking k outermost writes A~ in
-// order and reads kMR rows of a side by side.
-void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float alpha, float* dst) {
-  for (int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kMR * kc) {
-    const int64_t rows = std::min<int64_t>(kMR, mc - i0);
-    if (rows < kMR) std::fill(dst, dst + kMR * kc, 0.0f);
-    const float* row = a + i0 * rs;
-    if (rows == kMR) {
-      for (int64_t k = 0; k < kc; ++k)
-#pragma GCC unroll 16
-        for (int64_t r = 0; r < kMR; ++r) dst[k * kMR + r] = alpha * row[r * rs + k * cs];
-    } else {
-      for (int64_t k = 0; k < kc; ++k)
-        for (int64_t r = 0; r < rows; ++r) dst[k * kMR + r] = alpha * row[r * rs + k * cs];
-    }
+// One packed sliver of width W: dst[k * W + r] = scale * src[r * r_stride +
+// k * k_stride] for r < rows, zero for rows <= r < W. The loop order follows
+// memory: k outermost when the sliver's rows sit side by side (r_stride 1),
+// otherwise each row along k (its writes, W floats apart, stay in L1).
+template <int W>
+void pack_sliver(const float* src, int64_t r_stride, int64_t k_stride, int64_t rows, int64_t kc, float scale,
+                 float* dst) {
+  if (rows < W) std::fill(dst, dst + W * kc, 0.0f);
+  if (r_stride == 1) {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t r = 0; r < rows; ++r) dst[k * W + r] = scale * src[k * k_stride + r];
+  } else {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < kc; ++k) dst[k * W + r] = scale * src[r * r_stride + k * k_stride];
   }
 }
 
-// B~ slivers [first, last) of kNR columns of b [kc, nc], each stored k-major:
-// dst[k * kNR + j] = b(k, j); columns past nc are zero.
+// A~ [mc, kc] -> slivers of kMR rows: alpha * a(r, k) at [k * kMR + r].
+void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float alpha, float* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kMR * kc)
+    pack_sliver<kMR>(a + i0 * rs, rs, cs, std::min<int64_t>(kMR, mc - i0), kc, alpha, dst);
+}
+
+// Sliver `sliver` of B~ (b [kc, nc] in slivers of kNR columns): b(k, j) at [k * kNR + j].
 void pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, int64_t sliver, float* dst) {
-  const int64_t j0 = sliver * kNR, cols = std::min<int64_t>(kNR, nc - j0);
-  dst += j0 * kc;
-  for (int64_t k = 0; k < kc; ++k)
-    for (int64_t j = 0; j < kNR; ++j) dst[k * kNR + j] = j < cols ? b[k * rs + (j0 + j) * cs] : 0.0f;
+  const int64_t j0 = sliver * kNR;
+  pack_sliver<kNR>(b + j0 * cs, cs, rs, std::min<int64_t>(kNR, nc - j0), kc, 1.0f, dst + j0 * kc);
 }
 
 // c[m, n] = acc + beta * c for the top-left m x n corner of one tile (m <= kMR,
