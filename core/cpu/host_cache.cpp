@@ -14,7 +14,9 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 // Under AddressSanitizer a cached block is poisoned, so a use after free is
-// still reported until the block is handed out again.
+// still reported until the block is handed out again, and so is the tail of a
+// handed-out block past the bytes asked for, so an overflow into the rest of
+// its size class is reported too.
 #include <sanitizer/asan_interface.h>
 #define PF_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define PF_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
@@ -71,7 +73,8 @@ void* host_cache_allocate(size_t nbytes) {
       c.stats.cached -= bytes;
       ++c.stats.hits;
       c.note_in_use(p, bytes);
-      PF_UNPOISON(p, bytes);
+      PF_UNPOISON(p, nbytes);
+      PF_POISON(static_cast<char*>(p) + nbytes, bytes - nbytes);
       return p;
     }
     ++c.stats.misses;
@@ -83,6 +86,7 @@ void* host_cache_allocate(size_t nbytes) {
   }
   PF_CHECK(p != nullptr, "allocate", "out of host memory allocating ", nbytes, " bytes (",
            host_memory_stats().in_use >> 20, " MiB in use). HINT: lower the batch size");
+  PF_POISON(static_cast<char*>(p) + nbytes, bytes - nbytes);
   std::lock_guard lock(c.mutex);
   c.note_in_use(p, bytes);
   return p;
@@ -104,6 +108,7 @@ void host_cache_free(void* ptr) {
       c.stats.cached += bytes;
       return;
     }
+    PF_UNPOISON(ptr, bytes);
   }
   std::free(ptr);  // over the limit: back to the system
 }
