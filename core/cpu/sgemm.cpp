@@ -182,7 +182,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMatrix a, ConstMat
   const int64_t kc_max = std::min(K, kKC), nc_max = std::min(N, kNC);
   float* packed_b = scratch(0, kc_max * round_up(nc_max, kNR));  // B~, the calling thread's, shared
 
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (threads > 1)  // one thread: no team to start
   {
     float* packed_a = scratch(1, mc_max * kc_max);  // A~, one per thread
     for (int64_t jc = 0; jc < N; jc += kNC) {
