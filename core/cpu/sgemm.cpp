@@ -34,6 +34,9 @@ namespace pf::cpu {
 
 namespace {
 
+// Tiles and blocks as BLIS picks them for these cores (skx; haswell/zen): a
+// B~ sliver (kKC x kNR: 48 / 16 KiB) stays in L1, an A~ block (kMC x kKC:
+// 720 / 144 KiB) in L2, the B~ panel (kKC x kNC: 4.5 / 4 MiB) in L3.
 #if defined(__AVX512F__)
 constexpr int kVecWidth = 16;  // floats per zmm register
 constexpr int kMR = 12, kNV = 2;  // 24 accumulators + 2 of b + 1 broadcast of 32 registers
