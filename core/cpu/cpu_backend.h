@@ -1,9 +1,11 @@
-// The CPU backend: Eigen for matrix products, plain loops (parallelised with
-// OpenMP over rows) for everything else. Kernels are grouped by concern:
-//   memory.cpp       allocate, copy/cast, fill, random
+// The CPU backend: our packed GEMM and Eigen for matrix products, plain loops
+// (parallelised with OpenMP over rows) for everything else. Kernels are grouped by concern:
+//   memory.cpp       allocate (host_cache.cpp: the caching allocator), copy/cast,
+//                    fill, random
 //   elementwise.cpp  unary, binary (broadcasting), scalar
 //   reduce.cpp       sum, max
-//   gemm.cpp         batched GEMM through Eigen
+//   gemm.cpp         batched GEMM: f32 through sgemm.cpp (packed, our micro-kernel),
+//                    f64 through Eigen
 //   nn_kernels.cpp   softmax, layer norm, SwiGLU, cross-entropy, dropout mask
 //   conv.cpp         unfold1d/fold1d (im2col), depthwise conv1d
 //   embedding.cpp    embedding gather/scatter-add, one-hot

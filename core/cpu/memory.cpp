@@ -6,16 +6,18 @@
 #include <cstring>
 
 #include "core/cpu/cpu_backend.h"
+#include "core/cpu/host_cache.h"
 #include "core/philox.h"
 
 namespace pf {
 
 CpuBackend::CpuBackend() {
-  // A training step allocates and frees the same large buffers every time
-  // (activations, Eigen's GEMM packing blocks). By default glibc serves blocks
-  // over 128 KiB with mmap and returns them with munmap, so every step pays
-  // for fresh zero-filled pages (page faults were a third of the step time).
-  // Keeping freed memory in the heap lets the next step reuse it.
+  // Tensors go through the caching allocator (allocate below). The other large
+  // buffers (Eigen's packing blocks for f64, kernels' scratch) are freed and
+  // allocated again every step too. By default glibc serves blocks over
+  // 128 KiB with mmap and returns them with munmap, so every step pays for
+  // fresh zero-filled pages. Keeping freed memory in the heap lets the next
+  // step reuse it.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // the largest value glibc accepts on 64-bit
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
@@ -26,15 +28,11 @@ CpuBackend& cpu_backend() {
   return *backend;
 }
 
-void* CpuBackend::allocate(size_t nbytes) {
-  // 64-byte alignment suits AVX-512 loads and Eigen's aligned maps.
-  const size_t rounded = std::max<size_t>((nbytes + 63) / 64 * 64, 64);
-  void* p = std::aligned_alloc(64, rounded);
-  PF_CHECK(p != nullptr, "allocate", "out of host memory allocating ", nbytes, " bytes");
-  return p;
-}
+// Through the caching allocator (host_cache.cpp): a step after the first
+// reuses the blocks of the step before, whose pages are already mapped.
+void* CpuBackend::allocate(size_t nbytes) { return cpu::host_cache_allocate(nbytes); }
 
-void CpuBackend::deallocate(void* ptr) { std::free(ptr); }
+void CpuBackend::deallocate(void* ptr) { cpu::host_cache_free(ptr); }
 
 void CpuBackend::copy_to_host(const void* src, void* host_dst, size_t nbytes) {
   if (nbytes) std::memcpy(host_dst, src, nbytes);

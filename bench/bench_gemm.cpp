@@ -1,0 +1,101 @@
+// Times CpuBackend::gemm (f32: our packed GEMM, core/cpu/sgemm.cpp) at the full
+// model's shapes, beside Eigen's product on the same 2-D operands, and prints
+// GFLOP/s and the percentage of the fp32 peak measured by bench/peak.cpp.
+//
+//   bench_gemm --threads 2 --reps 5
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include "bench/peak.h"
+#include "core/cpu/cpu_backend.h"
+#include "core/ops.h"
+#include "proformer/cli.h"
+
+using namespace pf;
+
+namespace {
+
+// Median wall seconds of fn over `reps` runs after one warm-up.
+double median_seconds(const std::function<void()>& fn, int reps) {
+  fn();
+  std::vector<double> seconds;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+struct Case {
+  const char* name;
+  int64_t batch, M, N, K;
+  bool a_transposed, b_transposed;
+};
+
+// The full model at 16 sequences (B T = 3712 rows, rounded to 4096): a Linear
+// 512 -> 2048 forward and its two backward products, and one attention head's
+// two products batched over 16 sequences x 8 heads.
+const Case kCases[] = {
+    {"linear forward  x @ W", 1, 4096, 2048, 512, false, false},
+    {"linear dx  dy @ W^T", 1, 4096, 512, 2048, false, true},
+    {"linear dW  x^T @ dy", 1, 512, 2048, 4096, true, false},
+    {"scores  q @ k^T", 128, 232, 232, 512, false, true},
+    {"context  p @ v", 128, 232, 512, 232, false, false},
+};
+
+// A [batch, rows, cols] operand, or the transposed view of a [batch, cols, rows] one.
+Tensor operand(int64_t batch, int64_t rows, int64_t cols, bool transposed, Generator& gen) {
+  if (!transposed) return ops::uniform({batch, rows, cols}, -1, 1, gen);
+  return ops::transpose(ops::uniform({batch, cols, rows}, -1, 1, gen), 1, 2);
+}
+
+// Eigen's product of the same 2-D operands (the previous f32 path), GFLOP/s.
+double eigen_gflops(const Case& c, int reps) {
+  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Matrix a = Matrix::Random(c.M, c.K), b = Matrix::Random(c.K, c.N);
+  Matrix out(c.M, c.N);
+  const double s = median_seconds([&] { out.noalias() = a * b; }, reps);
+  return 2.0 * double(c.M * c.N * c.K) / s / 1e9;
+}
+
+int main_body(int argc, char** argv) {
+  proformer::CommandLine cli("bench_gemm", "bench_gemm [options]", "Times our f32 GEMM at the model's shapes.");
+  cli.option("threads", "CPU threads", "2");
+  cli.option("reps", "timed repetitions (after one warm-up)", "5");
+  if (!cli.parse(argc, argv)) return 0;
+  const int threads = std::stoi(cli.get("threads")), reps = std::stoi(cli.get("reps"));
+  omp_set_num_threads(threads);
+  Eigen::setNbThreads(threads);
+  const double peak = bench::measure_fp32_peak_gflops(threads);
+  std::printf("fp32 peak (FMA loop, %d threads): %.1f GFLOP/s\n", threads, peak);
+  std::printf("%-24s %5s %5s %5s %5s | %8s %6s | %8s %6s\n", "product", "batch", "M", "N", "K", "ours", "%peak",
+              "eigen", "%peak");
+  Generator gen(1);
+  for (const Case& c : kCases) {
+    const Tensor a = operand(c.batch, c.M, c.K, c.a_transposed, gen);
+    const Tensor b = operand(c.batch, c.K, c.N, c.b_transposed, gen);
+    const Tensor out = Tensor::empty({c.batch, c.M, c.N});
+    const double s = median_seconds([&] { cpu_backend().gemm(a, b, out, 1.0, 0.0); }, reps);
+    const double ours = 2.0 * double(c.batch * c.M * c.N * c.K) / s / 1e9;
+    const double eigen = c.batch == 1 ? eigen_gflops(c, reps) : 0.0;
+    std::printf("%-24s %5ld %5ld %5ld %5ld | %8.1f %5.0f%% | ", c.name, long(c.batch), long(c.M), long(c.N),
+                long(c.K), ours, 100 * ours / peak);
+    if (eigen > 0)
+      std::printf("%8.1f %5.0f%%\n", eigen, 100 * eigen / peak);
+    else
+      std::printf("%8s %6s\n", "-", "-");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return proformer::run_app("bench_gemm", main_body, argc, argv); }
