@@ -51,9 +51,11 @@ int main_or_abort(int argc, char** argv) {
   try {
     return main_body(argc, argv);
   } catch (const std::exception& e) {
-    if (g_world->size() == 1) throw;
-    std::fprintf(stderr, "pf-train: error on rank %d of %d: %s\n", g_world->rank(), g_world->size(), e.what());
-    g_world->abort(1);
+    if (g_world->size() > 1) {
+      std::fprintf(stderr, "pf-train: error on rank %d of %d: %s\n", g_world->rank(), g_world->size(), e.what());
+      g_world->abort(1);
+    }
+    throw;  // one process: run_app prints it
   }
   return 1;  // not reached: abort() ends the process, but GCC 12 does not see [[noreturn]] through a virtual call
 }
