@@ -1,10 +1,12 @@
 // matmul: for C = alpha A @ B, dA = alpha dC @ B^T and dB = alpha A^T @ dC (summed over
 // broadcast batch dims). The transposes are views that GEMM reads in place.
+#include "autograd/autocast.h"
 #include "autograd/functional.h"
 
 namespace pf {
 
-Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
+  auto [a, b] = autocast::inputs("matmul", a_in, b_in);
   Tensor as = a.detach(), bs = b.detach();
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   return record("matmul", ops::matmul(a, b, alpha), {a, b}, [=](const Tensor& g) -> std::vector<Tensor> {
@@ -14,7 +16,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
   });
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in) {
+  auto [x, w, bias] = autocast::inputs("linear", x_in, w_in, bias_in);
   Tensor xs = x.detach(), ws = w.detach();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
   return record("linear", ops::linear(x, w, bias), {x, w, bias}, [=](const Tensor& g) -> std::vector<Tensor> {

@@ -122,6 +122,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   model.to(device);
   model.train();
   nn::Adam optimizer(model.named_parameters(), adam_options(config.optimizer));
+  backend_for(device).allow_tf32(config.train.tf32);
 
   BatchOptions batch_options;
   batch_options.batch_size = config.train.batch_size;
@@ -152,9 +153,16 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   MetricsLog metrics((dir / "metrics.csv").string(), state.step);
   print_start(config, t, state, resuming, last);
   Generator dropout_gen(uint64_t(config.train.seed + 1), state.dropout_rng_offset);
+  Precision precision{dtype_from_name(config.train.dtype), nullptr, options.after_backward};
+  nn::LossScaler scaler(config.train.loss_scale_growth_interval, state.loss_scaler);
+  if (precision.dtype == DType::f16) precision.scaler = &scaler;
 
   auto checkpoint = [&](const std::string& prefix, bool with_optimizer) {
+    const std::string bad = nn::first_non_finite_value(model.named_parameters());
+    PF_CHECK(bad.empty(), "train", "parameter ", bad, " is not finite at step ", state.step,
+             "; no checkpoint written, ", last, " keeps the last good one");
     state.dropout_rng_offset = dropout_gen.offset;
+    state.loss_scaler = scaler.state();
     save_checkpoint(prefix, model, with_optimizer ? &optimizer : nullptr, state, to_yaml(config));
   };
 
@@ -169,13 +177,13 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   while (state.step < total_steps && !g_stop_requested) {
     Batch batch = batches.next();
     const double lr = schedule->lr(state.step + 1);
-    Loss loss = train_step(model, optimizer, to_tensors(batch, device), config.optimizer, lr, dropout_gen);
+    const StepResult result = train_step(model, optimizer, to_tensors(batch, device), config.optimizer, lr,
+                                         dropout_gen, precision, state.step + 1);
+    const Loss& loss = result.loss;
     ++state.step;
     state.next_batch = batches.position();
 
     const double loss_value = loss.total.item();
-    PF_CHECK(std::isfinite(loss_value), "train", "loss became ", loss_value, " at step ", state.step,
-             " (HINT: lower the learning rate or enable clipping)");
     metrics.add_step(loss_value, loss.mse.item(), loss.ce.item());
     char status[96];
     std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1, loss_value,

@@ -25,6 +25,7 @@
 // never stopped: metrics.csv loses the rows written after the checkpoint it
 // resumes from, and temporary files of the killed run are removed.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,9 @@ namespace pf::proformer {
 
 struct TrainOptions {
   bool resume = false;  // continue from <dir>/last.* if it exists (else start afresh)
+  // Called after each backward with the parameters (Precision::after_backward);
+  // tests use it to inject a non-finite gradient.
+  std::function<void(const nn::NamedTensors&)> after_backward;
 };
 
 struct TrainSummary {

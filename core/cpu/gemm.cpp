@@ -41,6 +41,7 @@ int64_t batch_offset(const Tensor& t, int64_t index) {
 void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
   const int64_t M = c.size(-2), N = c.size(-1), K = a.size(-1);
   const int64_t batch = c.numel() / std::max<int64_t>(M * N, 1);
+  if (is_half(c.dtype())) return gemm_half(a, b, c, alpha, beta);
   dispatch_float(c.dtype(), "gemm", [&]<typename T>() {
     const T* ap = a.data<T>();
     const T* bp = b.data<T>();
