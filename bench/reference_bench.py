@@ -31,7 +31,10 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--dtype", choices=["f32", "bf16"], default="f32",
+                   help="bf16: forward under torch.autocast('cpu', torch.bfloat16), f32 master weights")
     a = p.parse_args()
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.dtype == "bf16")
     torch.set_num_threads(a.threads)
     cfg = CONFIGS[a.config]
     model = init_keras_(Proformer(cfg), torch.Generator().manual_seed(0))
@@ -48,8 +51,9 @@ def main():
         start = time.perf_counter()
         if a.mode == "train":
             model.train()
-            pred, logits = model(tokens)
-            loss, _, _ = proformer_loss(pred, logits, labels, targets, mask)
+            with autocast:
+                pred, logits = model(tokens)
+                loss, _, _ = proformer_loss(pred, logits, labels, targets, mask)
             optimizer.zero_grad()
             loss.backward()
             for q in model.parameters():  # element-wise then per-parameter norm, as the original
@@ -58,14 +62,14 @@ def main():
             optimizer.step()
         else:
             model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), autocast:
                 model(tokens)
         if rep > 0:  # rep 0 warms up
             seconds.append(time.perf_counter() - start)
     median = statistics.median(seconds)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"impl": "pytorch", "config": a.config, "mode": a.mode, "batch": a.batch,
-                      "threads": a.threads, "median_s": round(median, 4),
+                      "threads": a.threads, "dtype": a.dtype, "median_s": round(median, 4),
                       "per_s": round(a.batch / median, 2), "peak_rss_mb": round(rss_mb)}))
 
 

@@ -10,6 +10,8 @@
 //   embedding.cpp    embedding gather/scatter-add, one-hot
 //   optimizer.cpp    the fused Adam step
 #pragma once
+#include <atomic>
+
 #include "core/backend.h"
 #include "core/cpu/dispatch.h"
 
@@ -24,6 +26,11 @@ class CpuBackend final : public Backend {
   void copy_to_host(const void* src, void* host_dst, size_t nbytes) override;
   void copy_from_host(const void* host_src, void* dst, size_t nbytes) override;
   void synchronize() override {}
+  // Bytes of tensor storage alive now, and the most alive at once since the
+  // last reset_peak(): what a step's activations cost (bench/bench_model).
+  size_t live_bytes() const { return live_bytes_; }
+  size_t peak_bytes() const { return peak_bytes_; }
+  void reset_peak() { peak_bytes_ = size_t(live_bytes_); }
 
   void copy(const Tensor& src, const Tensor& dst) override;
   void fill(const Tensor& dst, double value) override;
@@ -67,6 +74,9 @@ class CpuBackend final : public Backend {
   void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) override;
   void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1, double beta2,
                  double step_size, double eps, double decay) override;
+
+ private:
+  std::atomic<size_t> live_bytes_{0}, peak_bytes_{0};
 };
 
 // The process-wide CPU backend.

@@ -31,10 +31,16 @@ void* CpuBackend::allocate(size_t nbytes) {
   const size_t rounded = std::max<size_t>((nbytes + 63) / 64 * 64, 64);
   void* p = std::aligned_alloc(64, rounded);
   PF_CHECK(p != nullptr, "allocate", "out of host memory allocating ", nbytes, " bytes");
+  const size_t live = live_bytes_ += malloc_usable_size(p);
+  for (size_t peak = peak_bytes_; live > peak && !peak_bytes_.compare_exchange_weak(peak, live);) {
+  }
   return p;
 }
 
-void CpuBackend::deallocate(void* ptr) { std::free(ptr); }
+void CpuBackend::deallocate(void* ptr) {
+  if (ptr) live_bytes_ -= malloc_usable_size(ptr);
+  std::free(ptr);
+}
 
 void CpuBackend::copy_to_host(const void* src, void* host_dst, size_t nbytes) {
   if (nbytes) std::memcpy(host_dst, src, nbytes);
