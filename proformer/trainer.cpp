@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "autograd/autocast.h"
 #include "core/atomic_file.h"
 #include "nn/schedule.h"
 #include "proformer/checkpoint.h"
@@ -196,7 +197,10 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     const bool finished = state.step == total_steps || g_stop_requested;
     ValidationResult val{NAN, NAN, NAN, {}};
     if ((evaluate || finished) && !t.split.val.empty()) {
-      val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size);
+      {
+        autocast::AutocastGuard autocast(precision.dtype);  // validates in the run's precision
+        val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size);
+      }
       summary.last_val_pearson = val.pearson;
       std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
                    isatty(fileno(stderr)) ? "\n" : "", long(state.step), val.mse, val.pearson, val.spearman);

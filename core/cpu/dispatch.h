@@ -35,17 +35,6 @@ template <typename T> inline T store(compute_t<T> v) { return v; }
 template <> inline bf16 store(float v) { return float_to_bf16(v); }
 template <> inline f16 store(float v) { return float_to_f16(v); }
 
-// Calls fn.template operator()<T>() with T = float, double, bf16 or f16; the
-// kernel computes in compute_t<T>.
-template <typename Fn>
-void dispatch_float_or_half(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::bf16: fn.template operator()<bf16>(); return;
-    case DType::f16: fn.template operator()<f16>(); return;
-    default: dispatch_float(dtype, op, fn);
-  }
-}
-
 // One row of n elements of T seen as compute_t<T> values, for kernels that
 // work on whole rows (Eigen's vectorised exp, two-pass statistics): for f32
 // and f64 the row itself; for half types a row-sized f32 copy in a per-thread

@@ -1,18 +1,20 @@
 // Mixed precision through the trainer: an f16 run (loss scaler included)
 // resumes bit for bit; a non-finite gradient stops the run naming the step
 // and the parameter and leaves the last good checkpoint; a bf16-trained
-// checkpoint predicts in f32. All on the tiny config of test_util.h.
+// checkpoint predicts in f32, and pf-infer predicts in any precision. All on
+// the tiny configs of test_util.h and tiny_checkpoint.h.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <sstream>
 
 #include "autograd/autocast.h"
 #include "nn/safetensors.h"
 #include "proformer/checkpoint.h"
 #include "proformer/trainer.h"
-#include "test_util.h"
+#include "tiny_checkpoint.h"
 
 namespace fs = std::filesystem;
 using namespace pf;
@@ -127,4 +129,34 @@ TEST_CASE("mixed precision: a bf16-trained checkpoint is f32 and predicts in f32
     CHECK(std::isfinite(f32[i]));
     CHECK(std::abs(bf16[i] - f32[i]) <= 0.05 * (1 + std::abs(f32[i])));  // a few bf16 units through the model
   }
+}
+
+TEST_CASE("mixed precision: pf-infer --dtype bf16 and f16 predict like f32 from the same f32 checkpoint") {
+  TempDir tmp("pf_test_amp");
+  const std::string checkpoint = save_tiny_checkpoint(tmp.file("tiny"), 4, {11.0, 2.5});
+  write_text(tmp.file("in.txt"), "ACGTACGTTTGACCAGTACGATCGATCGGGCTAGCTAGCTACGATCGATCGTAGCTAGCTAGCATCGA\n"
+                                 "TTTTGGGGCCCCAAAATTTTGGGGCCCCAAAATTTTGGGGCCCCAAAATTTTGGGG\n");
+  auto predictions = [&](const std::string& dtype) {
+    const ProcessResult r = run_process({app_path("pf-infer"), "--checkpoint", checkpoint, "--dtype", dtype,
+                                         tmp.file("in.txt")});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::vector<double> values;  // the prediction column of each TSV row
+    std::istringstream rows(r.out);
+    std::string row;
+    std::getline(rows, row);  // header
+    while (std::getline(rows, row)) values.push_back(std::stod(row.substr(row.find('\t', row.find('\t') + 1) + 1)));
+    return values;
+  };
+  const std::vector<double> f32 = predictions("f32");
+  REQUIRE(f32.size() == 2);
+  for (const std::string dtype : {"bf16", "f16"}) {
+    CAPTURE(dtype);
+    const std::vector<double> half = predictions(dtype);
+    REQUIRE(half.size() == 2);
+    for (size_t i = 0; i < 2; ++i) CHECK(std::abs(half[i] - f32[i]) <= 0.05 * (1 + std::abs(f32[i])));
+  }
+  const ProcessResult bad = run_process({app_path("pf-infer"), "--checkpoint", checkpoint, "--dtype", "i32",
+                                         tmp.file("in.txt")});
+  CHECK(bad.exit_code != 0);
+  CHECK(contains(bad.err, "--dtype"));
 }
