@@ -3,9 +3,12 @@
 //   pf-train configs/demo.yaml
 //   pf-train configs/default.yaml data.train=train_sequences.txt.gz train.batch_size=256
 //   pf-train configs/demo.yaml --resume          (continue runs/demo/last exactly)
+//   mpirun -np 4 pf-train configs/default.yaml   (data parallel: 4 ranks, one per GPU or CPU share)
 #include <cstdio>
+#include <cstring>
 
 #include "apps/devices.h"
+#include "nn/communicator.h"
 #include "proformer/cli.h"
 #include "proformer/trainer.h"
 
@@ -14,11 +17,16 @@ using namespace pf::proformer;
 
 namespace {
 
+// The ranks of this run: MPI under mpirun or srun, else this process alone.
+// Started before the command line is read so that every rank reads it.
+std::unique_ptr<nn::Communicator> g_world;
+
 int main_body(int argc, char** argv) {
   CommandLine cli("pf-train", "pf-train CONFIG.yaml [section.key=value ...] [--resume]",
                   "Trains Proformer as the config says (see configs/default.yaml for every key). Writes\n"
                   "checkpoints (best.* by validation Pearson, last.*), metrics.csv and config.yaml into output.dir.\n"
-                  "key=value arguments override config entries, e.g. train.batch_size=64 model.dropout=0.1.");
+                  "key=value arguments override config entries, e.g. train.batch_size=64 model.dropout=0.1.\n"
+                  "Data parallel: mpirun -np N pf-train ... (or srun) splits every batch over N ranks.");
   cli.flag("resume", "continue from output.dir/last.* (parameters, optimiser, schedule, RNG and data position)");
   if (!cli.parse(argc, argv)) return 0;
   const auto& args = cli.positional();
@@ -27,15 +35,35 @@ int main_body(int argc, char** argv) {
   for (size_t i = 1; i < args.size(); ++i) apply_override(config, args[i]);
   TrainOptions options;
   options.resume = cli.enabled("resume");
+  options.world = g_world.get();
+  const std::unique_ptr<nn::Communicator> gpus = config.train.device == "cpu" ? nullptr : gpu_communicator(*g_world);
+  options.gradients = gpus.get();
   TrainSummary summary = train(config, options);
-  std::fprintf(stderr, "pf-train: %ld steps, best validation Pearson %.4f (checkpoint %s)\n", long(summary.steps),
-               summary.best_val_pearson, summary.best_checkpoint.c_str());
+  if (g_world->is_root())
+    std::fprintf(stderr, "pf-train: %ld steps, best validation Pearson %.4f (checkpoint %s)\n", long(summary.steps),
+                 summary.best_val_pearson, summary.best_checkpoint.c_str());
   return 0;
+}
+
+// A rank that fails ends every rank: the others would wait for it forever.
+int main_or_abort(int argc, char** argv) {
+  try {
+    return main_body(argc, argv);
+  } catch (const std::exception& e) {
+    if (g_world->size() == 1) throw;
+    std::fprintf(stderr, "pf-train: error on rank %d of %d: %s\n", g_world->rank(), g_world->size(), e.what());
+    g_world->abort(1);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  register_devices();
-  return run_app("pf-train", main_body, argc, argv);
+  return run_app("pf-train", [](int argc, char** argv) {
+    g_world = nn::start_communicator();
+    register_devices(g_world->local_rank());
+    const int status = main_or_abort(argc, argv);
+    g_world.reset();  // MPI_Finalize
+    return status;
+  }, argc, argv);
 }

@@ -85,6 +85,7 @@ Tensor tanh(const Tensor& x) { return unary_op(UnaryOp::Tanh, x); }
 Tensor sigmoid(const Tensor& x) { return unary_op(UnaryOp::Sigmoid, x); }
 Tensor relu(const Tensor& x) { return unary_op(UnaryOp::Relu, x); }
 Tensor silu(const Tensor& x) { return unary_op(UnaryOp::Silu, x); }
+Tensor gelu(const Tensor& x) { return unary_op(UnaryOp::Gelu, x); }
 
 Tensor cast(const Tensor& x, DType dtype) {
   const DType from = x.dtype();

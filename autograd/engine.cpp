@@ -10,7 +10,10 @@ namespace pf {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+thread_local GradReadyHook g_grad_ready_hook;
 }
+
+void set_grad_ready_hook(GradReadyHook hook) { g_grad_ready_hook = std::move(hook); }
 
 bool grad_mode_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
@@ -96,6 +99,24 @@ void topological_order(const Tensor& root, std::vector<Tensor>& order) {
   }
 }
 
+bool is_leaf_needing_grad(const Tensor& t) { return t.defined() && t.requires_grad() && !t.grad_fn(); }
+
+// The number of graph edges into each leaf that requires grad: its gradient
+// is final once the walk has passed that many of them (the grad-ready hook).
+std::unordered_map<const TensorImpl*, int> edges_into_leaves(const std::vector<Tensor>& order) {
+  std::unordered_map<const TensorImpl*, int> edges;
+  for (const Tensor& t : order)
+    for (const Tensor& input : t.grad_fn()->inputs)
+      if (is_leaf_needing_grad(input)) ++edges[input.impl_ptr().get()];
+  return edges;
+}
+
+// Counts off the node's edges into leaves; calls the hook for each leaf whose last edge this was.
+void report_final_leaves(const Node& node, std::unordered_map<const TensorImpl*, int>& edges_left) {
+  for (const Tensor& input : node.inputs)
+    if (is_leaf_needing_grad(input) && --edges_left[input.impl_ptr().get()] == 0) g_grad_ready_hook(input);
+}
+
 }  // namespace
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
@@ -114,6 +135,8 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
 
   std::unordered_map<const TensorImpl*, Tensor> grads;  // gradient w.r.t. each non-leaf
   grads[root.impl_ptr().get()] = grad;
+  std::unordered_map<const TensorImpl*, int> leaf_edges_left;
+  if (g_grad_ready_hook) leaf_edges_left = edges_into_leaves(order);
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Tensor& t = *it;
@@ -137,6 +160,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
         accumulate_into_leaf(input, input_grads[i], node.op);
       }
     }
+    if (g_grad_ready_hook) report_final_leaves(node, leaf_edges_left);
     if (!retain_graph) {  // free what the node saved; the graph cannot be walked again
       node.backward = nullptr;
       node.inputs.clear();

@@ -31,6 +31,8 @@ Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor silu(const Tensor& x);
+// Exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2))) (BERT, GPT-2).
+Tensor gelu(const Tensor& x);
 // Differentiable dtype cast (the gradient is cast back).
 Tensor cast(const Tensor& x, DType dtype);
 // Inverted dropout: zeroes each element with probability p and scales the

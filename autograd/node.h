@@ -54,6 +54,14 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 // output.detach() instead.
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward);
 
+// Data parallel (nn/grad_reducer.h): while set, backward() calls the hook once
+// for each leaf that requires grad, as soon as the last gradient that backward
+// gives it has been added to its .grad, so that its all-reduce can start while
+// backward goes on. Leaves that no gradient reaches are not reported. One hook
+// per thread; an empty function removes it.
+using GradReadyHook = std::function<void(const Tensor& leaf)>;
+void set_grad_ready_hook(GradReadyHook hook);
+
 // Reverse-mode differentiation from `root` of any shape, given the gradient of
 // the final loss with respect to it (same shape, dtype and device), like
 // torch.autograd.backward(root, grad). Leaves accumulate into .grad.

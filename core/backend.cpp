@@ -19,6 +19,7 @@ const char* unary_op_name(UnaryOp op) {
     case UnaryOp::Relu: return "relu";
     case UnaryOp::Silu: return "silu";
     case UnaryOp::Abs: return "abs";
+    case UnaryOp::Gelu: return "gelu";
   }
   return "?";
 }

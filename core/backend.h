@@ -18,7 +18,8 @@
 
 namespace pf {
 
-enum class UnaryOp { Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Silu, Abs };
+// Gelu is the exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2))).
+enum class UnaryOp { Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Silu, Abs, Gelu };
 enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Eq };  // Eq gives 1 where a == b, else 0
 enum class ScalarOp { Add, Mul, Pow, Rsub, ClampMin, ClampMax };  // x+s, x*s, x^s, s-x, max(x,s), min(x,s)
 

@@ -1,5 +1,9 @@
 // pf::Error and the PF_CHECK macro: every failed check in the framework throws
-// one Error whose message names the operation, what was wrong and file:line.
+// one Error whose message names the operation, what was wrong and file:line:
+//   reshape: cannot reshape f32[2, 3] on cpu to [4] [core/ops.cpp:LINE]
+// The file is relative to the repository root wherever the code was built:
+// CMakeLists.txt maps the root out of __FILE__ (-fmacro-prefix-map), so a
+// message names the file a reader finds in the repository, and no build path.
 #pragma once
 #include <cstddef>
 #include <sstream>

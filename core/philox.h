@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/error.h"
+
 #if defined(__CUDACC__)
 #define PF_HOST_DEVICE __host__ __device__
 #else
@@ -64,14 +66,33 @@ PF_HOST_DEVICE inline float philox_normal(uint64_t seed, uint64_t offset, uint64
 // elements calls next_offset(n) and uses counters [offset, offset + n) (in
 // blocks), so consecutive fills never overlap and a run is reproducible from
 // (seed, offset) alone, which is what checkpoints store.
+//
+// Data parallel: with `rows` set, this process computes rows [begin, begin +
+// count) of a batch of `batch` rows (its share of a global batch, see
+// proformer/train_step.h). A uniform fill (dropout) of numel elements then
+// stands for the whole batch's fill of numel / count elements per row: it
+// advances offset as that fill would and returns the counter at which these
+// rows start in it, so the values do not depend on how the batch is split.
 struct Generator {
+  struct Rows {
+    uint64_t begin = 0, count = 0, batch = 0;  // count 0: plain fills
+  };
   uint64_t seed = 0;
   uint64_t offset = 0;
+  Rows rows;
   explicit Generator(uint64_t seed_ = 0, uint64_t offset_ = 0) : seed(seed_), offset(offset_) {}
   uint64_t next_offset(uint64_t numel) {
-    uint64_t start = offset;
+    uint64_t start = offset, skip = 0;
+    if (rows.count > 0) {
+      const uint64_t per_row = numel / rows.count;
+      skip = rows.begin * per_row;  // elements of the batch's fill before these rows
+      PF_CHECK(per_row * rows.count == numel && skip % 4 == 0, "Generator", "a fill of ", numel,
+               " elements for rows ", rows.begin, "..", rows.begin + rows.count, " of ", rows.batch,
+               " (expected whole rows starting on a Philox block of 4 values)");
+      numel = per_row * rows.batch;
+    }
     offset += numel;  // one block per element is wasteful but simple and always enough
-    return start;
+    return start + skip / 4;  // element i of the fill is element skip + i of the batch's
   }
   // Host-side draws (data pipeline, initialisers that run on the CPU).
   float uniform() { return philox_uniform(seed, next_offset(1), 0); }

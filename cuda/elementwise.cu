@@ -12,6 +12,9 @@ __device__ A sigmoid(A x) {
   return A(1) / (A(1) + exp(-x));
 }
 
+constexpr double kSqrtHalf = 0.70710678118654752440;     // 1 / sqrt(2)
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi)
+
 template <typename A>
 __device__ A apply_unary(UnaryOp op, A x) {
   switch (op) {
@@ -24,6 +27,7 @@ __device__ A apply_unary(UnaryOp op, A x) {
     case UnaryOp::Relu: return x > A(0) ? x : A(0);
     case UnaryOp::Silu: return x * sigmoid(x);
     case UnaryOp::Abs: return fabs(x);
+    case UnaryOp::Gelu: return A(0.5) * x * (A(1) + erf(x * A(kSqrtHalf)));
   }
   return x;
 }
@@ -44,6 +48,8 @@ __device__ A unary_derivative(UnaryOp op, A x, A y) {
       return s * (A(1) + x * (A(1) - s));
     }
     case UnaryOp::Abs: return x > A(0) ? A(1) : (x < A(0) ? A(-1) : A(0));
+    case UnaryOp::Gelu:  // Phi(x) + x phi(x)
+      return A(0.5) * (A(1) + erf(x * A(kSqrtHalf))) + x * A(kInvSqrt2Pi) * exp(A(-0.5) * x * x);
   }
   return A(0);
 }

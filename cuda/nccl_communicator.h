@@ -1,40 +1,55 @@
-// NcclCommunicator: this process's rank in an NCCL group, one process per GPU
-// (built only when NCCL is found: PF_HAVE_NCCL). Rank 0 creates the group's
-// unique id with new_unique_id() and hands its bytes to the other ranks by any
-// channel (file, socket, launcher environment); every rank then constructs a
-// communicator from it. Collectives run on the CUDA backend's stream, so they
-// are ordered after the kernels that produced their input.
+// NcclCommunicator: this process's rank in an NCCL group, one process per GPU,
+// for tensors on the GPU (built only when NCCL is found: PF_HAVE_NCCL). It is
+// an nn::Communicator (nn/communicator.h, a header-only interface: pf_cuda
+// does not link pf_nn). Rank 0 creates the group's unique id with
+// new_unique_id() and hands its bytes to the other ranks over MPI (pf-train
+// broadcasts them with the MPI communicator); every rank then constructs a
+// communicator from it.
+//
+// Collectives run on a stream of their own: a collective waits (on the GPU)
+// for the kernels queued on the backend's compute stream before it starts, and
+// Pending::wait() makes later compute-stream work wait for its result, so
+// all-reduces overlap the rest of backward.
 //
 //   pf::cuda::register_backend(local_rank);
 //   pf::cuda::NcclCommunicator comm(id, rank, world_size);  // blocks until all ranks join
 //   comm.all_reduce_sum(grad);                              // grad = sum over ranks
 #pragma once
+#include <cuda_runtime.h>
 #include <nccl.h>
 
-#include "core/tensor.h"
+#include "nn/communicator.h"
 
 namespace pf::cuda {
 
-class NcclCommunicator {
+class NcclCommunicator final : public nn::Communicator {
  public:
   static ncclUniqueId new_unique_id();
 
   // Joins the group `id` as `rank` of `size`; needs the registered CUDA backend.
-  NcclCommunicator(const ncclUniqueId& id, int rank, int size);
-  ~NcclCommunicator();
+  NcclCommunicator(const ncclUniqueId& id, int rank, int size, int local_rank = 0);
+  ~NcclCommunicator() override;
   NcclCommunicator(const NcclCommunicator&) = delete;
   NcclCommunicator& operator=(const NcclCommunicator&) = delete;
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
+  const char* name() const override { return "NCCL"; }
 
-  // tensor = the sum of tensor over all ranks, in place. tensor is contiguous,
-  // on the GPU and of the same shape and dtype on every rank.
-  void all_reduce_sum(const Tensor& tensor);
+  // Contiguous CUDA tensors of the same shape and dtype on every rank.
+  std::unique_ptr<Pending> start_all_reduce_sum(const Tensor& tensor) override;
+  void broadcast(const Tensor& tensor, int root) override;
+  void barrier() override;  // a one-element all-reduce, waited for on the host
+  // ncclCommAbort: collectives in flight on other ranks fail instead of hanging.
+  [[noreturn]] void abort(int exit_code) override;
 
  private:
+  cudaStream_t begin_collective();  // the comm stream, after the compute stream's work so far
+
   ncclComm_t comm_ = nullptr;
-  int rank_, size_;
+  cudaStream_t stream_ = nullptr;
+  int rank_, size_, local_rank_;
 };
 
 }  // namespace pf::cuda

@@ -20,6 +20,7 @@
 
 #include "core/atomic_file.h"
 #include "core/ops.h"
+#include "nn/json_input.h"
 
 namespace pf::nn {
 
@@ -33,10 +34,9 @@ using json = nlohmann::json;
 // A header longer than this is not a safetensors header (the Rust reference
 // implementation has the same limit); it protects against huge allocations.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
-// A header nests three deep ({name: {"shape": [...]}}). nlohmann::json builds
-// one value per bracket, about 75 bytes of memory per byte of "[[[[...", so
-// deeper nesting is stopped while parsing rather than after (a 100 MB header
-// of brackets would take over 7 GB).
+// A header nests three deep ({name: {"shape": [...]}}); deeper nesting is
+// stopped while parsing (see nn/json_input.h: a 100 MB header of brackets
+// would take over 7 GB).
 constexpr int kMaxHeaderDepth = 8;
 
 // ---- dtype names ----
@@ -230,16 +230,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   std::string text(header_bytes, '\0');
   read_at(in, path, 8, text.data(), header_bytes);
 
-  json header;
-  try {
-    header = json::parse(text, [&](int depth, json::parse_event_t, const json&) {
-      PF_CHECK(depth <= kMaxHeaderDepth, "safetensors", path, ": the header nests deeper than ", kMaxHeaderDepth,
-               " levels (not a safetensors file?)");
-      return true;
-    });
-  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
-    PF_FAIL("safetensors", path, ": the header is not valid JSON (", excerpt(e.what(), 200), ")");
-  }
+  const json header =
+      parse_json(text, {"safetensors", path, "the header", kMaxHeaderDepth, "not a safetensors file?"});
   PF_CHECK(header.is_object(), "safetensors", path, ": the header must be a JSON object, got ", header.type_name());
 
   SafetensorsFile file;

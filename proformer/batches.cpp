@@ -29,6 +29,23 @@ void mask_tokens(const uint8_t* tokens, int64_t n_tokens, double p, Generator& g
   }
 }
 
+Batch batch_rows(const Batch& batch, int64_t first, int64_t count) {
+  PF_CHECK(first >= 0 && count >= 0 && first + count <= batch.size, "batch_rows", "rows ", first, "..", first + count,
+           " of a batch of ", batch.size);
+  const auto begin = size_t(first * batch.row_tokens), end = size_t((first + count) * batch.row_tokens);
+  Batch rows;
+  rows.position = batch.position;
+  rows.size = count;
+  rows.row_tokens = batch.row_tokens;
+  rows.tokens.assign(batch.tokens.begin() + begin, batch.tokens.begin() + end);    // [count, T]
+  rows.targets.assign(batch.targets.begin() + begin, batch.targets.begin() + end);  // [count, T]
+  rows.mask.assign(batch.mask.begin() + begin, batch.mask.begin() + end);           // [count, T]
+  rows.labels_z.assign(batch.labels_z.begin() + first, batch.labels_z.begin() + first + count);  // [count]
+  return rows;
+}
+
+int64_t masked_count(const Batch& batch) { return int64_t(std::count(batch.mask.begin(), batch.mask.end(), 1.0f)); }
+
 BatchIterator::BatchIterator(const EncodedDataset& data, std::vector<int64_t> indices, LabelStats stats,
                              BatchOptions options, BatchPosition start)
     : data_(&data), indices_(std::move(indices)), stats_(stats), options_(options), position_(start) {

@@ -45,6 +45,12 @@ struct Batch {
   std::vector<float> labels_z;  // [B] z-scored expression labels
 };
 
+// Rows [first, first + count) of a batch, with its position: a rank's share
+// of a global batch, or one micro-batch of it.
+Batch batch_rows(const Batch& batch, int64_t first, int64_t count);
+// The number of masked positions in a batch: the token loss divides by it + 1.
+int64_t masked_count(const Batch& batch);
+
 struct BatchOptions {
   int64_t batch_size = 512;
   uint64_t seed = 0;        // drives the per-epoch shuffle and the masking

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "nn/json_input.h"
 #include "proformer/metrics.h"
 #include "proformer/reader.h"
 
@@ -82,12 +83,9 @@ std::string read_rest(LineReader& lines, std::string text) {
 
 // Parses `text` as a non-empty JSON object.
 nlohmann::json parse_json_object(const std::string& text, const std::string& source, const char* op) {
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    PF_FAIL(op, source, ": not valid JSON (", excerpt(e.what(), 200), ")");
-  }
+  // Flat objects; pair subsets hold [alt, ref] arrays, 2 levels deep.
+  const nlohmann::json json =
+      nn::parse_json(text, {op, source, "the file", 2, "expected a flat JSON object {\"index\": value, ...}"});
   PF_CHECK(json.is_object(), op, source, ": expected a JSON object {\"index\": value, ...}");
   PF_CHECK(!json.empty(), op, source, ": the JSON object is empty");
   return json;

@@ -85,6 +85,7 @@ const std::vector<Key>& keys() {
       {"data", "cache", field(&C::data, &DataConfig::cache)},
 
       {"train", "batch_size", field(&C::train, &TrainConfig::batch_size), Rule::positive},
+      {"train", "micro_batch_size", field(&C::train, &TrainConfig::micro_batch_size), Rule::non_negative},
       {"train", "epochs", field(&C::train, &TrainConfig::epochs), Rule::positive},
       {"train", "max_steps", field(&C::train, &TrainConfig::max_steps), Rule::non_negative},
       {"train", "seed", field(&C::train, &TrainConfig::seed), Rule::non_negative},
@@ -96,6 +97,7 @@ const std::vector<Key>& keys() {
       {"train", "loss_scale_growth_interval", field(&C::train, &TrainConfig::loss_scale_growth_interval),
        Rule::positive},
       {"train", "device", field(&C::train, &TrainConfig::device), Rule::device},
+      {"train", "bucket_mb", field(&C::train, &TrainConfig::bucket_mb), Rule::positive},
       {"train", "init_from", field(&C::train, &TrainConfig::init_from)},
       {"train", "reset_head", field(&C::train, &TrainConfig::reset_head)},
 
@@ -161,7 +163,9 @@ const Key& find_key(const std::string& section, const std::string& name, const s
 
 // The node as error messages quote it: 'abc', or what kind of node it is.
 std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + excerpt(node.Scalar()) + "'";
+  // Appended, not "'" + excerpt(...) + "'": GCC 12 warns (-Wrestrict, a false
+  // positive) on the inlined insert at the front of a temporary string.
+  if (node.IsScalar()) return std::string("'").append(excerpt(node.Scalar())).append("'");
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a map";
   return "nothing";

@@ -49,7 +49,8 @@ struct DataConfig {
 
 // The training loop.
 struct TrainConfig {
-  int64_t batch_size = 512;
+  int64_t batch_size = 512;      // the global batch: all ranks together (mpirun -np N)
+  int64_t micro_batch_size = 0;  // rows per forward on each rank (gradient accumulation); 0 = the rank's whole share
   int64_t epochs = 6;
   int64_t max_steps = 0;       // stop after this many steps; 0 = no limit
   int64_t seed = 1;            // initialisation, shuffling, masking and dropout
@@ -60,6 +61,7 @@ struct TrainConfig {
   bool tf32 = false;           // f32 runs on CUDA: cuBLAS GEMMs may round inputs to TF32
   int64_t loss_scale_growth_interval = 2000;  // f16: clean steps before the loss scale doubles
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  double bucket_mb = 25;       // data parallel: gradients are all-reduced in buckets of about this many MB
   std::string init_from;       // checkpoint to start from (same architecture); "" = fresh initialisation
   bool reset_head = false;     // with init_from: re-initialise the expression head (initial_model, trainer.h)
   bool operator==(const TrainConfig&) const = default;

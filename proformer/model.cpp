@@ -119,11 +119,17 @@ ModelOutput Proformer::predict(const Tensor& tokens) const {
 }
 
 Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask) {
+  const double denominator = ops::sum(mask).item() + 1.0;  // the mask carries no gradient
+  return proformer_loss(output, labels_z, targets, mask, 1.0, denominator);
+}
+
+Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask,
+                    double mse_weight, double ce_denominator) {
   Loss loss;
   loss.mse = mse_loss(output.prediction, labels_z);
+  if (mse_weight != 1.0) loss.mse = mul(loss.mse, mse_weight);
   Tensor token_ce = cross_entropy(output.logits, ops::to(targets, DType::i32));  // [B, S]
-  const double denominator = ops::sum(mask).item() + 1.0;  // the mask carries no gradient
-  loss.ce = mul(sum(mul(token_ce, mask)), 1.0 / denominator);
+  loss.ce = mul(sum(mul(token_ce, mask)), 1.0 / ce_denominator);
   loss.total = add(loss.mse, loss.ce);
   return loss;
 }

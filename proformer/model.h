@@ -93,4 +93,11 @@ struct Loss {
 // labels_z [B] f32; targets [B, S] i32 (the unmasked tokens); mask [B, S] f32 (1 where masked).
 Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask);
 
+// The loss of a part of a larger batch (a micro-batch, or a rank's share):
+// mse * mse_weight (the part's share of the batch's rows) and
+// sum(mask * CE) / ce_denominator (the batch's sum(mask) + 1), so that the
+// parts' losses, and their gradients, add up to the whole batch's.
+Loss proformer_loss(const ModelOutput& output, const Tensor& labels_z, const Tensor& targets, const Tensor& mask,
+                    double mse_weight, double ce_denominator);
+
 }  // namespace pf::proformer

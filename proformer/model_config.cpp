@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "nn/json_input.h"
 #include "proformer/model.h"
 
 namespace pf::proformer {
@@ -38,17 +39,8 @@ std::string model_config_to_json(const ModelConfig& config) {
 }
 
 ModelConfig model_config_from_json(const std::string& text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    // A flat object of numbers. Deeper nesting is stopped while parsing: it
-    // costs nlohmann::json about 75 bytes of memory per "[" (see safetensors.cpp).
-    j = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, const nlohmann::json&) {
-      PF_CHECK(depth <= 2, "model config", source, ": nested deeper than 2 levels (expected a flat JSON object)");
-      return true;
-    });
-  } catch (const nlohmann::json::exception& e) {
-    PF_FAIL("model config", source, ": not valid JSON (", excerpt(e.what(), 200), ")");
-  }
+  // A flat object of numbers.
+  const nlohmann::json j = nn::parse_json(text, {"model config", source, "the config", 2, "expected a flat JSON object"});
   PF_CHECK(j.is_object(), "model config", source, ": expected a JSON object");
   ModelConfig config;
   // Not `auto& [key, value]`: clang before 16 cannot capture structured

@@ -17,6 +17,7 @@ namespace {
 
 constexpr unsigned kChunkBytes = 1u << 16;  // read size and zlib's internal buffer size
 constexpr size_t kMaxQuoted = 40;           // characters of a bad field that error messages show
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
@@ -108,6 +109,9 @@ bool LineReader::next(std::string& line) {
   }
   if (!found_any) return false;
   if (!line.empty() && line.back() == '\r') line.pop_back();
+  // A UTF-8 byte-order mark before the first line (Excel and some Windows
+  // tools write one) is not part of the data.
+  if (line_number_ == 0 && line.starts_with(kUtf8Bom)) line.erase(0, kUtf8Bom.size());
   ++line_number_;
   return true;
 }

@@ -21,7 +21,8 @@ namespace pf::proformer {
 
 // Reads a file line by line. The path "-" means stdin. gzip input is
 // recognised by its magic bytes (1f 8b) and decompressed; anything else is read
-// unchanged (zlib's transparent mode does both).
+// unchanged (zlib's transparent mode does both). A UTF-8 byte-order mark
+// (EF BB BF) at the start of the input is skipped.
 class LineReader {
  public:
   // Opens `path`; throws pf::Error naming the file if it cannot be opened.

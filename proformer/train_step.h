@@ -1,11 +1,26 @@
 // One optimisation step of Proformer: the batch onto the device, forward,
-// loss, backward, gradient clipping (the Keras order: element-wise, then by
-// norm) and the Adam update; in mixed precision the forward runs under
-// autocast, and an f16 loss is scaled (see Precision).
+// loss, backward (in micro-batches, gradients summed, and over the ranks of a
+// data-parallel run), gradient clipping (the Keras order: element-wise, then
+// by norm) and the Adam update. In mixed precision the forwards run under
+// autocast and an f16 loss is scaled (see Precision).
+//
+// How a global batch of B = train.batch_size rows is split over N ranks and M
+// rows per forward (train.micro_batch_size):
+//
+//   global batch  [B rows]  the same on every rank (same order, same masking)
+//   rank r        rows [r B/N, (r+1) B/N)
+//   micro-batch   M rows of them at a time: B / (N M) forwards per step
+//
+// Each part's loss is weighted as its share of the global batch (MSE by M / B,
+// the token loss divided by the global batch's sum(mask) + 1, counted on the
+// host), and dropout draws what the whole batch would draw for its rows
+// (Generator::rows), so the summed gradient is the whole batch's for any N and
+// M, up to the order of float additions.
 #pragma once
 #include <functional>
 
 #include "core/philox.h"
+#include "nn/grad_reducer.h"
 #include "nn/loss_scaler.h"
 #include "nn/optimizer.h"
 #include "proformer/batches.h"
@@ -23,6 +38,18 @@ struct BatchTensors {
 };
 BatchTensors to_tensors(const Batch& batch, Device device);
 
+// This rank's share of each global batch and its micro-batches.
+struct BatchSplit {
+  int64_t global = 0;     // B, rows of the global batch
+  int64_t first_row = 0;  // of this rank's share
+  int64_t rows = 0;       // B / N, this rank's share
+  int64_t micro = 0;      // rows per forward
+  int64_t micro_batches() const { return rows / micro; }
+};
+// Throws pf::Error naming train.batch_size and train.micro_batch_size when
+// they do not split evenly over `ranks`.
+BatchSplit split_batch(const TrainConfig& train, int ranks, int rank);
+
 // How a step handles precision (autograd/autocast.h, nn/loss_scaler.h).
 struct Precision {
   DType dtype = DType::f32;          // autocast's low dtype; f32: autocast off
@@ -32,17 +59,16 @@ struct Precision {
   std::function<void(const nn::NamedTensors&)> after_backward;
 };
 
-struct StepResult {
-  Loss loss;             // computed before the update, unscaled
-  bool skipped = false;  // f16 overflow: no update, the scaler halved its scale
-};
-
-// Runs step number `step` (1-based, for messages) with learning rate lr.
-// Dropout draws from dropout_gen. Throws pf::Error naming the step (and the
-// first parameter concerned) when the loss or a gradient is not finite,
-// before anything is updated, except an f16 overflow that the scaler handles.
-StepResult train_step(Proformer& model, nn::Adam& optimizer, const BatchTensors& batch,
-                      const OptimizerConfig& clipping, double lr, Generator& dropout_gen, const Precision& precision,
-                      int64_t step);
+// Runs one step on this rank's share of the global `batch` with learning rate
+// lr: the gradients are summed over its micro-batches and, with a reducer,
+// over the ranks, so every rank clips and updates the same. Returns this
+// rank's part of the batch's losses (computed before the update, unscaled;
+// their sum over ranks is the batch's loss). Dropout draws from dropout_gen.
+// Throws pf::Error naming `step` (1-based) and the first parameter concerned
+// when the loss or a gradient is not finite, before anything is updated,
+// except an f16 overflow, which the scaler handles by skipping the update.
+Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
+                const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer,
+                const Precision& precision, int64_t step);
 
 }  // namespace pf::proformer

@@ -5,10 +5,12 @@
 
 #include <Eigen/Core>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "autograd/autocast.h"
 #include "core/atomic_file.h"
@@ -18,6 +20,7 @@
 #include "proformer/plots.h"
 #include "proformer/prefetcher.h"
 #include "proformer/progress.h"
+#include "proformer/run_lock.h"
 #include "proformer/train_step.h"
 #include "proformer/training_data.h"
 #include "proformer/validation.h"
@@ -54,10 +57,9 @@ void set_threads(int threads) {
   Eigen::setNbThreads(threads);
 }
 
-// Creates output.dir, removes the temporary files a killed run left behind and
-// writes the effective configuration: the first writes of a run.
+// In output.dir (created and locked), removes the temporary files a killed
+// run left behind and writes the effective configuration.
 void prepare_output_dir(const std::filesystem::path& dir, const Config& config) {
-  std::filesystem::create_directories(dir);
   for (const char* name : {"config.yaml", "metrics.csv", "last.model.safetensors", "last.optim.safetensors",
                            "best.model.safetensors"}) {
     std::error_code ignored;
@@ -81,6 +83,35 @@ void print_start(const Config& config, const TrainingData& t, const TrainState& 
   if (resuming)
     std::fprintf(stderr, "resumed from %s at step %ld (epoch %ld, batch %ld)\n", last.c_str(), long(state.step),
                  long(state.next_batch.epoch), long(state.next_batch.batch));
+}
+
+// One line on how the work is split, with several ranks.
+void print_ranks(const nn::Communicator& world, const nn::Communicator& gradients, const BatchSplit& split,
+                 const nn::GradReducer* reducer) {
+  if (world.size() == 1 && split.micro_batches() == 1) return;
+  std::fprintf(stderr, "%d rank%s (%s, gradients over %s): %ld rows each per batch of %ld, %ld micro-batch%s of %ld",
+               world.size(), world.size() > 1 ? "s" : "", world.name(), gradients.name(), long(split.rows),
+               long(split.global), long(split.micro_batches()), split.micro_batches() > 1 ? "es" : "",
+               long(split.micro));
+  if (reducer)
+    std::fprintf(stderr, ", gradients in %ld bucket%s", long(reducer->buckets()), reducer->buckets() > 1 ? "s" : "");
+  std::fprintf(stderr, "\n");
+}
+
+// A step's losses over the global batch, and whether any rank was asked to
+// stop (SIGINT/SIGTERM): all ranks then stop after the same step.
+struct StepLosses {
+  double total = 0, mse = 0, ce = 0;
+  bool stop_requested = false;
+};
+StepLosses sum_over_ranks(nn::Communicator& world, const Loss& mine) {
+  std::vector<double> values = {mine.total.item(), mine.mse.item(), mine.ce.item(), g_stop_requested ? 1.0 : 0.0};
+  if (world.size() > 1) {
+    const Tensor summed = Tensor::from_vector(values, {4});  // [4] f64 on the host
+    world.all_reduce_sum(summed);
+    values.assign(summed.data<double>(), summed.data<double>() + 4);
+  }
+  return {values[0], values[1], values[2], values[3] > 0};
 }
 
 // The expression head's parameters: "expr_head.weight" and "expr_head.bias".
@@ -107,12 +138,17 @@ std::unique_ptr<Proformer> initial_model(const Config& config) {
 TrainSummary train(const Config& config, const TrainOptions& options) {
   namespace fs = std::filesystem;
   set_threads(int(config.train.threads));
+  const std::unique_ptr<nn::Communicator> alone = options.world ? nullptr : nn::single_process();
+  nn::Communicator& world = options.world ? *options.world : *alone;
+  nn::Communicator& gradients = options.gradients ? *options.gradients : world;
+  const bool root = world.is_root();  // prints and writes files
   const fs::path dir = config.output.dir;
   // Everything that can fail on bad input (the data, the split, init_from,
   // the checkpoint to resume from) comes before the first file is written
   // into output.dir, and nothing is printed before it either: a run that
   // cannot start leaves output.dir as it was and prints one error line.
   const TrainingData t = load_training_data(config);
+  const BatchSplit split = split_batch(config.train, world.size(), world.rank());
 
   // ---- model and optimiser ----
   const Device device = config.train.device == "cpu" ? Device::cpu() : Device::cuda(0);
@@ -148,11 +184,24 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
              state.next_batch.batch, " of an epoch of ", batches_per_epoch,
              " batches (HINT: data or train.batch_size differ from the run that wrote it)");
   }
+  // Every rank starts from rank 0's parameters (fresh, init_from or resumed).
+  for (const Tensor& p : model.parameters()) gradients.broadcast(p, 0);
+  std::unique_ptr<nn::GradReducer> reducer;
+  if (world.size() > 1)
+    reducer = std::make_unique<nn::GradReducer>(model.parameters(), gradients,
+                                                int64_t(config.train.bucket_mb * (1 << 20)));
 
-  // ---- output: from here on files are written ----
-  prepare_output_dir(dir, config);
-  MetricsLog metrics((dir / "metrics.csv").string(), state.step);
-  print_start(config, t, state, resuming, last);
+  // ---- output: from here on files are written (by rank 0) ----
+  std::optional<MetricsLog> metrics;
+  std::optional<RunLock> lock;  // one run per output.dir: a second stops here, before writing
+  if (root) {
+    fs::create_directories(dir);
+    lock.emplace(dir.string());
+    prepare_output_dir(dir, config);
+    metrics.emplace((dir / "metrics.csv").string(), state.step);
+    print_start(config, t, state, resuming, last);
+    print_ranks(world, gradients, split, reducer.get());
+  }
   Generator dropout_gen(uint64_t(config.train.seed + 1), state.dropout_rng_offset);
   Precision precision{dtype_from_name(config.train.dtype), nullptr, options.after_backward};
   nn::LossScaler scaler(config.train.loss_scale_growth_interval, state.loss_scaler);
@@ -164,7 +213,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
              "; no checkpoint written, ", last, " keeps the last good one");
     state.dropout_rng_offset = dropout_gen.offset;
     state.loss_scaler = scaler.state();
-    save_checkpoint(prefix, model, with_optimizer ? &optimizer : nullptr, state, to_yaml(config));
+    if (root) save_checkpoint(prefix, model, with_optimizer ? &optimizer : nullptr, state, to_yaml(config));
   };
 
   g_stop_requested = false;
@@ -175,57 +224,73 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   Prefetcher batches(BatchIterator(t.data, t.split.train, t.stats, batch_options, state.next_batch));
   Progress progress("train", total_steps, "samples", config.train.log_every);
   TrainSummary summary;
-  while (state.step < total_steps && !g_stop_requested) {
-    Batch batch = batches.next();
+  const int64_t first_step = state.step;
+  bool stop = false;
+  while (state.step < total_steps && !stop) {
+    Batch batch = batches.next();  // the global batch: every rank slices its own rows
     const double lr = schedule->lr(state.step + 1);
-    const StepResult result = train_step(model, optimizer, to_tensors(batch, device), config.optimizer, lr,
-                                         dropout_gen, precision, state.step + 1);
-    const Loss& loss = result.loss;
+    const auto step_begin = std::chrono::steady_clock::now();
+    const StepLosses loss = sum_over_ranks(world, train_step(model, optimizer, batch, split, device, config.optimizer,
+                                                             lr, dropout_gen, reducer.get(), precision,
+                                                             state.step + 1));
+    summary.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_begin).count();
+    stop = loss.stop_requested;
     ++state.step;
     state.next_batch = batches.position();
 
-    const double loss_value = loss.total.item();
-    metrics.add_step(loss_value, loss.mse.item(), loss.ce.item());
     char status[96];
-    std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1, loss_value,
-                  lr);
-    progress.update(state.step, batch.size, status);
+    std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
+                  loss.total, lr);
+    if (root) {
+      metrics->add_step(loss.total, loss.mse, loss.ce);
+      progress.update(state.step, batch.size, status);
+    }
 
     const bool epoch_end = state.next_batch.batch == 0;
     const bool evaluate = config.train.eval_every > 0 ? state.step % config.train.eval_every == 0 : epoch_end;
     const bool log = state.step % std::max<int64_t>(config.train.log_every, 1) == 0;
-    const bool finished = state.step == total_steps || g_stop_requested;
+    const bool finished = state.step == total_steps || stop;
     ValidationResult val{NAN, NAN, NAN, {}};
     if ((evaluate || finished) && !t.split.val.empty()) {
       {
         autocast::AutocastGuard autocast(precision.dtype);  // validates in the run's precision
-        val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size);
+        val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size, world);
       }
       summary.last_val_pearson = val.pearson;
-      std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
-                   isatty(fileno(stderr)) ? "\n" : "", long(state.step), val.mse, val.pearson, val.spearman);
+      if (root)
+        std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
+                     isatty(fileno(stderr)) ? "\n" : "", long(state.step), val.mse, val.pearson, val.spearman);
       if (val.pearson > state.best_val_pearson) {
         state.best_val_pearson = val.pearson;
         checkpoint(best, false);
-        write_val_predictions((dir / "val_predictions.tsv").string(), t.data, t.split.val, t.stats, val.predictions);
+        if (root)
+          write_val_predictions((dir / "val_predictions.tsv").string(), t.data, t.split.val, t.stats,
+                                val.predictions);
       }
     }
-    if (log || !std::isnan(val.pearson) || finished)
-      metrics.write_row(state.step, batch.position.epoch + 1, lr, val, progress.items_per_second());
+    if (root && (log || !std::isnan(val.pearson) || finished))
+      metrics->write_row(state.step, batch.position.epoch + 1, lr, val, progress.items_per_second());
     const bool save = config.output.checkpoint_every > 0 ? state.step % config.output.checkpoint_every == 0 : epoch_end;
     if (save || finished) checkpoint(last, true);
   }
-  progress.finish();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  metrics.close();  // complete on disk before gnuplot reads it
-  if (plot_training(dir.string()))
-    std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir.c_str(),
-                 t.split.val.empty() ? "" : ", val_scatter.png");
-  if (g_stop_requested) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(state.step));
+  summary.all_reduce_wait_seconds = reducer ? reducer->wait_seconds() : 0;
   summary.steps = state.step;
   summary.best_val_pearson = state.best_val_pearson;
   summary.best_checkpoint = best;
+  world.barrier();  // no rank leaves (and finalises MPI) while another still needs it
+  if (!root) return summary;
+  progress.finish();
+  metrics->close();  // complete on disk before gnuplot reads it
+  if (plot_training(dir.string()))
+    std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir.c_str(),
+                 t.split.val.empty() ? "" : ", val_scatter.png");
+  std::fprintf(stderr, "training steps: %.1f s, %.1f samples/s; waiting for gradient all-reduces: %.2f s (%.1f%%)\n",
+               summary.train_seconds, double((state.step - first_step) * config.train.batch_size) / std::max(summary.train_seconds, 1e-9),
+               summary.all_reduce_wait_seconds,
+               100 * summary.all_reduce_wait_seconds / std::max(summary.train_seconds, 1e-9));
+  if (stop) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(state.step));
   return summary;
 }
 

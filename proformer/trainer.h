@@ -11,6 +11,8 @@
 //   <dir>/learning_curves.png, val_scatter.png, plot_training.gp
 //                                   plots drawn at the end when gnuplot is
 //                                   installed (see plots.h)
+//   <dir>/train.lock                locked while a run writes into <dir>: a
+//                                   second run stops at once (run_lock.h)
 //
 // Fine-tuning: with train.init_from the run starts from a trained checkpoint
 // (see initial_model) and otherwise trains as usual, labels z-scored with the
@@ -29,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "nn/communicator.h"
 #include "proformer/config.h"
 #include "proformer/model.h"
 
@@ -36,6 +39,12 @@ namespace pf::proformer {
 
 struct TrainOptions {
   bool resume = false;  // continue from <dir>/last.* if it exists (else start afresh)
+  // Data parallel (mpirun -np N pf-train): the ranks, for host tensors
+  // (validation, losses, the start-up broadcast); nullptr: this process alone.
+  nn::Communicator* world = nullptr;
+  // What all-reduces the gradients and broadcasts the parameters: NCCL for a
+  // model on GPUs; nullptr: world.
+  nn::Communicator* gradients = nullptr;
   // Called after each backward with the parameters (Precision::after_backward);
   // tests use it to inject a non-finite gradient.
   std::function<void(const nn::NamedTensors&)> after_backward;
@@ -46,6 +55,8 @@ struct TrainSummary {
   double best_val_pearson = 0;
   double last_val_pearson = 0;
   std::string best_checkpoint;  // prefix of the best checkpoint
+  double train_seconds = 0;     // in training steps (validation and checkpoints excluded)
+  double all_reduce_wait_seconds = 0;  // of them, waiting for gradient all-reduces after backward
 };
 
 // The model a run starts from, on the CPU: a fresh seeded initialisation
@@ -59,6 +70,14 @@ std::unique_ptr<Proformer> initial_model(const Config& config);
 
 // Runs training to the end (epochs or max_steps). Throws pf::Error on bad
 // input; SIGINT/SIGTERM stop after the current step with a checkpoint.
+//
+// Data parallel: every rank calls train() with the same config. Each trains
+// on its share of every global batch (train_step.h), the gradients are summed
+// over the ranks, and rank 0 alone prints, writes metrics.csv, plots and
+// checkpoints. Every rank reads the data and, with --resume, the checkpoint
+// (on several machines output.dir must be on a shared file system); rank 0's
+// parameters are broadcast at the start. The data position in a checkpoint is
+// global, so a run resumes with any number of ranks.
 TrainSummary train(const Config& config, const TrainOptions& options);
 
 }  // namespace pf::proformer

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/communicator.h"
 #include "proformer/dataset.h"
 #include "proformer/model.h"
 
@@ -16,9 +17,12 @@ struct ValidationResult {
 };
 
 // Predicts `indices` (rows of data) in batches of batch_size, in eval mode;
-// the model is back in train mode afterwards.
+// the model is back in train mode afterwards. Data parallel: rank r of
+// `world` predicts its contiguous share of the rows, and every rank gets all
+// the predictions (an all-reduce of zeros and the shares: exact) and the same
+// scores.
 ValidationResult validate(Proformer& model, const EncodedDataset& data, const std::vector<int64_t>& indices,
-                          const LabelStats& stats, int64_t batch_size);
+                          const LabelStats& stats, int64_t batch_size, nn::Communicator& world);
 
 // <path> (val_predictions.tsv): measured and predicted expression (training
 // label scale) of each validation promoter, for the scatter plot.

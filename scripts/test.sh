@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the whole test suite with CTest,
+# Installs what is missing, builds (warnings are errors: PF_WERROR), and runs
+# the whole test suite with CTest,
 # then builds the CPU code once more with AddressSanitizer +
 # UndefinedBehaviorSanitizer (build-sanitize, no CUDA) and runs the whole suite
 # again there (about 5 more minutes on 2 cores; PF_SANITIZE_TESTS=0 skips it).
@@ -7,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/build.sh -DPF_WERROR=ON  # a compiler warning fails the build
 ctest --test-dir build -j "$(nproc)" --output-on-failure
 if [ "${PF_SANITIZE_TESTS:-1}" = 1 ]; then
   cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Release -DPF_CUDA=OFF -DPF_SANITIZE=ON

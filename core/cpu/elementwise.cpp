@@ -17,6 +17,9 @@ T sigmoid(T x) {
   return T(1) / (T(1) + std::exp(-x));
 }
 
+constexpr double kSqrtHalf = 0.70710678118654752440;     // 1 / sqrt(2)
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi)
+
 // body(f) with f(x) = op(x).
 template <typename T, typename Body>
 void with_unary(UnaryOp op, Body&& body) {
@@ -30,6 +33,7 @@ void with_unary(UnaryOp op, Body&& body) {
     case UnaryOp::Relu: return body([](T x) { return x > T(0) ? x : T(0); });
     case UnaryOp::Silu: return body([](T x) { return x * sigmoid(x); });
     case UnaryOp::Abs: return body([](T x) { return std::abs(x); });
+    case UnaryOp::Gelu: return body([](T x) { return T(0.5) * x * (T(1) + std::erf(x * T(kSqrtHalf))); });
   }
 }
 
@@ -51,6 +55,10 @@ void with_unary_derivative(UnaryOp op, Body&& body) {
         return s * (T(1) + x * (T(1) - s));
       });
     case UnaryOp::Abs: return body([](T x, T) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); });
+    case UnaryOp::Gelu:  // Phi(x) + x phi(x)
+      return body([](T x, T) {
+        return T(0.5) * (T(1) + std::erf(x * T(kSqrtHalf))) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+      });
   }
 }
 

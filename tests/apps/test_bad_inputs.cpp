@@ -394,7 +394,7 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint JSON nested thousands deep")
   const std::string path = checkpoint_with_model_config("deep_model_config.model.safetensors", "\"dim\":16",
                                                         "\"dim\":" + deep + std::string(100'000, ']'));
   check_rejected(pf_infer(path, sequences()), "deep_model_config.model.safetensors",
-                 {"model config", "nested deeper than 2 levels"}, predictions);
+                 {"model config", "the config nests deeper than 2 levels"}, predictions);
 }
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: checkpoint with an unknown dtype") {
@@ -431,6 +431,15 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: predictions JSON without an index the l
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: predictions that are not valid JSON") {
   check_rejected(pf_eval(kCases + "eval_not_json.json"), "eval_not_json.json", {"not valid JSON"}, scores);
+}
+
+// Parsed without a bound, this valid JSON took about 75 bytes of memory per
+// "[" and then crashed pf-eval (a stack overflow quoting the value in the
+// error message, one recursion per level); the bound stops it at the third "[".
+TEST_CASE_FIXTURE(BadInputs, "bad input: predictions JSON nested a million deep") {
+  const std::string path = tmp.file("deep_predictions.json");
+  write_text(path, "{\"0\": " + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}");
+  check_rejected(pf_eval(path), "deep_predictions.json", {"the file nests deeper than 2 levels"}, scores);
 }
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: empty predictions file") {

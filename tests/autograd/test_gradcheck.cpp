@@ -97,6 +97,7 @@ TEST_CASE("gradcheck: sqrt") { check_unary("sqrt", Random().uniform({2, 3}, 0.2,
 TEST_CASE("gradcheck: tanh") { check_unary("tanh", Random().normal({2, 3}), pf::tanh); }
 TEST_CASE("gradcheck: sigmoid") { check_unary("sigmoid", Random().normal({2, 3}), pf::sigmoid); }
 TEST_CASE("gradcheck: silu") { check_unary("silu", Random().normal({2, 3}), pf::silu); }
+TEST_CASE("gradcheck: gelu") { check_unary("gelu", Random().normal({2, 3}), pf::gelu); }
 
 TEST_CASE("gradcheck: relu") {
   // Well away from the kink at 0, where a finite difference would straddle it.

@@ -1,9 +1,11 @@
-// pf::excerpt: input text made fit for a one-line error message.
+// pf::Error's message ending and pf::excerpt: input text made fit for a
+// one-line error message.
 #include <doctest/doctest.h>
 
 #include <string>
 
 #include "core/error.h"
+#include "core/ops.h"
 
 using namespace pf;
 
@@ -27,4 +29,25 @@ TEST_CASE("excerpt: escapes control characters and cuts long text, noting its le
   CHECK(line.find('\n') == std::string::npos);
   CHECK(line.find('\r') == std::string::npos);
   CHECK(excerpt(std::string(1 << 20, '\n')).size() <= 4 * 60 + 20);
+}
+
+// The build maps the repository root out of __FILE__ (-fmacro-prefix-map in
+// CMakeLists.txt); the message ended with the absolute path of the checkout.
+TEST_CASE("error: messages end with the source file relative to the repository") {
+  std::string message;
+  try {
+    ops::reshape(Tensor::zeros({2, 3}), {4});
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  INFO(message);
+  CHECK(message.starts_with("reshape: cannot reshape f32[2, 3] on cpu to [4] [core/ops.cpp:"));
+  CHECK(message.ends_with("]"));
+  CHECK(message.find(PF_SOURCE_DIR) == std::string::npos);
+  try {
+    PF_FAIL("test", "here");
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  CHECK(message.starts_with("test: here [tests/core/test_error.cpp:"));
 }

@@ -59,6 +59,12 @@ TEST_CASE("forward: swiglu") {
   check_values(ops::swiglu(f32({1, 2, -1, 0, 1, 2}, {1, 6})), {1, 3}, {0, 1.4621172, -1.7615942});
 }
 
+TEST_CASE("forward: gelu against the normal CDF") {
+  // gelu(x) = x * Phi(x): Phi(1) = 0.8413447, Phi(2) = 0.9772499, Phi(-3) = 0.0013499
+  Tensor x = f32({-3, -1, 0, 1, 2}, {5});
+  check_values(ops::unary(UnaryOp::Gelu, x), {5}, {-0.0040496940, -0.1586552539, 0, 0.8413447461, 1.9544997361});
+}
+
 TEST_CASE("forward: conv1d by hand") {
   SUBCASE("one channel, kernel [1 10], bias 0.5, padding 1 left") {
     // y[t] = 1 * x[t-1] + 10 * x[t] + 0.5 over x = [1 2 3] with x[-1] = 0: [10.5, 21.5, 32.5]

@@ -163,8 +163,9 @@ void add_layout_cases(Cases& cases) {
 
 // ---- elementwise ----
 void add_elementwise_cases(Cases& cases) {
-  const UnaryOp unary_ops[] = {UnaryOp::Neg,     UnaryOp::Exp,  UnaryOp::Log,  UnaryOp::Sqrt, UnaryOp::Tanh,
-                               UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::Silu, UnaryOp::Abs};
+  const UnaryOp unary_ops[] = {UnaryOp::Neg,  UnaryOp::Exp,  UnaryOp::Log, UnaryOp::Sqrt,
+                               UnaryOp::Tanh, UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::Silu,
+                               UnaryOp::Abs,  UnaryOp::Gelu};
   for (UnaryOp op : unary_ops) {
     const bool positive = op == UnaryOp::Log || op == UnaryOp::Sqrt;
     const double lo = positive ? 0.1 : -3, hi = positive ? 2 : 3;
@@ -463,7 +464,7 @@ void check_case(const Case& c) {
 }
 
 #ifdef PF_HAVE_NCCL
-constexpr size_t kNcclTests = 1;
+constexpr size_t kNcclTests = 2;
 #else
 constexpr size_t kNcclTests = 0;
 #endif
@@ -490,6 +491,20 @@ TEST_CASE("nccl: all_reduce_sum in a group of one rank keeps the values") {
   const std::vector<float> before = x.to_vector<float>();
   comm.all_reduce_sum(x);
   CHECK(x.to_vector<float>() == before);
+}
+
+TEST_CASE("nccl: started all-reduce, average and broadcast in a group of one rank keep the values") {
+  pf::cuda::NcclCommunicator comm(pf::cuda::NcclCommunicator::new_unique_id(), 0, 1);
+  Tensor x = uniform_input({1000}, DType::f32, Device::cuda(), 61);
+  const std::vector<float> before = x.to_vector<float>();
+  auto pending = comm.start_all_reduce_sum(x);
+  pending->wait();  // orders the compute stream after it: to_vector sees the result
+  CHECK(x.to_vector<float>() == before);
+  comm.all_reduce_average(x);
+  comm.broadcast(x, 0);
+  comm.barrier();
+  CHECK(x.to_vector<float>() == before);
+  CHECK(pending->test());
 }
 #endif
 

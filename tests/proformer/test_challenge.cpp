@@ -225,7 +225,7 @@ TEST_CASE("challenge: bad predictions and labels give errors naming the file and
   };
   const std::string p = dir.file("p");
   CHECK(contains(error_for(""), p + ": no predictions"));
-  CHECK(contains(error_for("{\"0\": 1,"), p + ": not valid JSON"));
+  CHECK(contains(error_for("{\"0\": 1,"), p + ": the file is not valid JSON"));
   CHECK(contains(error_for("[1, 2]"), p + ": expected a JSON object"));
   CHECK(contains(error_for("{}"), p + ": the JSON object is empty"));
   CHECK(contains(error_for("{\"a\": 1}"), p + ": key 'a' is not a test index"));

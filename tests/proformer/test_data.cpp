@@ -161,6 +161,31 @@ TEST_CASE("data: LineReader handles CRLF, long lines and a missing final newline
   CHECK(contains(error_of([&] { LineReader missing(dir.file("absent.txt")); }), "absent.txt: cannot open"));
 }
 
+// Excel and some Windows tools start a text file with a UTF-8 byte-order mark;
+// it was read as part of the first sequence ("invalid character '\xef'").
+TEST_CASE("data: a UTF-8 byte-order mark at the start of a file is skipped") {
+  TempDir dir;
+  const std::string bom = "\xEF\xBB\xBF";
+  const std::string train = dir.file("bom.txt");
+  write_text(train, bom + read_text(kDemoTrain));
+  const EncodedDataset a = EncodedDataset::from_tsv(kDemoTrain), b = EncodedDataset::from_tsv(train);
+  CHECK(a.tokens == b.tokens);
+  CHECK(a.labels == b.labels);
+
+  const std::string fasta = dir.file("bom.fa"), gz_lines = dir.file("bom.txt.gz");
+  write_text(fasta, bom + ">first\nACGT\n");
+  write_gzip(gz_lines, bom + "ACGT\n");
+  for (const std::string& path : {fasta, gz_lines}) {
+    SequenceReader reader(path);
+    SequenceRecord record;
+    REQUIRE(reader.next(record));
+    CHECK(record.sequence == "ACGT");
+  }
+  // Only at the start: a mark inside the data is still an error.
+  write_text(train, "ACGT\t1\n" + bom + "ACGT\t2\n");
+  CHECK(contains(error_of([&] { EncodedDataset::from_tsv(train); }), train + ":2: invalid character"));
+}
+
 TEST_CASE("data: CRLF training files give the same dataset") {
   TempDir dir;
   const std::string text = read_text(kDemoTrain);
