@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "apps/devices.h"
+#include "autograd/autocast.h"
 #include "core/atomic_file.h"
 #include "proformer/cli.h"
 #include "proformer/inference.h"
@@ -108,6 +109,8 @@ int main_body(int argc, char** argv) {
   cli.option("variants", "predict variant effects for the pairs of this TSV file instead of the inputs");
   cli.flag("ism", "in-silico mutagenesis of each input sequence (L x 4 effects)");
   cli.option("plot", "with --ism: draw a heat map per sequence, DIR/<id>.ism.png (needs gnuplot)");
+  cli.option("dtype", "f32, or bf16 / f16: mixed precision (GEMMs in the half type, the f32 checkpoint cast once)",
+             "f32");
   if (!cli.parse(argc, argv)) return 0;
   PF_CHECK(cli.has("checkpoint"), "pf-infer", "--checkpoint is required (see --help)");
   const std::string format = cli.get("format");
@@ -122,9 +125,13 @@ int main_body(int argc, char** argv) {
   PF_CHECK(ism || !cli.has("plot"), "pf-infer", "--plot needs --ism");
   if (const int64_t threads = cli.get_int("threads", 0); threads > 0) omp_set_num_threads(int(threads));
 
+  const DType dtype = dtype_from_name(cli.get("dtype"));
+  PF_CHECK(dtype == DType::f32 || is_half(dtype), "pf-infer", "--dtype must be f32, bf16 or f16, got '",
+           cli.get("dtype"), "'");
   const Device device = parse_device(cli.get("device"));
   LoadedModel model = load_model(cli.get("checkpoint"));
   model.model->to(device);
+  autocast::AutocastGuard autocast(dtype);  // every prediction below; f32: off
   InferenceOptions options;
   options.batch_size = cli.get_int("batch-size", 1);
   options.skip_invalid = cli.enabled("skip-invalid");

@@ -1,5 +1,6 @@
 // Elementwise ops and their gradients. For broadcasting binary ops the
 // gradient of each input is summed back to that input's shape (ops::sum_to).
+#include "autograd/autocast.h"
 #include "autograd/functional.h"
 
 namespace pf {
@@ -30,18 +31,21 @@ Tensor unary_op(UnaryOp op, const Tensor& x) {
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) {
+Tensor add(const Tensor& a_in, const Tensor& b_in) {
+  auto [a, b] = autocast::inputs("add", a_in, b_in);
   return record_binary(
       "add", ops::add(a, b), a, b, [](const Tensor& g) { return g; }, [](const Tensor& g) { return g; });
 }
 
-Tensor sub(const Tensor& a, const Tensor& b) {
+Tensor sub(const Tensor& a_in, const Tensor& b_in) {
+  auto [a, b] = autocast::inputs("sub", a_in, b_in);
   return record_binary(
       "sub", ops::sub(a, b), a, b, [](const Tensor& g) { return g; },
       [](const Tensor& g) { return ops::scalar(ScalarOp::Mul, g, -1.0); });
 }
 
-Tensor mul(const Tensor& a, const Tensor& b) {
+Tensor mul(const Tensor& a_in, const Tensor& b_in) {
+  auto [a, b] = autocast::inputs("mul", a_in, b_in);
   // da reads b, db reads a: keep each only if the other needs a gradient.
   Tensor as = save_if(b.requires_grad(), a), bs = save_if(a.requires_grad(), b);
   return record_binary(
@@ -49,7 +53,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
       [=](const Tensor& g) { return ops::mul(g, as); });
 }
 
-Tensor div(const Tensor& a, const Tensor& b) {
+Tensor div(const Tensor& a_in, const Tensor& b_in) {
+  auto [a, b] = autocast::inputs("div", a_in, b_in);
   Tensor as = save_if(b.requires_grad(), a), bs = b.detach();
   // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
   return record_binary(

@@ -1,10 +1,12 @@
 // matmul: for C = alpha A @ B, dA = alpha dC @ B^T and dB = alpha A^T @ dC (summed over
 // broadcast batch dims). The transposes are views that GEMM reads in place.
+#include "autograd/autocast.h"
 #include "autograd/functional.h"
 
 namespace pf {
 
-Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
+  auto [a, b] = autocast::inputs("matmul", a_in, b_in);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   Tensor as = save_if(need_b, a), bs = save_if(need_a, b);  // da reads b, db reads a
   const Shape a_shape = a.shape(), b_shape = b.shape();
@@ -15,7 +17,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
   });
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in) {
+  auto [x, w, bias] = autocast::inputs("linear", x_in, w_in, bias_in);
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
   const bool need_bias = bias.defined() && bias.requires_grad();
   Tensor xs = save_if(need_w, x), ws = save_if(need_x, w);  // dx reads w, dw reads x

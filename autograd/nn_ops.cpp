@@ -1,4 +1,5 @@
 // Neural-network ops whose forward and backward are fused backend kernels.
+#include "autograd/autocast.h"
 #include "autograd/functional.h"
 
 namespace pf {
@@ -16,7 +17,8 @@ Tensor softmax_impl(const char* op, const Tensor& x, bool log) {
 Tensor softmax(const Tensor& x) { return softmax_impl("softmax", x, false); }
 Tensor log_softmax(const Tensor& x) { return softmax_impl("log_softmax", x, true); }
 
-Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
+Tensor layer_norm(const Tensor& x_in, const Tensor& gamma_in, const Tensor& beta_in, double eps) {
+  auto [x, gamma, beta] = autocast::inputs("layer_norm", x_in, gamma_in, beta_in);
   ops::LayerNormResult r = ops::layer_norm(x, gamma, beta, eps);
   Tensor xs = x.detach(), gs = gamma.detach(), mean = r.mean, rstd = r.rstd;  // not r: r.y is the output
   return record("layer_norm", r.y, {x, gamma, beta}, [=](const Tensor& g) -> std::vector<Tensor> {
@@ -31,7 +33,9 @@ Tensor swiglu(const Tensor& x) {
                 [xs](const Tensor& g) -> std::vector<Tensor> { return {ops::swiglu_backward(xs, g)}; });
 }
 
-Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t pad_left, int64_t pad_right) {
+Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, int64_t pad_left,
+              int64_t pad_right) {
+  auto [x, weight, bias] = autocast::inputs("conv1d", x_in, weight_in, bias_in);
   Tensor xs = x.detach(), ws = weight.detach();
   const bool has_bias = bias.defined();
   std::vector<Tensor> inputs = {x, weight};
@@ -64,7 +68,8 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
                 });
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets) {
+  auto [logits] = autocast::inputs("cross_entropy", logits_in);
   Tensor ls = logits.detach();
   return record("cross_entropy", ops::cross_entropy(logits, targets), {logits, targets},
                 [=](const Tensor& g) -> std::vector<Tensor> {
@@ -72,7 +77,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
                 });
 }
 
-Tensor mse_loss(const Tensor& prediction, const Tensor& target) {
+Tensor mse_loss(const Tensor& prediction_in, const Tensor& target_in) {
+  auto [prediction, target] = autocast::inputs("mse_loss", prediction_in, target_in);
   PF_CHECK(prediction.shape() == target.shape(), "mse_loss", "prediction ", describe(prediction),
            " and target ", describe(target), " differ in shape");
   Tensor diff = sub(prediction, target);

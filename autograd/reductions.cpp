@@ -1,5 +1,6 @@
 // Reductions: the gradient of a sum is the incoming gradient broadcast back
 // over the reduced dims; a max sends it to where the maximum was.
+#include "autograd/autocast.h"
 #include "autograd/functional.h"
 
 namespace pf {
@@ -14,14 +15,16 @@ Shape keepdim_shape(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 }  // namespace
 
-Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+Tensor sum(const Tensor& x_in, const std::vector<int64_t>& dims, bool keepdim) {
+  auto [x] = autocast::inputs("sum", x_in);
   const Shape in_shape = x.shape(), kept = keepdim_shape(x, dims);
   return record("sum", ops::sum(x, dims, keepdim), {x}, [=](const Tensor& g) -> std::vector<Tensor> {
     return {ops::contiguous(ops::expand(ops::reshape(g, kept), in_shape))};
   });
 }
 
-Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+Tensor mean(const Tensor& x_in, const std::vector<int64_t>& dims, bool keepdim) {
+  auto [x] = autocast::inputs("mean", x_in);
   const int64_t count = x.numel() / std::max<int64_t>(shape_numel(keepdim_shape(x, dims)), 1);
   return mul(sum(x, dims, keepdim), 1.0 / double(count));
 }

@@ -2,6 +2,7 @@
 // gradient back to the input's layout.
 #include <numeric>
 
+#include "autograd/autocast.h"
 #include "autograd/functional.h"
 
 namespace pf {
@@ -68,7 +69,8 @@ Tensor contiguous(const Tensor& x) {
                 [](const Tensor& g) -> std::vector<Tensor> { return {g}; });
 }
 
-Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
+Tensor concat(const std::vector<Tensor>& xs_in, int64_t dim) {
+  const std::vector<Tensor> xs = autocast::cast_inputs("concat", xs_in);
   Tensor out = ops::concat(xs, dim);
   const int64_t d = out.wrap_dim(dim);
   std::vector<int64_t> sizes;

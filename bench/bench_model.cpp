@@ -9,7 +9,10 @@
 // and prints the table; scripts/gpu-check.sh runs both on a GPU.
 //
 //   bench_model --config full|small --mode infer|train --batch 16 --reps 5 --threads 2 [--device cuda]
-//               [--peak-gflops 90]
+//               [--dtype f32|bf16|f16] [--peak-gflops 90]
+//
+// --dtype bf16/f16 runs the step under autocast (autograd/autocast.h);
+// "param_mb" is the f32 weights plus their low-precision copies.
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -19,7 +22,9 @@
 #include <cstdio>
 
 #include "apps/devices.h"
+#include "autograd/autocast.h"
 #include "bench/peak.h"
+#include "core/cpu/cpu_backend.h"
 #include "core/cpu/host_cache.h"
 #include "core/storage.h"
 #include "proformer/cli.h"
@@ -76,6 +81,7 @@ int main_body(int argc, char** argv) {
   cli.option("reps", "timed repetitions (after one warm-up)", "5");
   cli.option("threads", "CPU threads", "2");
   cli.option("device", "cpu, cuda or cuda:N", "cpu");
+  cli.option("dtype", "f32, or bf16 / f16 (mixed precision)", "f32");
   cli.option("peak-gflops", "fp32 peak for '% of peak' (0: measure it here)", "0");
   if (!cli.parse(argc, argv)) return 0;
   const int threads = std::stoi(cli.get("threads"));
@@ -86,6 +92,8 @@ int main_body(int argc, char** argv) {
   const int reps = std::stoi(cli.get("reps"));
   const bool train = cli.get("mode") == "train";
   const Device device = parse_device(cli.get("device"));
+  const DType dtype = dtype_from_name(cli.get("dtype"));
+  const bool gemm_native = CpuBackend::native_half_gemm(dtype);
 
   Proformer model(config, 0);
   model.to(device);
@@ -98,6 +106,8 @@ int main_body(int argc, char** argv) {
   Tensor labels = ops::to(ops::normal({B}, 0, 1, gen), device);
   nn::Adam optimizer(model.named_parameters(), {});
 
+  const double param_bytes = double(model.parameter_count()) * 4.0;
+  const double copy_bytes = dtype == DType::f32 ? 0.0 : double(model.parameter_count()) * double(dtype_size(dtype));
   std::vector<double> seconds;
   size_t activation_bytes = 0;  // the step's peak above what lives across steps
   Usage after_warmup{};
@@ -108,13 +118,18 @@ int main_body(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     if (train) {
       model.train();
-      Loss loss = proformer_loss(model.forward(tokens, gen), labels, targets, mask, masked);
       model.zero_grad();
+      Loss loss;
+      {
+        autocast::AutocastGuard autocast(dtype);
+        loss = proformer_loss(model.forward(tokens, gen), labels, targets, mask, masked);
+      }
       loss.total.backward();
       nn::clip_gradients(model.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
       optimizer.step(1e-4);
     } else {
       model.eval();
+      autocast::AutocastGuard autocast(dtype);
       model.predict(tokens);
     }
     backend_for(device).synchronize();  // a GPU runs behind the host: time the work, not its queueing
@@ -132,15 +147,17 @@ int main_body(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage);
   const cpu::HostMemoryStats memory = cpu::host_memory_stats();
   std::printf("{\"impl\": \"proformer-cpp\", \"config\": \"%s\", \"mode\": \"%s\", \"batch\": %ld, \"threads\": %d, "
-              "\"device\": \"%s\", \"median_s\": %.4f, \"per_s\": %.2f, \"gflops\": %.1f, \"pct_peak\": %.1f, "
-              "\"activation_mb\": %.1f, \"peak_device_mb\": %.0f, \"peak_rss_mb\": %.0f, "
-              "\"minor_faults_per_step\": %.0f, \"system_s_per_step\": %.4f, \"host_peak_in_use_mb\": %.0f, "
-              "\"host_cached_mb\": %.0f}\n",
-              cli.get("config").c_str(), cli.get("mode").c_str(), long(B), threads, device.str().c_str(), median,
-              double(B) / median, gflops, 100 * gflops / peak, double(activation_bytes) / (1 << 20),
-              double(storage_stats(device.kind).peak_bytes) / (1 << 20), double(usage.ru_maxrss) / 1024.0,
-              double(end.minor_faults - after_warmup.minor_faults) / reps, (end.system_s - after_warmup.system_s) / reps,
-              double(memory.peak_in_use) / (1 << 20), double(memory.cached) / (1 << 20));
+              "\"device\": \"%s\", \"dtype\": \"%s\", \"half_gemm\": \"%s\", \"median_s\": %.4f, \"per_s\": %.2f, "
+              "\"gflops\": %.1f, \"pct_peak\": %.1f, \"param_mb\": %.1f, \"activation_mb\": %.1f, "
+              "\"peak_device_mb\": %.0f, \"peak_rss_mb\": %.0f, \"minor_faults_per_step\": %.0f, "
+              "\"system_s_per_step\": %.4f, \"host_peak_in_use_mb\": %.0f, \"host_cached_mb\": %.0f}\n",
+              cli.get("config").c_str(), cli.get("mode").c_str(), long(B), threads, device.str().c_str(),
+              dtype_name(dtype), dtype == DType::f32 ? "-" : gemm_native ? "onednn" : "f32-convert", median,
+              double(B) / median, gflops, 100 * gflops / peak, (param_bytes + copy_bytes) / (1 << 20),
+              double(activation_bytes) / (1 << 20), double(storage_stats(device.kind).peak_bytes) / (1 << 20),
+              double(usage.ru_maxrss) / 1024.0, double(end.minor_faults - after_warmup.minor_faults) / reps,
+              (end.system_s - after_warmup.system_s) / reps, double(memory.peak_in_use) / (1 << 20),
+              double(memory.cached) / (1 << 20));
   return 0;
 }
 

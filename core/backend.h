@@ -5,8 +5,10 @@
 // Contract for every kernel: the caller (pf::ops, core/ops.cpp) has already
 // checked shapes, dtypes and devices and allocated the outputs. Unless a
 // comment says otherwise, tensors are contiguous, outputs are written
-// (not accumulated), floating tensors are f32 or f64 and all floating
-// arguments of one call share a dtype. Shapes use these letters:
+// (not accumulated), floating tensors are f32, f64, bf16 or f16 and all
+// floating arguments of one call share a dtype, except layer norm's mean and
+// rstd, which are f32 when x is a half type. Half types are loaded, computed
+// in f32 (GEMMs accumulate in f32) and stored. Shapes use these letters:
 //   R rows (all leading dims flattened), N the last dim, B batch, L length,
 //   C channels, K kernel width, V vocabulary.
 #pragma once
@@ -39,8 +41,9 @@ class Backend {
   virtual void copy_from_host(const void* host_src, void* dst, size_t nbytes) = 0;
   // Waits until all queued work on this device has finished.
   virtual void synchronize() = 0;
-  // Lets f32 GEMMs round their inputs to TF32 (train.tf32; off by default).
-  // A no-op where the device has no such mode (the CPU).
+  // Lets f32 GEMMs round their inputs to TF32 (10-bit mantissa, f32 range)
+  // on hardware that has it (CUDA tensor cores, train.tf32). Off by default;
+  // a backend without TF32 (the CPU) ignores it.
   virtual void set_tf32(bool allowed) { (void)allowed; }
 
   // ---- layout ----

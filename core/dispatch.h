@@ -19,6 +19,18 @@ void dispatch_float(DType dtype, const char* op, Fn&& fn) {
   }
 }
 
+// Calls fn.template operator()<T>() with T = float, double, bf16 or f16: for
+// kernels that load half types and compute in f32 (CPU: compute_t in
+// core/cpu/dispatch.h; CUDA: ComputeType in cuda/common.cuh).
+template <typename Fn>
+void dispatch_float_or_half(DType dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case DType::bf16: fn.template operator()<bf16>(); return;
+    case DType::f16: fn.template operator()<f16>(); return;
+    default: dispatch_float(dtype, op, fn);
+  }
+}
+
 // Same for integer index tensors (i32 or i64).
 template <typename Fn>
 void dispatch_index(DType dtype, const char* op, Fn&& fn) {

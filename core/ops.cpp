@@ -31,11 +31,9 @@ void check_index(const Tensor& t, const char* op) {
            describe(t));
 }
 
-// The CPU computes half types in f32: the dtype a kernel should see for x.
-DType compute_dtype(const Tensor& x) {
-  return x.device().is_cpu() && is_half(x.dtype()) ? DType::f32 : x.dtype();
-}
-Tensor as_compute(const Tensor& x) { return contiguous(to(x, compute_dtype(x))); }
+// The dtype of the f32 side results of a half-type op (layer norm's mean and
+// rstd): kernels compute half types in f32 and keep their statistics so.
+DType statistics_dtype(const Tensor& x) { return is_half(x.dtype()) ? DType::f32 : x.dtype(); }
 
 Tensor empty_like(const Tensor& x) { return Tensor::empty(x.shape(), x.dtype(), x.device()); }
 
@@ -246,10 +244,10 @@ Tensor dropout_mask(const Shape& shape, double p, Generator& gen, DType dtype, D
 
 Tensor unary(UnaryOp op, const Tensor& x) {
   check_float(x, unary_op_name(op));
-  Tensor in = as_compute(x);
+  Tensor in = contiguous(x);
   Tensor out = empty_like(in);
   backend(in).unary(op, in, out);
-  return to(out, x.dtype());
+  return out;
 }
 
 Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy) {
@@ -264,18 +262,17 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same(a, b, name);
   check_float(a, name);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor ac = to(a, compute_dtype(a)), bc = to(b, compute_dtype(b));
-  Tensor out = Tensor::empty(shape, ac.dtype(), a.device());
-  backend(a).binary(op, expand(ac, shape), expand(bc, shape), out);
-  return to(out, a.dtype());
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+  backend(a).binary(op, expand(a, shape), expand(b, shape), out);
+  return out;
 }
 
 Tensor scalar(ScalarOp op, const Tensor& x, double s) {
   check_float(x, "scalar op");
-  Tensor in = as_compute(x);
+  Tensor in = contiguous(x);
   Tensor out = empty_like(in);
   backend(in).scalar(op, in, s, out);
-  return to(out, x.dtype());
+  return out;
 }
 
 // ---- reductions ----
@@ -313,14 +310,14 @@ std::vector<int64_t> normalise_dims(const Tensor& x, std::vector<int64_t> dims) 
 Tensor sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
   check_float(x, "sum");
   dims = normalise_dims(x, dims);
-  Tensor out = as_compute(x);
+  Tensor out = contiguous(x);
   Backend& be = backend(x);
   for (int64_t d : dims)
     out = reduce_dim(out, d, [&](const Tensor& in, int64_t o, int64_t n, int64_t i, const Tensor& r) {
       be.sum(in, o, n, i, r);
     });
   if (!keepdim) out = drop_dims(out, dims);
-  return to(out, x.dtype());
+  return out;
 }
 
 Tensor mean(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
@@ -335,11 +332,11 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   check_float(x, "max");
   const int64_t d = x.wrap_dim(dim);
   Backend& be = backend(x);
-  Tensor out = reduce_dim(as_compute(x), d, [&](const Tensor& in, int64_t o, int64_t n, int64_t i, const Tensor& r) {
+  Tensor out = reduce_dim(contiguous(x), d, [&](const Tensor& in, int64_t o, int64_t n, int64_t i, const Tensor& r) {
     be.max(in, o, n, i, r);
   });
   if (!keepdim) out = squeeze(out, d);
-  return to(out, x.dtype());
+  return out;
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
@@ -379,11 +376,11 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
   a_shape.insert(a_shape.end(), {M, K});
   b_shape.insert(b_shape.end(), {K, N});
   c_shape.insert(c_shape.end(), {M, N});
-  Tensor ac = gemm_operand(expand(to(a, compute_dtype(a)), a_shape));
-  Tensor bc = gemm_operand(expand(to(b, compute_dtype(b)), b_shape));
-  Tensor c = Tensor::empty(c_shape, ac.dtype(), a.device());
+  Tensor ac = gemm_operand(expand(a, a_shape));
+  Tensor bc = gemm_operand(expand(b, b_shape));
+  Tensor c = Tensor::empty(c_shape, a.dtype(), a.device());
   backend(a).gemm(ac, bc, c, alpha, 0.0);
-  return to(c, a.dtype());
+  return c;
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
@@ -391,12 +388,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   check_same(x, bias, "linear");
   PF_CHECK(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(0) && bias.shape() == Shape{w.size(1)}, "linear",
            "expected x [R, K], w [K, N], bias [N], got ", describe(x), ", ", describe(w), ", ", describe(bias));
-  // Half types: the CPU computes in f32 (as matmul does), a GPU in the half type itself.
-  const DType compute = compute_dtype(x);
-  Tensor out = Tensor::empty({x.size(0), w.size(1)}, compute, x.device());
+  Tensor out = Tensor::empty({x.size(0), w.size(1)}, x.dtype(), x.device());
   backend(x).copy(expand(bias, out.shape()), out);
-  backend(x).gemm(gemm_operand(to(x, compute)), gemm_operand(to(w, compute)), out, 1.0, 1.0);
-  return to(out, x.dtype());
+  backend(x).gemm(gemm_operand(x), gemm_operand(w), out, 1.0, 1.0);
+  return out;
 }
 
 // ---- neural-network kernels ----
@@ -424,8 +419,8 @@ LayerNormResult layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& b
            "], got ", describe(gamma), " and ", describe(beta));
   Tensor in = contiguous(x);
   Shape row_shape(x.shape().begin(), x.shape().end() - 1);
-  LayerNormResult r{empty_like(in), Tensor::empty(row_shape, x.dtype(), x.device()),
-                    Tensor::empty(row_shape, x.dtype(), x.device())};
+  LayerNormResult r{empty_like(in), Tensor::empty(row_shape, statistics_dtype(x), x.device()),
+                    Tensor::empty(row_shape, statistics_dtype(x), x.device())};
   backend(x).layer_norm(in, contiguous(gamma), contiguous(beta), eps, r.y, r.mean, r.rstd);
   return r;
 }

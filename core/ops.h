@@ -4,8 +4,9 @@
 // (autograd/functional.h) builds the differentiable pf:: ops from these; the
 // backward of every op is also written with these.
 //
-// Half types (bf16, f16) are computed in f32: ops upcast their inputs and cast
-// the result back (see ops.cpp: with_f32).
+// Half types (bf16, f16) are stored as such and computed in f32 inside the
+// kernels (load, compute, store): no op makes an f32 copy of a half tensor.
+// GEMMs accumulate in f32. Layer norm's mean and rstd are f32 for half x.
 #pragma once
 #include <utility>
 #include <vector>

@@ -28,17 +28,8 @@
 namespace pf::cuda {
 
 // ---- dtype dispatch (host) ----
-// dispatch_float (f32, f64) and dispatch_index (i32, i64) come from
-// core/dispatch.h; this one also accepts the half types (for the ops pf::ops passes to a GPU in
-// bf16/f16 instead of upcasting them: unary, binary, scalar, sum, max).
-template <typename Fn>
-void dispatch_float_or_half(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::bf16: fn.template operator()<bf16>(); return;
-    case DType::f16: fn.template operator()<f16>(); return;
-    default: dispatch_float(dtype, op, fn);
-  }
-}
+// dispatch_float (f32, f64), dispatch_float_or_half (also bf16, f16) and
+// dispatch_index (i32, i64) come from core/dispatch.h.
 
 // ---- element conversions (device) ----
 // The arithmetic type of a storage type: the CPU upcasts bf16/f16 to f32 before

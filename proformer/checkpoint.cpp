@@ -36,7 +36,9 @@ std::map<std::string, std::string> state_metadata(const TrainState& s) {
           {"dropout_rng_offset", std::to_string(s.dropout_rng_offset)},
           {"best_val_pearson", exact(s.best_val_pearson)},
           {"label_mean", exact(s.label_stats.mean)},
-          {"label_std", exact(s.label_stats.std)}};
+          {"label_std", exact(s.label_stats.std)},
+          {"loss_scale", exact(s.loss_scaler.scale)},
+          {"loss_scale_clean_steps", std::to_string(s.loss_scaler.clean_steps)}};
 }
 
 // Reads one metadata value, naming the file and key when it is missing or bad.
@@ -74,6 +76,9 @@ TrainState read_state(const nn::SafetensorsFile& file, const std::string& path) 
   s.dropout_rng_offset = meta_number<uint64_t>(file, path, "dropout_rng_offset");
   s.best_val_pearson = meta_number<double>(file, path, "best_val_pearson");
   s.label_stats = {meta_number<double>(file, path, "label_mean"), meta_number<double>(file, path, "label_std")};
+  if (file.metadata.count("loss_scale"))  // absent in checkpoints from before mixed precision
+    s.loss_scaler = {meta_number<double>(file, path, "loss_scale"),
+                     meta_number<int64_t>(file, path, "loss_scale_clean_steps")};
   return s;
 }
 
@@ -112,7 +117,11 @@ void save_checkpoint(const std::string& prefix, const Proformer& model, const nn
     std::error_code error;
     if (fs::exists(optim)) fs::rename(optim, previous, error);
     PF_CHECK(!error, "checkpoint", optim, ": cannot rename it to ", previous, " (", error.message(), ")");
-    nn::save_safetensors(optim, optimizer->state(), metadata);
+    // Adam's own count (its bias correction) trails the step count when f16
+    // steps were skipped by the loss scaler.
+    std::map<std::string, std::string> optim_metadata = metadata;
+    optim_metadata["optimizer_steps"] = std::to_string(optimizer->steps_taken());
+    nn::save_safetensors(optim, optimizer->state(), optim_metadata);
   }
   metadata["model_config"] = model_config_to_json(model.config());
   metadata["train_config"] = config_yaml;
@@ -164,7 +173,10 @@ void load_optimizer(const std::string& prefix, nn::Adam& optimizer, const TrainS
     const nn::SafetensorsFile file = nn::load_safetensors(candidate);
     const TrainState saved = read_state(file, candidate);
     if (saved.step == state.step) {
-      optimizer.load_state(nn::NamedTensors(file.tensors.begin(), file.tensors.end()), state.step);
+      const int64_t updates = file.metadata.count("optimizer_steps")  // absent before mixed precision: = step
+                                  ? meta_number<int64_t>(file, candidate, "optimizer_steps")
+                                  : state.step;
+      optimizer.load_state(nn::NamedTensors(file.tensors.begin(), file.tensors.end()), updates);
       return;
     }
     steps += (steps.empty() ? "" : " and ") + std::to_string(saved.step);

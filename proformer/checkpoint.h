@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "nn/loss_scaler.h"
 #include "nn/optimizer.h"
 #include "proformer/batches.h"
 #include "proformer/dataset.h"
@@ -33,6 +34,7 @@ struct TrainState {
   uint64_t dropout_rng_offset = 0;  // the dropout generator's position
   double best_val_pearson = -std::numeric_limits<double>::infinity();
   LabelStats label_stats;
+  nn::LossScalerState loss_scaler;  // f16 runs; checkpoints without it read as the initial state
 };
 
 // Writes <prefix>.model.safetensors and, when optimizer is given,

@@ -57,7 +57,9 @@ struct TrainConfig {
   int64_t eval_every = 0;      // validate every this many steps; 0 = once per epoch
   int64_t log_every = 10;      // steps between metrics.csv rows
   int64_t threads = 0;         // CPU threads; 0 = all cores
-  std::string dtype = "f32";   // f32, or bf16 / f16 autocast
+  std::string dtype = "f32";   // f32, or mixed precision (autograd/autocast.h): bf16 | f16
+  bool tf32 = false;           // f32 runs on CUDA: cuBLAS GEMMs may round inputs to TF32
+  int64_t loss_scale_growth_interval = 2000;  // f16: clean steps before the loss scale doubles
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   double bucket_mb = 25;       // data parallel: gradients are all-reduced in buckets of about this many MB
   std::string init_from;       // checkpoint to start from (same architecture); "" = fresh initialisation

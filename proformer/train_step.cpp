@@ -1,5 +1,9 @@
 #include "proformer/train_step.h"
 
+#include <cmath>
+
+#include "autograd/autocast.h"
+
 namespace pf::proformer {
 
 BatchTensors to_tensors(const Batch& b, Device device) {
@@ -33,25 +37,42 @@ Loss add_losses(const Loss& a, const Loss& b) {
 }  // namespace
 
 Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
-                const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer) {
+                const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer,
+                const Precision& precision, int64_t step_number) {
   const double ce_denominator = double(masked_count(batch)) + 1.0;  // of the global batch
   const double mse_weight = double(split.micro) / double(split.global);
   const uint64_t dropout_offset = dropout_gen.offset;  // every micro-batch draws from the batch's fills
   model.zero_grad();
+  const double scale = precision.scaler ? precision.scaler->scale() : 1.0;
   Loss step;
-  for (int64_t m = 0; m < split.micro_batches(); ++m) {
-    const int64_t first = split.first_row + m * split.micro;
-    const BatchTensors micro = to_tensors(batch_rows(batch, first, split.micro), device);
-    dropout_gen.offset = dropout_offset;
-    dropout_gen.rows = {uint64_t(first), uint64_t(split.micro), uint64_t(split.global)};
-    ModelOutput out = model.forward(micro.tokens, dropout_gen);
-    Loss loss = proformer_loss(out, micro.labels_z, micro.targets, micro.mask, mse_weight, ce_denominator);
-    if (reducer && m + 1 == split.micro_batches()) reducer->arm();  // the last backward all-reduces
-    loss.total.backward();  // adds to the gradients of the micro-batches before
-    step = add_losses(step, loss);
+  {
+    autocast::AutocastGuard autocast(precision.dtype);  // the weights' low copies: made once for the whole step
+    for (int64_t m = 0; m < split.micro_batches(); ++m) {
+      const int64_t first = split.first_row + m * split.micro;
+      const BatchTensors micro = to_tensors(batch_rows(batch, first, split.micro), device);
+      dropout_gen.offset = dropout_offset;
+      dropout_gen.rows = {uint64_t(first), uint64_t(split.micro), uint64_t(split.global)};
+      ModelOutput out = model.forward(micro.tokens, dropout_gen);
+      Loss loss = proformer_loss(out, micro.labels_z, micro.targets, micro.mask, mse_weight, ce_denominator);
+      if (reducer && m + 1 == split.micro_batches()) reducer->arm();  // the last backward all-reduces
+      // Adds to the gradients of the micro-batches before.
+      (scale == 1.0 ? loss.total : mul(loss.total, scale)).backward();
+      step = add_losses(step, loss);
+    }
   }
   dropout_gen.rows = {};
   if (reducer) reducer->finish();
+  const double loss_value = step.total.item();  // this rank's part
+  PF_CHECK(std::isfinite(loss_value), "train", "loss became ", loss_value, " at step ", step_number,
+           "; stopped before updating (HINT: lower the learning rate or enable clipping)");
+  const nn::NamedTensors params = model.named_parameters();
+  if (precision.after_backward) precision.after_backward(params);
+  // After the all-reduce every rank sees the same gradients, so all skip or stop together.
+  if (precision.scaler && !precision.scaler->unscale_or_skip(params)) return step;
+  const std::string bad = nn::first_non_finite_gradient(params);
+  PF_CHECK(bad.empty(), "train", "the gradient of ", bad, " is not finite at step ", step_number,
+           "; stopped before updating (HINT: lower the learning rate, enable clipping, or use train.dtype=bf16 "
+           "instead of f16)");
   const nn::ClipMode mode = clipping.clip_mode == "global" ? nn::ClipMode::Global : nn::ClipMode::PerParameter;
   nn::clip_gradients(model.parameters(), clipping.clip_value, clipping.clip_norm, mode);
   optimizer.step(lr);

@@ -1,7 +1,8 @@
 // One optimisation step of Proformer: the batch onto the device, forward,
 // loss, backward (in micro-batches, gradients summed, and over the ranks of a
 // data-parallel run), gradient clipping (the Keras order: element-wise, then
-// by norm) and the Adam update.
+// by norm) and the Adam update. In mixed precision the forwards run under
+// autocast and an f16 loss is scaled (see Precision).
 //
 // How a global batch of B = train.batch_size rows is split over N ranks and M
 // rows per forward (train.micro_batch_size):
@@ -16,8 +17,11 @@
 // (Generator::rows), so the summed gradient is the whole batch's for any N and
 // M, up to the order of float additions.
 #pragma once
+#include <functional>
+
 #include "core/philox.h"
 #include "nn/grad_reducer.h"
+#include "nn/loss_scaler.h"
 #include "nn/optimizer.h"
 #include "proformer/batches.h"
 #include "proformer/config.h"
@@ -46,12 +50,25 @@ struct BatchSplit {
 // they do not split evenly over `ranks`.
 BatchSplit split_batch(const TrainConfig& train, int ranks, int rank);
 
+// How a step handles precision (autograd/autocast.h, nn/loss_scaler.h).
+struct Precision {
+  DType dtype = DType::f32;          // autocast's low dtype; f32: autocast off
+  nn::LossScaler* scaler = nullptr;  // f16: the loss is scaled, overflowing steps are skipped
+  // Called between backward and the checks with every parameter; tests use it
+  // to corrupt a gradient on purpose.
+  std::function<void(const nn::NamedTensors&)> after_backward;
+};
+
 // Runs one step on this rank's share of the global `batch` with learning rate
 // lr: the gradients are summed over its micro-batches and, with a reducer,
 // over the ranks, so every rank clips and updates the same. Returns this
-// rank's part of the batch's losses (computed before the update; their sum
-// over ranks is the batch's loss). Dropout draws from dropout_gen.
+// rank's part of the batch's losses (computed before the update, unscaled;
+// their sum over ranks is the batch's loss). Dropout draws from dropout_gen.
+// Throws pf::Error naming `step` (1-based) and the first parameter concerned
+// when the loss or a gradient is not finite, before anything is updated,
+// except an f16 overflow, which the scaler handles by skipping the update.
 Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
-                const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer);
+                const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer,
+                const Precision& precision, int64_t step);
 
 }  // namespace pf::proformer

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "autograd/autocast.h"
 #include "core/atomic_file.h"
 #include "nn/schedule.h"
 #include "proformer/checkpoint.h"
@@ -181,6 +182,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   model.to(device);
   model.train();
   nn::Adam optimizer(model.named_parameters(), adam_options(config.optimizer));
+  backend_for(device).set_tf32(config.train.tf32);
 
   BatchOptions batch_options;
   batch_options.batch_size = config.train.batch_size;
@@ -219,9 +221,16 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     print_ranks(world, gradients, split, reducer.get());
   }
   Generator dropout_gen(uint64_t(config.train.seed + 1), state.dropout_rng_offset);
+  Precision precision{dtype_from_name(config.train.dtype), nullptr, options.after_backward};
+  nn::LossScaler scaler(config.train.loss_scale_growth_interval, state.loss_scaler);
+  if (precision.dtype == DType::f16) precision.scaler = &scaler;
 
   auto checkpoint = [&](const std::string& prefix, bool with_optimizer) {
+    const std::string bad = nn::first_non_finite_value(model.named_parameters());
+    PF_CHECK(bad.empty(), "train", "parameter ", bad, " is not finite at step ", state.step,
+             "; no checkpoint written, ", last, " keeps the last good one");
     state.dropout_rng_offset = dropout_gen.offset;
+    state.loss_scaler = scaler.state();
     if (root) save_checkpoint(prefix, model, with_optimizer ? &optimizer : nullptr, state, to_yaml(config));
   };
 
@@ -239,16 +248,14 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     Batch batch = batches.next();  // the global batch: every rank slices its own rows
     const double lr = schedule->lr(state.step + 1);
     const auto step_begin = std::chrono::steady_clock::now();
-    const StepLosses loss =
-        sum_over_ranks(world, train_step(model, optimizer, batch, split, device, config.optimizer, lr, dropout_gen,
-                                         reducer.get()));
+    const StepLosses loss = sum_over_ranks(world, train_step(model, optimizer, batch, split, device, config.optimizer,
+                                                             lr, dropout_gen, reducer.get(), precision,
+                                                             state.step + 1));
     summary.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_begin).count();
     stop = loss.stop_requested;
     ++state.step;
     state.next_batch = batches.position();
 
-    PF_CHECK(std::isfinite(loss.total), "train", "loss became ", loss.total, " at step ", state.step,
-             " (HINT: lower the learning rate or enable clipping)");
     char status[96];
     std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
                   loss.total, lr);
@@ -263,7 +270,10 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     const bool finished = state.step == total_steps || stop;
     ValidationResult val{NAN, NAN, NAN, {}};
     if ((evaluate || finished) && !t.split.val.empty()) {
-      val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size, world);
+      {
+        autocast::AutocastGuard autocast(precision.dtype);  // validates in the run's precision
+        val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size, world);
+      }
       summary.last_val_pearson = val.pearson;
       if (root)
         std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",

@@ -27,6 +27,7 @@
 // never stopped: metrics.csv loses the rows written after the checkpoint it
 // resumes from, and temporary files of the killed run are removed.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,9 @@ struct TrainOptions {
   // What all-reduces the gradients and broadcasts the parameters: NCCL for a
   // model on GPUs; nullptr: world.
   nn::Communicator* gradients = nullptr;
+  // Called after each backward with the parameters (Precision::after_backward);
+  // tests use it to inject a non-finite gradient.
+  std::function<void(const nn::NamedTensors&)> after_backward;
 };
 
 struct TrainSummary {

@@ -11,7 +11,7 @@ namespace pf {
 void CpuBackend::unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols) {
   const int64_t B = x.size(0), L = x.size(1), C = x.size(2);
   const int64_t Lout = cols.size(1), K = cols.size(2);
-  dispatch_float(x.dtype(), "unfold1d", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "unfold1d", [&]<typename T>() {  // a copy: any float type
     const T* xp = x.data<T>();
     T* cp = cols.data<T>();
 #pragma omp parallel for collapse(2) if (B * Lout * K * C > 32768)
@@ -21,7 +21,7 @@ void CpuBackend::unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols)
           T* out = cp + ((b * Lout + t) * K + k) * C;  // cols[b, t, k, :]
           const int64_t src = t + k - pad_left;
           if (src < 0 || src >= L)
-            std::fill(out, out + C, T(0));
+            std::fill(out, out + C, store<T>(0));
           else
             std::copy(xp + (b * L + src) * C, xp + (b * L + src + 1) * C, out);
         }
@@ -31,7 +31,8 @@ void CpuBackend::unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols)
 void CpuBackend::fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx) {
   const int64_t B = dx.size(0), L = dx.size(1), C = dx.size(2);
   const int64_t Lout = dcols.size(1), K = dcols.size(2);
-  dispatch_float(dx.dtype(), "fold1d", [&]<typename T>() {
+  dispatch_float_or_half(dx.dtype(), "fold1d", [&]<typename T>() {
+    using F = compute_t<T>;
     const T* cp = dcols.data<T>();
     T* xp = dx.data<T>();
     // Gather form: each dx[b, s, :] sums dcols[b, t, k, :] over t + k - pad_left == s,
@@ -39,13 +40,14 @@ void CpuBackend::fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx)
 #pragma omp parallel for collapse(2) if (B * L * K * C > 32768)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < L; ++s) {
-        T* out = xp + (b * L + s) * C;
-        std::fill(out, out + C, T(0));
+        RowOut<T> out_row(xp + (b * L + s) * C, C, 0);
+        F* out = out_row.data();
+        std::fill(out, out + C, F(0));
         for (int64_t k = 0; k < K; ++k) {
           const int64_t t = s - k + pad_left;
           if (t < 0 || t >= Lout) continue;
           const T* in = cp + ((b * Lout + t) * K + k) * C;
-          for (int64_t c = 0; c < C; ++c) out[c] += in[c];
+          for (int64_t c = 0; c < C; ++c) out[c] += load(in[c]);
         }
       }
   });

@@ -6,11 +6,14 @@
 //   reduce.cpp       sum, max
 //   gemm.cpp         batched GEMM: f32 through sgemm.cpp (packed, our micro-kernel),
 //                    f64 through Eigen
+//   gemm_half.cpp    bf16/f16 GEMM: oneDNN where the CPU has the instructions
 //   nn_kernels.cpp   softmax, layer norm, SwiGLU, cross-entropy, dropout mask
 //   conv.cpp         unfold1d/fold1d (im2col), depthwise conv1d
 //   embedding.cpp    embedding gather/scatter-add, one-hot
 //   optimizer.cpp    the fused Adam step
 #pragma once
+#include <atomic>
+
 #include "core/backend.h"
 #include "core/cpu/dispatch.h"
 
@@ -40,6 +43,11 @@ class CpuBackend final : public Backend {
   void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
 
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
+  // gemm() for bf16/f16 (gemm_half.cpp).
+  void gemm_half(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
+  // Whether half GEMMs of this dtype run on oneDNN's native kernels here (the
+  // CPU has bf16/f16 dot-product instructions and the build found oneDNN).
+  static bool native_half_gemm(DType dtype);
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;

@@ -1,9 +1,12 @@
 // CPU kernel helpers: reading/writing any element type as a floating value
-// (bf16/f16 go through f32) and walking strided views row by row. The DType
-// dispatch itself is shared with the CUDA backend (core/dispatch.h).
+// (bf16/f16 go through f32), half-type dispatch with an f32 compute type, and
+// walking strided views row by row. The f32/f64 dispatch is shared with the
+// CUDA backend (core/dispatch.h).
 #pragma once
 #include <array>
 #include <cstdint>
+#include <type_traits>
+#include <vector>
 
 #include "core/dispatch.h"
 #include "core/dtype.h"
@@ -33,6 +36,73 @@ void check_ids(const I* ids, int64_t n, int64_t bound, const char* op) {
     PF_CHECK(ids[i] >= 0 && ids[i] < bound, op, "index ", int64_t(ids[i]), " at position ", i, " outside [0, ", bound,
              ")");
 }
+
+// ---- half types: load as f32, compute in f32, store ----
+// The arithmetic type of a kernel whose tensors hold T: f32 for bf16 and f16.
+template <typename T>
+using compute_t = std::conditional_t<std::is_same_v<T, bf16> || std::is_same_v<T, f16>, float, T>;
+template <typename T> inline compute_t<T> load(T v) { return v; }
+template <> inline float load(bf16 v) { return bf16_to_float(v); }
+template <> inline float load(f16 v) { return f16_to_float(v); }
+template <typename T> inline T store(compute_t<T> v) { return v; }
+template <> inline bf16 store(float v) { return float_to_bf16(v); }
+template <> inline f16 store(float v) { return float_to_f16(v); }
+
+// One row of n elements of T seen as compute_t<T> values, for kernels that
+// work on whole rows (Eigen's vectorised exp, two-pass statistics): for f32
+// and f64 the row itself; for half types a row-sized f32 copy in a per-thread
+// buffer (`slot` tells apart the rows one kernel holds at once), so no
+// full-tensor copy is ever made.
+template <typename T>
+class RowIn {
+ public:
+  RowIn(const T* p, int64_t n, int slot) {
+    if constexpr (std::is_same_v<T, compute_t<T>>) {
+      data_ = p;
+    } else {
+      float* buffer = row_buffer(n, slot);
+      for (int64_t i = 0; i < n; ++i) buffer[i] = load(p[i]);
+      data_ = buffer;
+    }
+  }
+  const compute_t<T>* data() const { return data_; }
+
+  // A per-thread buffer of n floats; slots 0..3.
+  static float* row_buffer(int64_t n, int slot) {
+    thread_local std::vector<float> buffers[4];
+    std::vector<float>& b = buffers[slot];
+    if (int64_t(b.size()) < n) b.resize(size_t(n));
+    return b.data();
+  }
+
+ private:
+  const compute_t<T>* data_;
+};
+
+// The output counterpart: data() is written by the kernel and, for half
+// types, rounded into the tensor when the RowOut goes out of scope.
+template <typename T>
+class RowOut {
+ public:
+  RowOut(T* p, int64_t n, int slot) : p_(p), n_(n) {
+    if constexpr (std::is_same_v<T, compute_t<T>>)
+      data_ = p;
+    else
+      data_ = RowIn<T>::row_buffer(n, slot);
+  }
+  ~RowOut() {
+    if constexpr (!std::is_same_v<T, compute_t<T>>)
+      for (int64_t i = 0; i < n_; ++i) p_[i] = store<T>(data_[i]);
+  }
+  RowOut(const RowOut&) = delete;
+  RowOut& operator=(const RowOut&) = delete;
+  compute_t<T>* data() { return data_; }
+
+ private:
+  T* p_;
+  int64_t n_;
+  compute_t<T>* data_;
+};
 
 // Offsets (in elements) of every element of a strided view, visited in
 // row-major order one "row" (last dim) at a time:

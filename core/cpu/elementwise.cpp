@@ -90,37 +90,37 @@ void with_scalar(ScalarOp op, T s, Body&& body) {
 
 constexpr int64_t kParallelThreshold = 32768;  // below this, threads cost more than they save
 
-// out[i] = f(in[i]) over n contiguous elements.
+// out[i] = f(in[i]) over n contiguous elements (f computes in compute_t<T>).
 template <typename T, typename F>
 void map_elements(const T* in, T* out, int64_t n, F f) {
 #pragma omp parallel for simd if (n > kParallelThreshold)
-  for (int64_t i = 0; i < n; ++i) out[i] = f(in[i]);
+  for (int64_t i = 0; i < n; ++i) out[i] = store<T>(f(load(in[i])));
 }
 
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out) {
-  dispatch_float(x.dtype(), unary_op_name(op), [&]<typename T>() {
-    with_unary<T>(op, [&](auto f) { map_elements(x.data<T>(), out.data<T>(), x.numel(), f); });
+  dispatch_float_or_half(x.dtype(), unary_op_name(op), [&]<typename T>() {
+    with_unary<compute_t<T>>(op, [&](auto f) { map_elements(x.data<T>(), out.data<T>(), x.numel(), f); });
   });
 }
 
 void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) {
-  dispatch_float(x.dtype(), unary_op_name(op), [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), unary_op_name(op), [&]<typename T>() {
     const T* xp = x.data<T>();
     const T* yp = y.data<T>();
     const T* g = dy.data<T>();
     T* o = dx.data<T>();
     const int64_t n = x.numel();
-    with_unary_derivative<T>(op, [&](auto derivative) {
+    with_unary_derivative<compute_t<T>>(op, [&](auto derivative) {
 #pragma omp parallel for simd if (n > kParallelThreshold)
-      for (int64_t i = 0; i < n; ++i) o[i] = g[i] * derivative(xp[i], yp[i]);
+      for (int64_t i = 0; i < n; ++i) o[i] = store<T>(load(g[i]) * derivative(load(xp[i]), load(yp[i])));
     });
   });
 }
 
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_float(out.dtype(), binary_op_name(op), [&]<typename T>() {
+  dispatch_float_or_half(out.dtype(), binary_op_name(op), [&]<typename T>() {
     const T* ap = a.data<T>();
     const T* bp = b.data<T>();
     T* o = out.data<T>();
@@ -128,7 +128,8 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Ten
     const int64_t row_len = out.dim() == 0 ? 1 : out.size(-1);
     const int64_t a_step = out.dim() == 0 ? 0 : a.stride(-1);
     const int64_t b_step = out.dim() == 0 ? 0 : b.stride(-1);
-    with_binary<T>(op, [&](auto f) {
+    with_binary<compute_t<T>>(op, [&](auto op_f) {
+      auto f = [&](T x, T y) { return store<T>(op_f(load(x), load(y))); };
       if (a.is_contiguous() && b.is_contiguous()) {  // no broadcasting: one flat loop
 #pragma omp parallel for simd if (n > kParallelThreshold)
         for (int64_t i = 0; i < n; ++i) o[i] = f(ap[i], bp[i]);
@@ -150,8 +151,9 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Ten
 }
 
 void CpuBackend::scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) {
-  dispatch_float(x.dtype(), "scalar op", [&]<typename T>() {
-    with_scalar<T>(op, T(s), [&](auto f) { map_elements(x.data<T>(), out.data<T>(), x.numel(), f); });
+  dispatch_float_or_half(x.dtype(), "scalar op", [&]<typename T>() {
+    using C = compute_t<T>;
+    with_scalar<C>(op, C(s), [&](auto f) { map_elements(x.data<T>(), out.data<T>(), x.numel(), f); });
   });
 }
 

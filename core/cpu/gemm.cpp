@@ -62,6 +62,7 @@ void eigen_gemm(const T* ap, const T* bp, T* cp, int64_t M, int64_t N, int64_t K
 void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
   const int64_t M = c.size(-2), N = c.size(-1), K = a.size(-1);
   const int64_t batch = c.numel() / std::max<int64_t>(M * N, 1);
+  if (is_half(c.dtype())) return gemm_half(a, b, c, alpha, beta);
   // Many small products: one per thread, each single-threaded inside. Few large
   // ones: one after another, each spread over the threads.
   const bool by_item = batch >= 2 * int64_t(Eigen::nbThreads());

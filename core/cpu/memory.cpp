@@ -103,12 +103,12 @@ void CpuBackend::random_normal(const Tensor& dst, double mean, double std, uint6
 }
 
 void CpuBackend::dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) {
-  dispatch_float(mask.dtype(), "dropout_mask", [&]<typename T>() {
+  dispatch_float_or_half(mask.dtype(), "dropout_mask", [&]<typename T>() {
     T* d = mask.data<T>();
     const int64_t n = mask.numel();
-    const T keep_scale = T(1.0 / (1.0 - p));
+    const T keep_scale = store<T>(compute_t<T>(1.0 / (1.0 - p))), zero = store<T>(0);
 #pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) d[i] = double(philox_uniform(seed, offset, uint64_t(i))) >= p ? keep_scale : T(0);
+    for (int64_t i = 0; i < n; ++i) d[i] = double(philox_uniform(seed, offset, uint64_t(i))) >= p ? keep_scale : zero;
   });
 }
 

@@ -1,5 +1,8 @@
 // Fused neural-network kernels on rows of the last dim: softmax, layer norm,
 // SwiGLU, cross-entropy. Rows are independent, so threads split the rows.
+// Tensors may hold f32, f64, bf16 or f16; the arithmetic is in C =
+// compute_t<T> (f32 for the half types, which are loaded and stored per row
+// or per element: see RowIn/RowOut in dispatch.h).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -21,43 +24,47 @@ using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 void CpuBackend::softmax(const Tensor& x, const Tensor& y, bool log) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
-  dispatch_float(x.dtype(), "softmax", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "softmax", [&]<typename T>() {
+    using C = compute_t<T>;
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      const T* in = xp + r * N;
-      T* out = yp + r * N;
-      Row<T> y(out, N);
-      const ConstRow<T> x(in, N);
-      const T max = x.maxCoeff();  // subtracting the max keeps exp() finite
+      RowIn<T> in(xp + r * N, N, 0);
+      RowOut<T> out(yp + r * N, N, 1);
+      Row<C> y(out.data(), N);
+      const ConstRow<C> x(in.data(), N);
+      const C max = x.maxCoeff();  // subtracting the max keeps exp() finite
       y = (x - max).exp();         // Eigen's vectorised exp
-      const T total = y.sum();
+      const C total = y.sum();
       if (log)
         y = x - (max + std::log(total));
       else
-        y *= T(1) / total;
+        y *= C(1) / total;
     }
   });
 }
 
 void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) {
   const int64_t N = y.size(-1), R = y.numel() / std::max<int64_t>(N, 1);
-  dispatch_float(y.dtype(), "softmax_backward", [&]<typename T>() {
+  dispatch_float_or_half(y.dtype(), "softmax_backward", [&]<typename T>() {
+    using C = compute_t<T>;
     const T* yp = y.data<T>();
     const T* gp = dy.data<T>();
     T* dp = dx.data<T>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      const T* yr = yp + r * N;
-      const T* gr = gp + r * N;
-      T* dr = dp + r * N;
+      RowIn<T> y_row(yp + r * N, N, 0), dy_row(gp + r * N, N, 1);
+      RowOut<T> dx_row(dp + r * N, N, 2);
+      const C* yr = y_row.data();
+      const C* gr = dy_row.data();
+      C* dr = dx_row.data();
       if (log) {  // dx = dy - softmax * sum(dy)
-        T total = 0;
+        C total = 0;
         for (int64_t i = 0; i < N; ++i) total += gr[i];
         for (int64_t i = 0; i < N; ++i) dr[i] = gr[i] - std::exp(yr[i]) * total;
       } else {  // dx = y * (dy - sum(dy * y))
-        T dot = 0;
+        C dot = 0;
         for (int64_t i = 0; i < N; ++i) dot += gr[i] * yr[i];
         for (int64_t i = 0; i < N; ++i) dr[i] = yr[i] * (gr[i] - dot);
       }
@@ -68,25 +75,27 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tenso
 void CpuBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                             const Tensor& mean, const Tensor& rstd) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
-  dispatch_float(x.dtype(), "layer_norm", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "layer_norm", [&]<typename T>() {
+    using C = compute_t<T>;  // mean and rstd are stored as C too
     const T* xp = x.data<T>();
-    const T* g = gamma.data<T>();
-    const T* b = beta.data<T>();
+    const RowIn<T> g(gamma.data<T>(), N, 2), b(beta.data<T>(), N, 3);
     T* yp = y.data<T>();
-    T* mp = mean.data<T>();
-    T* rp = rstd.data<T>();
+    C* mp = mean.data<C>();
+    C* rp = rstd.data<C>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      const T* in = xp + r * N;
-      T* out = yp + r * N;
-      T m = 0;
+      RowIn<T> in_row(xp + r * N, N, 0);
+      RowOut<T> out_row(yp + r * N, N, 1);
+      const C* in = in_row.data();
+      C* out = out_row.data();
+      C m = 0;
       for (int64_t i = 0; i < N; ++i) m += in[i];
-      m /= T(N);
-      T var = 0;  // two passes: the mean first, then squared deviations (stable)
+      m /= C(N);
+      C var = 0;  // two passes: the mean first, then squared deviations (stable)
       for (int64_t i = 0; i < N; ++i) var += (in[i] - m) * (in[i] - m);
-      var /= T(N);
-      T s = T(1) / std::sqrt(var + T(eps));
-      for (int64_t i = 0; i < N; ++i) out[i] = (in[i] - m) * s * g[i] + b[i];
+      var /= C(N);
+      C s = C(1) / std::sqrt(var + C(eps));
+      for (int64_t i = 0; i < N; ++i) out[i] = (in[i] - m) * s * g.data()[i] + b.data()[i];
       mp[r] = m;
       rp[r] = s;
     }
@@ -96,30 +105,34 @@ void CpuBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& 
 void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
                                      const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
-  dispatch_float(x.dtype(), "layer_norm_backward", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "layer_norm_backward", [&]<typename T>() {
+    using C = compute_t<T>;
     const T* xp = x.data<T>();
-    const T* g = gamma.data<T>();
-    const T* mp = mean.data<T>();
-    const T* rp = rstd.data<T>();
+    const RowIn<T> g_row(gamma.data<T>(), N, 3);
+    const C* g = g_row.data();
+    const C* mp = mean.data<C>();
+    const C* rp = rstd.data<C>();
     const T* gp = dy.data<T>();
     T* dxp = dx.data<T>();
     // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma.
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      const T* in = xp + r * N;
-      const T* gr = gp + r * N;
-      T* out = dxp + r * N;
-      const T m = mp[r], s = rp[r];
-      T mean_dxhat = 0, mean_dxhat_xhat = 0;
+      RowIn<T> in_row(xp + r * N, N, 0), grad_row(gp + r * N, N, 1);
+      RowOut<T> out_row(dxp + r * N, N, 2);
+      const C* in = in_row.data();
+      const C* gr = grad_row.data();
+      C* out = out_row.data();
+      const C m = mp[r], s = rp[r];
+      C mean_dxhat = 0, mean_dxhat_xhat = 0;
       for (int64_t i = 0; i < N; ++i) {
-        T dxhat = gr[i] * g[i];
+        C dxhat = gr[i] * g[i];
         mean_dxhat += dxhat;
         mean_dxhat_xhat += dxhat * (in[i] - m) * s;
       }
-      mean_dxhat /= T(N);
-      mean_dxhat_xhat /= T(N);
+      mean_dxhat /= C(N);
+      mean_dxhat_xhat /= C(N);
       for (int64_t i = 0; i < N; ++i) {
-        T xhat = (in[i] - m) * s;
+        C xhat = (in[i] - m) * s;
         out[i] = s * (gr[i] * g[i] - mean_dxhat - xhat * mean_dxhat_xhat);
       }
     }
@@ -127,25 +140,27 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
     // chunks (row-major, so memory is read in order), then the chunk sums are
     // added in chunk order: the same result for any thread count.
     const int64_t chunk = 64, chunks = (R + chunk - 1) / chunk;
-    std::vector<T> partial(size_t(2 * chunks * N), T(0));  // [chunks, 2, N]
+    std::vector<C> partial(size_t(2 * chunks * N), C(0));  // [chunks, 2, N]
 #pragma omp parallel for if (R * N > 32768)
     for (int64_t c = 0; c < chunks; ++c) {
-      T* sg = partial.data() + 2 * c * N;
-      T* sb = sg + N;
+      C* sg = partial.data() + 2 * c * N;
+      C* sb = sg + N;
       for (int64_t r = c * chunk; r < std::min(R, (c + 1) * chunk); ++r) {
-        const T* in = xp + r * N;
-        const T* grad = gp + r * N;
-        const T m = mp[r], s = rp[r];
+        RowIn<T> in_row(xp + r * N, N, 0), grad_row(gp + r * N, N, 1);
+        const C* in = in_row.data();
+        const C* grad = grad_row.data();
+        const C m = mp[r], s = rp[r];
         for (int64_t i = 0; i < N; ++i) {
           sg[i] += grad[i] * (in[i] - m) * s;
           sb[i] += grad[i];
         }
       }
     }
-    T* dg = dgamma.data<T>();
-    T* db = dbeta.data<T>();
-    std::fill(dg, dg + N, T(0));
-    std::fill(db, db + N, T(0));
+    RowOut<T> dg_row(dgamma.data<T>(), N, 0), db_row(dbeta.data<T>(), N, 1);
+    C* dg = dg_row.data();
+    C* db = db_row.data();
+    std::fill(dg, dg + N, C(0));
+    std::fill(db, db + N, C(0));
     for (int64_t c = 0; c < chunks; ++c)
       for (int64_t i = 0; i < N; ++i) {
         dg[i] += partial[size_t(2 * c * N + i)];
@@ -156,36 +171,42 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
 
 void CpuBackend::swiglu(const Tensor& x, const Tensor& y) {
   const int64_t N = y.size(-1), R = y.numel() / std::max<int64_t>(N, 1);
-  dispatch_float(x.dtype(), "swiglu", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "swiglu", [&]<typename T>() {
+    using C = compute_t<T>;
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      const ConstRow<T> a(xp + r * 2 * N, N);  // first half
-      const ConstRow<T> g(xp + r * 2 * N + N, N);  // second half, the gate
-      Row<T>(yp + r * N, N) = a * g / (T(1) + (-g).exp());
+      RowIn<T> row(xp + r * 2 * N, 2 * N, 0);
+      RowOut<T> out(yp + r * N, N, 1);
+      const ConstRow<C> a(row.data(), N);      // first half
+      const ConstRow<C> g(row.data() + N, N);  // second half, the gate
+      Row<C>(out.data(), N) = a * g / (C(1) + (-g).exp());
     }
   });
 }
 
 void CpuBackend::swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) {
   const int64_t N = dy.size(-1), R = dy.numel() / std::max<int64_t>(N, 1);
-  dispatch_float(x.dtype(), "swiglu_backward", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "swiglu_backward", [&]<typename T>() {
+    using C = compute_t<T>;
     const T* xp = x.data<T>();
     const T* gp = dy.data<T>();
     T* dp = dx.data<T>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      const T* a = xp + r * 2 * N;
-      const T* g = a + N;
-      const T* grad = gp + r * N;
-      T* da = dp + r * 2 * N;
-      T* dg = da + N;
+      RowIn<T> x_row(xp + r * 2 * N, 2 * N, 0), grad_row(gp + r * N, N, 1);
+      RowOut<T> out(dp + r * 2 * N, 2 * N, 2);
+      const C* a = x_row.data();
+      const C* g = a + N;
+      const C* grad = grad_row.data();
+      C* da = out.data();
+      C* dg = da + N;
       for (int64_t i = 0; i < N; ++i) {
-        T s = T(1) / (T(1) + std::exp(-g[i]));
-        T silu = g[i] * s;
+        C s = C(1) / (C(1) + std::exp(-g[i]));
+        C silu = g[i] * s;
         da[i] = grad[i] * silu;
-        dg[i] = grad[i] * a[i] * s * (T(1) + g[i] * (T(1) - s));  // d silu(g) / dg
+        dg[i] = grad[i] * a[i] * s * (C(1) + g[i] * (C(1) - s));  // d silu(g) / dg
       }
     }
   });
@@ -193,7 +214,8 @@ void CpuBackend::swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor
 
 void CpuBackend::cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& loss) {
   const int64_t C = logits.size(-1), R = logits.numel() / std::max<int64_t>(C, 1);
-  dispatch_float(logits.dtype(), "cross_entropy", [&]<typename T>() {
+  dispatch_float_or_half(logits.dtype(), "cross_entropy", [&]<typename T>() {
+    using F = compute_t<T>;
     dispatch_index(targets.dtype(), "cross_entropy", [&]<typename I>() {
       const T* lp = logits.data<T>();
       const I* tp = targets.data<I>();
@@ -201,11 +223,12 @@ void CpuBackend::cross_entropy(const Tensor& logits, const Tensor& targets, cons
       check_ids(tp, R, C, "cross_entropy");
 #pragma omp parallel for if (R > 1024)
       for (int64_t r = 0; r < R; ++r) {
-        const T* row = lp + r * C;
-        T max = *std::max_element(row, row + C);
-        T total = 0;
+        RowIn<T> row_in(lp + r * C, C, 0);
+        const F* row = row_in.data();
+        F max = *std::max_element(row, row + C);
+        F total = 0;
         for (int64_t c = 0; c < C; ++c) total += std::exp(row[c] - max);
-        out[r] = max + std::log(total) - row[tp[r]];
+        out[r] = store<T>(max + std::log(total) - row[tp[r]]);
       }
     });
   });
@@ -214,7 +237,8 @@ void CpuBackend::cross_entropy(const Tensor& logits, const Tensor& targets, cons
 void CpuBackend::cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss,
                                         const Tensor& dlogits) {
   const int64_t C = logits.size(-1), R = logits.numel() / std::max<int64_t>(C, 1);
-  dispatch_float(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
+  dispatch_float_or_half(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
+    using F = compute_t<T>;
     dispatch_index(targets.dtype(), "cross_entropy_backward", [&]<typename I>() {
       const T* lp = logits.data<T>();
       const I* tp = targets.data<I>();
@@ -223,12 +247,15 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits, const Tensor& targ
       check_ids(tp, R, C, "cross_entropy");
 #pragma omp parallel for if (R > 1024)
       for (int64_t r = 0; r < R; ++r) {
-        const T* row = lp + r * C;
-        T* out = dp + r * C;
-        T max = *std::max_element(row, row + C);
-        T total = 0;
+        RowIn<T> row_in(lp + r * C, C, 0);
+        RowOut<T> row_out(dp + r * C, C, 1);
+        const F* row = row_in.data();
+        F* out = row_out.data();
+        const F dl = load(gp[r]);
+        F max = *std::max_element(row, row + C);
+        F total = 0;
         for (int64_t c = 0; c < C; ++c) total += std::exp(row[c] - max);
-        for (int64_t c = 0; c < C; ++c) out[c] = gp[r] * (std::exp(row[c] - max) / total - (c == tp[r] ? T(1) : T(0)));
+        for (int64_t c = 0; c < C; ++c) out[c] = dl * (std::exp(row[c] - max) / total - (c == tp[r] ? F(1) : F(0)));
       }
     });
   });

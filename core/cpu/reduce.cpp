@@ -26,22 +26,22 @@ void reduce_middle(const T* x, int64_t outer, int64_t n, int64_t inner, T* out, 
     for (int64_t i = 0; i < len; ++i) acc[i] = init;
     for (int64_t k = 0; k < n; ++k) {
       const T* row = x + (o * n + k) * inner + i0;
-      for (int64_t i = 0; i < len; ++i) acc[i] = combine(acc[i], double(row[i]));
+      for (int64_t i = 0; i < len; ++i) acc[i] = combine(acc[i], double(load(row[i])));
     }
-    for (int64_t i = 0; i < len; ++i) out[o * inner + i0 + i] = T(acc[i]);
+    for (int64_t i = 0; i < len; ++i) out[o * inner + i0 + i] = store<T>(compute_t<T>(acc[i]));
   }
 }
 
 }  // namespace
 
 void CpuBackend::sum(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) {
-  dispatch_float(x.dtype(), "sum", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "sum", [&]<typename T>() {
     reduce_middle(x.data<T>(), outer, n, inner, out.data<T>(), 0.0, [](double a, double v) { return a + v; });
   });
 }
 
 void CpuBackend::max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) {
-  dispatch_float(x.dtype(), "max", [&]<typename T>() {
+  dispatch_float_or_half(x.dtype(), "max", [&]<typename T>() {
     reduce_middle(x.data<T>(), outer, n, inner, out.data<T>(), -std::numeric_limits<double>::infinity(),
                   [](double a, double v) { return v > a ? v : a; });
   });
