@@ -49,7 +49,8 @@ def build_model(config):
         out = F.scaled_dot_product_attention(heads(self.q(x)), heads(self.k(x)), heads(self.v(x)))
         return self.o(out.transpose(1, 2).reshape(B, T_, self.h * self.dh))
 
-    ref.MHA.forward = fused_attention
+    if hasattr(F, "scaled_dot_product_attention"):  # PyTorch >= 2.0; Debian's 1.13 keeps the twin's own
+        ref.MHA.forward = fused_attention
     model = ref.init_keras_(ref.Proformer(ref.ProformerConfig(**CONFIGS[config])), torch.Generator().manual_seed(0))
     return model, ref.proformer_loss
 
