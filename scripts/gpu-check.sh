@@ -20,8 +20,7 @@
 #   PF_GPU_CHECK_QUICK=1 bash scripts/gpu-check.sh   # batch 64 only, no sanitizers
 #
 # A machine without a package registry: the Debian -dev packages the build
-# needs travel in deps/debs (git-ignored: `echo /deps/ >> .git/info/exclude`,
-# or add /deps/ to .gitignore), fetched where apt works with
+# needs travel in deps/debs (/deps/ is in .gitignore), fetched where apt works with
 #   mkdir -p deps/debs && (cd deps/debs && apt-get download libeigen3-dev \
 #     libyaml-cpp-dev libyaml-cpp0.7 nlohmann-json3-dev doctest-dev)
 # and this script unpacks them with dpkg -x into deps/prefix and points CMake
