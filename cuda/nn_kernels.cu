@@ -110,11 +110,12 @@ __global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t 
   }
 }
 
-// x, y [R, N]; gamma, beta [N]; mean, rstd [R]. Two passes: the mean first,
+// x, y [R, N]; gamma, beta [N]; mean, rstd [R] in the compute type (f32 for
+// bf16/f16 x, as core/ops.cpp allocates them). Two passes: the mean first,
 // then the squared deviations.
 template <typename T, bool kWarpPerRow>
-__global__ void layer_norm_kernel(const T* x, const T* gamma, const T* beta, compute_t<T> eps, int64_t N, T* y, T* mean,
-                                  T* rstd, int64_t R) {
+__global__ void layer_norm_kernel(const T* x, const T* gamma, const T* beta, compute_t<T> eps, int64_t N, T* y,
+                                  compute_t<T>* mean, compute_t<T>* rstd, int64_t R) {
   using A = compute_t<T>;
   const RowTeam team = row_team<kWarpPerRow>();
   if (team.row >= R) return;
@@ -129,21 +130,21 @@ __global__ void layer_norm_kernel(const T* x, const T* gamma, const T* beta, com
   for (int64_t i = team.lane; i < N; i += team.size)
     out[i] = from_compute<T>((to_compute(in[i]) - m) * s * to_compute(gamma[i]) + to_compute(beta[i]));
   if (team.lane == 0) {
-    mean[team.row] = from_compute<T>(m);
-    rstd[team.row] = from_compute<T>(s);
+    mean[team.row] = m;
+    rstd[team.row] = s;
   }
 }
 
 // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma.
 // x, dy, dx [R, N]; gamma [N]; mean, rstd [R].
 template <typename T, bool kWarpPerRow>
-__global__ void layer_norm_backward_kernel(const T* x, const T* gamma, const T* mean, const T* rstd, const T* dy, T* dx,
-                                           int64_t N, int64_t R) {
+__global__ void layer_norm_backward_kernel(const T* x, const T* gamma, const compute_t<T>* mean,
+                                           const compute_t<T>* rstd, const T* dy, T* dx, int64_t N, int64_t R) {
   using A = compute_t<T>;
   const RowTeam team = row_team<kWarpPerRow>();
   if (team.row >= R) return;
   const int64_t row = team.row * N;
-  const A m = to_compute(mean[team.row]), s = to_compute(rstd[team.row]);
+  const A m = mean[team.row], s = rstd[team.row];
   A sum_dxhat = 0, sum_dxhat_xhat = 0;
   for (int64_t i = team.lane; i < N; i += team.size) {
     const A dxhat = to_compute(dy[row + i]) * to_compute(gamma[i]);
@@ -162,10 +163,11 @@ __global__ void layer_norm_backward_kernel(const T* x, const T* gamma, const T* 
 // launch_reduce as [outer = 1, n = R, inner = N].
 template <typename T>
 struct LayerNormGammaGrad {
-  const T *x, *dy, *mean, *rstd;
+  const T *x, *dy;
+  const compute_t<T> *mean, *rstd;
   int64_t N;
   __device__ compute_t<T> operator()(int64_t, int64_t r, int64_t i) const {
-    return to_compute(dy[r * N + i]) * (to_compute(x[r * N + i]) - to_compute(mean[r])) * to_compute(rstd[r]);
+    return to_compute(dy[r * N + i]) * (to_compute(x[r * N + i]) - mean[r]) * rstd[r];
   }
 };
 
@@ -260,8 +262,8 @@ void CudaBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor&
   const Rows rows = rows_of(x);
   dispatch_float_or_half(x.dtype(), "layer_norm", [&]<typename T>() {
     launch_rows(stream_, rows.R, rows.N, layer_norm_kernel<T, true>, layer_norm_kernel<T, false>, x.data<T>(),
-                gamma.data<T>(), beta.data<T>(), compute_t<T>(eps), rows.N, y.data<T>(), mean.data<T>(),
-                rstd.data<T>());
+                gamma.data<T>(), beta.data<T>(), compute_t<T>(eps), rows.N, y.data<T>(), mean.data<compute_t<T>>(),
+                rstd.data<compute_t<T>>());
   });
 }
 
@@ -270,9 +272,11 @@ void CudaBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, cons
   const Rows rows = rows_of(x);
   dispatch_float_or_half(x.dtype(), "layer_norm_backward", [&]<typename T>() {
     launch_rows(stream_, rows.R, rows.N, layer_norm_backward_kernel<T, true>, layer_norm_backward_kernel<T, false>,
-                x.data<T>(), gamma.data<T>(), mean.data<T>(), rstd.data<T>(), dy.data<T>(), dx.data<T>(), rows.N);
+                x.data<T>(), gamma.data<T>(), mean.data<compute_t<T>>(), rstd.data<compute_t<T>>(), dy.data<T>(),
+                dx.data<T>(), rows.N);
     // dgamma = sum_r dy * xhat, dbeta = sum_r dy: column sums of [R, N].
-    launch_reduce(stream_, LayerNormGammaGrad<T>{x.data<T>(), dy.data<T>(), mean.data<T>(), rstd.data<T>(), rows.N},
+    launch_reduce(stream_, LayerNormGammaGrad<T>{x.data<T>(), dy.data<T>(), mean.data<compute_t<T>>(),
+                                                        rstd.data<compute_t<T>>(), rows.N},
                   Sum<compute_t<T>>{}, 1, rows.R, rows.N, dgamma.data<T>());
     launch_reduce(stream_, ReadMiddle<T>{dy.data<T>(), rows.R, rows.N}, Sum<double>{}, 1, rows.R, rows.N,
                   dbeta.data<T>());
