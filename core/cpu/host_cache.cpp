@@ -1,6 +1,7 @@
 // Size-classed free lists over glibc's aligned_alloc (see host_cache.h).
 #include "core/cpu/host_cache.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,6 +134,7 @@ void host_cache_trim() {
     PF_UNPOISON(p, bytes);
     std::free(p);
   }
+  malloc_trim(0);  // glibc keeps freed heap pages mapped; hand them back to the system too
 }
 
 size_t set_host_cache_limit(size_t bytes) {
