@@ -137,8 +137,11 @@ class Backend {
   //   v = beta2 * v + (1 - beta2) * grad^2
   //   param -= step_size * m / (sqrt(v) + eps)
   // The caller folds the learning rate and bias corrections into step_size.
+  // skip: undefined, or a 0-d f64 tensor on the same device; when it holds a
+  // nonzero value nothing changes (read by the kernel, so deciding to skip
+  // costs the host no read-back; see nn/step_checks.h).
   virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1,
-                         double beta2, double step_size, double eps, double decay) = 0;
+                         double beta2, double step_size, double eps, double decay, const Tensor& skip) = 0;
 };
 
 // The backend that owns memory and kernels on `device`. The CPU backend always

@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <atomic>
 #include <iomanip>
 #include <sstream>
 
@@ -112,8 +113,15 @@ void* Tensor::raw_data() const {
 
 // ---- host access ----
 
+namespace {
+std::atomic<int64_t> g_host_reads{0};
+}  // namespace
+
+int64_t host_reads() { return g_host_reads.load(); }
+
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
+  ++g_host_reads;
   Tensor host = ops::contiguous(ops::to(ops::to(*this, Device::cpu()), dtype_of<T>::value));
   const T* p = host.data<T>();
   return std::vector<T>(p, p + host.numel());

@@ -42,6 +42,11 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;
 };
 
+// How many times to_vector() or item() has read tensor values into host
+// memory, in this process. From a GPU each read waits for all queued work:
+// tests count them to keep them out of per-step paths.
+int64_t host_reads();
+
 class Tensor {
  public:
   Tensor() = default;  // an undefined tensor (no storage)

@@ -90,7 +90,7 @@ class CudaBackend final : public Backend {
                               const Tensor& dlogits) override;
   void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) override;
   void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1, double beta2,
-                 double step_size, double eps, double decay) override;
+                 double step_size, double eps, double decay, const Tensor& skip) override;
 
  private:
   // Waits for the stream, then throws the KernelIndexError recorded, if any.

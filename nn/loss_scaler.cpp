@@ -2,30 +2,28 @@
 
 #include <cmath>
 
+#include "nn/step_checks.h"
+
 namespace pf::nn {
 
 namespace {
 
-// sum(x * 0) is 0 when every element is finite and NaN otherwise (inf * 0 is
-// NaN), without the false alarms a plain sum could give by overflowing.
-Tensor non_finite_marker(const Tensor& x) { return ops::sum(ops::to(ops::mul(x, 0.0), DType::f32)); }
-
 // The first name whose tensor (from get) is not finite; "" if none. The
-// markers are summed on the device and read once; only a failure looks at
-// them one by one.
+// flags are gathered on the device and read once.
 template <typename Get>
 std::string first_non_finite(const NamedTensors& params, Get get) {
-  std::vector<Tensor> markers;
+  std::vector<Tensor> flags;
   std::vector<const std::string*> names;
   for (const auto& [name, p] : params) {
     Tensor t = get(p);
     if (!t.defined()) continue;
-    markers.push_back(ops::reshape(non_finite_marker(t), {1}));
+    flags.push_back(non_finite_flag(t));
     names.push_back(&name);
   }
-  if (markers.empty() || std::isfinite(ops::sum(ops::concat(markers, 0)).item())) return "";
-  for (size_t i = 0; i < markers.size(); ++i)
-    if (!std::isfinite(markers[i].item())) return *names[i];
+  if (flags.empty()) return "";
+  const std::vector<double> read = ops::concat(flags, 0).to_vector<double>();
+  for (size_t i = 0; i < read.size(); ++i)
+    if (read[i] != 0.0) return *names[i];
   return "";
 }
 

@@ -1,5 +1,5 @@
-// Dynamic loss scaling for f16 training, and the non-finite gradient check
-// that every precision runs before an update.
+// Dynamic loss scaling for f16 training, and a check for non-finite values
+// read at once (the per-step check of every precision is nn/step_checks.h).
 //
 // f16 keeps 5 exponent bits: gradients below 2^-24 flush to zero. Scaling the
 // loss by S (start 2^16) scales every gradient by S, lifting them into f16's

@@ -11,8 +11,10 @@ Adam::Adam(NamedTensors params, AdamOptions options) : params_(std::move(params)
   }
 }
 
-void Adam::step(double lr) {
+void Adam::step(double lr, const Tensor& skip) {
   NoGradGuard no_grad;
+  PF_CHECK(!skip.defined() || (skip.dim() == 0 && skip.dtype() == DType::f64), "Adam",
+           "the skip flag must be a 0-d f64 tensor, got ", describe(skip));
   ++step_;
   const double t = double(step_);
   const double bias1 = 1.0 - std::pow(options_.beta1, t), bias2 = 1.0 - std::pow(options_.beta2, t);
@@ -25,7 +27,7 @@ void Adam::step(double lr) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     backend_for(p.device())
-        .adam_step(p, ops::contiguous(g), m_[i], v_[i], options_.beta1, options_.beta2, step_size, eps, decay);
+        .adam_step(p, ops::contiguous(g), m_[i], v_[i], options_.beta1, options_.beta2, step_size, eps, decay, skip);
   }
 }
 

@@ -24,7 +24,10 @@ class Adam {
  public:
   Adam(NamedTensors params, AdamOptions options);
   // One update of every parameter that has a .grad, with learning rate lr.
-  void step(double lr);
+  // skip: undefined, or a 0-d f64 tensor on the parameters' device that, when
+  // nonzero, leaves parameters and moments unchanged; read on the device, so
+  // the host need not wait for it (nn/step_checks.h). The step still counts.
+  void step(double lr, const Tensor& skip = Tensor());
   int64_t steps_taken() const { return step_; }
 
   // Moments "m.<name>" and "v.<name>", for checkpoints.

@@ -35,11 +35,11 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {
   if (!append) csv_ << "step,epoch,lr,loss,mse,ce,val_mse,val_pearson,val_spearman,samples_per_s\n";
 }
 
-void MetricsLog::add_step(double loss, double mse, double ce) {
-  loss_sum_ += loss;
-  mse_sum_ += mse;
-  ce_sum_ += ce;
-  ++steps_;
+void MetricsLog::add_steps(double loss_sum, double mse_sum, double ce_sum, int64_t steps) {
+  loss_sum_ += loss_sum;
+  mse_sum_ += mse_sum;
+  ce_sum_ += ce_sum;
+  steps_ += steps;
 }
 
 void MetricsLog::write_row(int64_t step, int64_t epoch, double lr, const ValidationResult& val, double samples_per_s) {

@@ -21,8 +21,9 @@ class MetricsLog {
   // resume_step (and without a last row cut short), appended to from there.
   MetricsLog(const std::string& path, int64_t resume_step);
 
-  // Adds one training step's losses to the current row's averages.
-  void add_step(double loss, double mse, double ce);
+  // Adds the losses of `steps` training steps, summed, to the current row's
+  // averages.
+  void add_steps(double loss_sum, double mse_sum, double ce_sum, int64_t steps);
   // Writes the row (flushed) and starts the next average.
   void write_row(int64_t step, int64_t epoch, double lr, const ValidationResult& val, double samples_per_s);
   // Closes the file (complete on disk before the plots read it).

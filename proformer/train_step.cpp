@@ -36,9 +36,9 @@ Loss add_losses(const Loss& a, const Loss& b) {
 
 }  // namespace
 
-Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
+void train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
                 const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer,
-                const Precision& precision, int64_t step_number) {
+                const Precision& precision, nn::StepChecks& checks, int64_t step_number) {
   const double ce_denominator = double(masked_count(batch)) + 1.0;  // of the global batch
   const double mse_weight = double(split.micro) / double(split.global);
   const uint64_t dropout_offset = dropout_gen.offset;  // every micro-batch draws from the batch's fills
@@ -62,21 +62,15 @@ Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const
   }
   dropout_gen.rows = {};
   if (reducer) reducer->finish();
-  const double loss_value = step.total.item();  // this rank's part
-  PF_CHECK(std::isfinite(loss_value), "train", "loss became ", loss_value, " at step ", step_number,
-           "; stopped before updating (HINT: lower the learning rate or enable clipping)");
+  checks.add_losses(step_number, {step.total, step.mse, step.ce});  // this rank's parts
   const nn::NamedTensors params = model.named_parameters();
   if (precision.after_backward) precision.after_backward(params);
   // After the all-reduce every rank sees the same gradients, so all skip or stop together.
-  if (precision.scaler && !precision.scaler->unscale_or_skip(params)) return step;
-  const std::string bad = nn::first_non_finite_gradient(params);
-  PF_CHECK(bad.empty(), "train", "the gradient of ", bad, " is not finite at step ", step_number,
-           "; stopped before updating (HINT: lower the learning rate, enable clipping, or use train.dtype=bf16 "
-           "instead of f16)");
+  if (precision.scaler && !precision.scaler->unscale_or_skip(params)) return;
+  const Tensor skip = checks.check_gradients(step_number);
   const nn::ClipMode mode = clipping.clip_mode == "global" ? nn::ClipMode::Global : nn::ClipMode::PerParameter;
   nn::clip_gradients(model.parameters(), clipping.clip_value, clipping.clip_norm, mode);
-  optimizer.step(lr);
-  return step;
+  optimizer.step(lr, skip);
 }
 
 }  // namespace pf::proformer

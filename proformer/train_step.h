@@ -23,6 +23,7 @@
 #include "nn/grad_reducer.h"
 #include "nn/loss_scaler.h"
 #include "nn/optimizer.h"
+#include "nn/step_checks.h"
 #include "proformer/batches.h"
 #include "proformer/config.h"
 #include "proformer/model.h"
@@ -61,14 +62,16 @@ struct Precision {
 
 // Runs one step on this rank's share of the global `batch` with learning rate
 // lr: the gradients are summed over its micro-batches and, with a reducer,
-// over the ranks, so every rank clips and updates the same. Returns this
-// rank's part of the batch's losses (computed before the update, unscaled;
-// their sum over ranks is the batch's loss). Dropout draws from dropout_gen.
-// Throws pf::Error naming `step` (1-based) and the first parameter concerned
-// when the loss or a gradient is not finite, before anything is updated,
-// except an f16 overflow, which the scaler handles by skipping the update.
-Loss train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
+// over the ranks, so every rank clips and updates the same. Dropout draws
+// from dropout_gen. Nothing is read back (except by an f16 scaler): this
+// rank's part of the batch's losses (total, mse, ce; computed before the
+// update, unscaled; their sum over ranks is the batch's loss) and the
+// finiteness of loss and gradients go to `checks`, whose skip flag stops the
+// update on the device from the first non-finite step on; checks.read()
+// reports it, naming `step` (1-based). An f16 overflow is no error: the
+// scaler skips that update.
+void train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
                 const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer,
-                const Precision& precision, int64_t step);
+                const Precision& precision, nn::StepChecks& checks, int64_t step);
 
 }  // namespace pf::proformer

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -103,24 +104,26 @@ void print_ranks(const nn::Communicator& world, const nn::Communicator& gradient
   std::fprintf(stderr, "\n");
 }
 
-// A step's losses over the global batch, and whether any rank was asked to
-// stop (SIGINT/SIGTERM): all ranks then stop after the same step.
-struct StepLosses {
+// The losses of the global batch summed over the steps since the last read,
+// how many steps that was, and whether any rank was asked to stop
+// (SIGINT/SIGTERM): all ranks then stop after the same step.
+struct LoggedLosses {
   double total = 0, mse = 0, ce = 0;
+  int64_t steps = 0;
   bool stop_requested = false;
 };
-StepLosses sum_over_ranks(nn::Communicator& world, const Loss& mine) {
-  // One read-back from the device for the three losses.
-  const std::vector<double> losses =
-      ops::concat({ops::reshape(mine.total, {1}), ops::reshape(mine.mse, {1}), ops::reshape(mine.ce, {1})}, 0)
-          .to_vector<double>();
-  std::vector<double> values = {losses[0], losses[1], losses[2], g_stop_requested ? 1.0 : 0.0};
+// One read-back from the device (nn::StepChecks::read, which throws at a
+// non-finite step), then one all-reduce over the ranks.
+LoggedLosses read_losses(nn::Communicator& world, nn::StepChecks& checks) {
+  const nn::StepChecks::Sums mine = checks.read();
+  std::vector<double> values = {0, 0, 0, g_stop_requested ? 1.0 : 0.0};
+  std::copy(mine.losses.begin(), mine.losses.end(), values.begin());  // this rank's parts: total, mse, ce
   if (world.size() > 1) {
     const Tensor summed = Tensor::from_vector(values, {4});  // [4] f64 on the host
     world.all_reduce_sum(summed);
     values.assign(summed.data<double>(), summed.data<double>() + 4);
   }
-  return {values[0], values[1], values[2], values[3] > 0};
+  return {values[0], values[1], values[2], mine.steps, values[3] > 0};
 }
 
 // Data parallel: every rank starts from rank 0's parameters (fresh,
@@ -243,30 +246,34 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   Progress progress("train", total_steps, "samples", config.train.log_every);
   TrainSummary summary;
   const int64_t first_step = state.step;
+  nn::StepChecks checks(model.named_parameters());
+  char status[96] = "";  // shows the loss last read
   bool stop = false;
   while (state.step < total_steps && !stop) {
     Batch batch = batches.next();  // the global batch: every rank slices its own rows
     const double lr = schedule->lr(state.step + 1);
     const auto step_begin = std::chrono::steady_clock::now();
-    const StepLosses loss = sum_over_ranks(world, train_step(model, optimizer, batch, split, device, config.optimizer,
-                                                             lr, dropout_gen, reducer.get(), precision,
-                                                             state.step + 1));
-    summary.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_begin).count();
-    stop = loss.stop_requested;
+    train_step(model, optimizer, batch, split, device, config.optimizer, lr, dropout_gen, reducer.get(), precision,
+               checks, state.step + 1);
     ++state.step;
     state.next_batch = batches.position();
-
-    char status[96];
-    std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
-                  loss.total, lr);
-    if (root) {
-      metrics->add_step(loss.total, loss.mse, loss.ce);
-      progress.update(state.step, batch.size, status);
-    }
 
     const bool epoch_end = state.next_batch.batch == 0;
     const bool evaluate = config.train.eval_every > 0 ? state.step % config.train.eval_every == 0 : epoch_end;
     const bool log = state.step % std::max<int64_t>(config.train.log_every, 1) == 0;
+    const bool save = config.output.checkpoint_every > 0 ? state.step % config.output.checkpoint_every == 0 : epoch_end;
+    // The losses and checks are read from the device only here, not every
+    // step (a read-back waits for the device to drain); a lone process also
+    // reads when asked to stop, so that it stops at once.
+    if (log || evaluate || save || state.step == total_steps || (world.size() == 1 && g_stop_requested)) {
+      const LoggedLosses loss = read_losses(world, checks);
+      stop = loss.stop_requested;
+      std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
+                    loss.total / double(std::max<int64_t>(loss.steps, 1)), lr);
+      if (root) metrics->add_steps(loss.total, loss.mse, loss.ce, loss.steps);
+    }
+    summary.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_begin).count();
+    if (root) progress.update(state.step, batch.size, status);
     const bool finished = state.step == total_steps || stop;
     ValidationResult val{NAN, NAN, NAN, {}};
     if ((evaluate || finished) && !t.split.val.empty()) {
@@ -288,7 +295,6 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     }
     if (root && (log || !std::isnan(val.pearson) || finished))
       metrics->write_row(state.step, batch.position.epoch + 1, lr, val, progress.items_per_second());
-    const bool save = config.output.checkpoint_every > 0 ? state.step % config.output.checkpoint_every == 0 : epoch_end;
     if (save || finished) checkpoint(last, true);
   }
   std::signal(SIGINT, SIG_DFL);

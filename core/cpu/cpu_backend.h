@@ -70,7 +70,7 @@ class CpuBackend final : public Backend {
                               const Tensor& dlogits) override;
   void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) override;
   void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1, double beta2,
-                 double step_size, double eps, double decay) override;
+                 double step_size, double eps, double decay, const Tensor& skip) override;
 };
 
 // The process-wide CPU backend.

@@ -8,7 +8,8 @@
 namespace pf {
 
 void CpuBackend::adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1,
-                           double beta2, double step_size, double eps, double decay) {
+                           double beta2, double step_size, double eps, double decay, const Tensor& skip) {
+  if (skip.defined() && *skip.data<double>() != 0.0) return;
   dispatch_float_or_half(param.dtype(), "adam_step", [&]<typename T>() {
     using C = compute_t<T>;
     T* p = param.data<T>();

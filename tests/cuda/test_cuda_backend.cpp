@@ -613,10 +613,13 @@ void add_half_cases(Cases& cases) {
 
 // ---- the optimiser ----
 void add_optimizer_cases(Cases& cases) {
+  // skip: none, a 0 flag (updates) and a 1 flag (changes nothing), read on the device.
   for (DType dt : kFloatsAndHalves)
     for (double decay : {0.0, 1e-3})
-      add(cases, label(decay > 0 ? "adam_step (decoupled decay)" : "adam_step", dt, {1000}), dt, Compare::Nmse,
-          [=](Device d) {
+      for (double skip : {-1.0, 0.0, 1.0}) {
+        const std::string name = std::string(decay > 0 ? "adam_step (decoupled decay)" : "adam_step") +
+                                 (skip < 0 ? "" : skip == 0 ? " skip=0" : " skip=1");
+        add(cases, label(name, dt, {1000}), dt, Compare::Nmse, [=](Device d) {
             return in_dtype(
                 d, dt,
                 [](Device dev, DType t) {
@@ -625,11 +628,13 @@ void add_optimizer_cases(Cases& cases) {
                 },
                 [=](const Outputs& in) {
                   Outputs state = {ops::clone(in[0]), ops::clone(in[2]), ops::clone(in[3])};  // param, m, v
+                  const Tensor flag = skip < 0 ? Tensor() : Tensor::scalar(skip, DType::f64, in[0].device());
                   backend_for(in[0].device()).adam_step(state[0], in[1], state[1], state[2], 0.9, 0.98, 3e-4, 1e-9,
-                                                        decay);
+                                                        decay, flag);
                   return state;
                 });
-          });
+        });
+      }
 }
 
 // ---- the model's shapes ----
