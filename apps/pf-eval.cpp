@@ -9,7 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "proformer/challenge.h"
+#include "proformer/evaluation/challenge.h"
 #include "proformer/cli.h"
 
 using namespace pf;

@@ -14,10 +14,10 @@
 #include "autograd/autocast.h"
 #include "core/atomic_file.h"
 #include "proformer/cli.h"
-#include "proformer/inference.h"
-#include "proformer/ism.h"
+#include "proformer/inference/inference.h"
+#include "proformer/inference/ism.h"
 #include "proformer/plots.h"
-#include "proformer/variants.h"
+#include "proformer/inference/variants.h"
 
 using namespace pf;
 using namespace pf::proformer;

@@ -10,7 +10,7 @@
 #include "apps/devices.h"
 #include "nn/communicator.h"
 #include "proformer/cli.h"
-#include "proformer/trainer.h"
+#include "proformer/training/trainer.h"
 
 using namespace pf;
 using namespace pf::proformer;

@@ -1,12 +1,12 @@
 // Dumps the C++ training data stream, so bench/learning_check.py can check its
 // Python re-implementation (tests/reference/data_stream.py) byte for byte.
-// It builds the stream exactly as proformer/trainer.cpp does: from_tsv, the
+// It builds the stream exactly as proformer/training/trainer.cpp does: from_tsv, the
 // max_lines cut, split_train_val, label_stats over the training indices, and
 // a BatchIterator with the training options (shuffle, drop_last, masking).
 //
 // No CMake target: it needs only the data pipeline sources and zlib.
-//   c++ -std=c++20 -O1 -I. bench/dump_batches.cpp proformer/batches.cpp
-//       proformer/dataset.cpp proformer/reader.cpp proformer/sequence.cpp -lz -o dump_batches
+//   c++ -std=c++20 -O1 -I. bench/dump_batches.cpp proformer/data/batches.cpp
+//       proformer/data/dataset.cpp proformer/data/reader.cpp proformer/data/sequence.cpp -lz -o dump_batches
 //   dump_batches TRAIN SEQ_LEN MAX_LINES VAL_FRACTION SPLIT_SEED SEED BATCH_SIZE MASK_PROB COUNT OUT_DIR
 //
 // Writes into OUT_DIR (raw little-endian arrays):
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "proformer/batches.h"
+#include "proformer/data/batches.h"
 
 using namespace pf::proformer;
 

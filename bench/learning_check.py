@@ -67,8 +67,8 @@ STEP1_EXPECT_REL = 1e-4     # ... and this is what agreement looks like
 GRAD_WARN_REL = 1e-3        # step-1 gradient of a parameter, relative L2 difference: show the table
 GRAD_FAIL_REL = 1e-2        # ... and beyond this the backward passes differ
 GRAD_ZERO_REL = 1e-6        # gradients below this fraction of the largest are rounding noise
-DUMP_SOURCES = ["bench/dump_batches.cpp", "proformer/batches.cpp", "proformer/dataset.cpp",
-                "proformer/reader.cpp", "proformer/sequence.cpp"]
+DUMP_SOURCES = ["bench/dump_batches.cpp", "proformer/data/batches.cpp", "proformer/data/dataset.cpp",
+                "proformer/data/reader.cpp", "proformer/data/sequence.cpp"]
 
 
 def parse_args():

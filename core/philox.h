@@ -71,7 +71,7 @@ PF_HOST_DEVICE inline double normal_with(double mean, double std, float z) { ret
 //
 // Data parallel: with `rows` set, this process computes rows [begin, begin +
 // count) of a batch of `batch` rows (its share of a global batch, see
-// proformer/train_step.h). A uniform fill (dropout) of numel elements then
+// proformer/training/train_step.h). A uniform fill (dropout) of numel elements then
 // stands for the whole batch's fill of numel / count elements per row: it
 // advances offset as that fill would and returns the counter at which these
 // rows start in it, so the values do not depend on how the batch is split.

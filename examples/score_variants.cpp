@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "proformer/checkpoint.h"  // load_model
-#include "proformer/predict.h"     // predict_encoded
-#include "proformer/sequence.h"    // strip_flanks, encode_promoter
+#include "proformer/inference/predict.h"     // predict_encoded
+#include "proformer/data/sequence.h"    // strip_flanks, encode_promoter
 
 using namespace pf::proformer;
 

@@ -1,5 +1,5 @@
 // Train a tiny Proformer from code, not from a YAML file: the training step
-// that pf-train runs (proformer/trainer.cpp), written out, on the first 400
+// that pf-train runs (proformer/training/trainer.cpp), written out, on the first 400
 // promoters of a DREAM training file. Saves the model as a checkpoint that
 // pf-infer and example_score_variants can load.
 //
@@ -9,9 +9,9 @@
 #include <string>
 
 #include "nn/optimizer.h"          // nn::Adam, nn::clip_gradients
-#include "proformer/batches.h"     // BatchIterator: shuffled, masked batches
+#include "proformer/data/batches.h"     // BatchIterator: shuffled, masked batches
 #include "proformer/checkpoint.h"  // save_checkpoint
-#include "proformer/dataset.h"     // EncodedDataset, split_train_val, label_stats
+#include "proformer/data/dataset.h"     // EncodedDataset, split_train_val, label_stats
 #include "proformer/model.h"       // Proformer, proformer_loss
 
 using namespace pf;

@@ -1,5 +1,5 @@
-// Fuzz target: the sequence readers of proformer/reader.h and the encoding
-// of proformer/sequence.h, on one input file (plain, or gzip when it starts
+// Fuzz target: the sequence readers of proformer/data/reader.h and the encoding
+// of proformer/data/sequence.h, on one input file (plain, or gzip when it starts
 // with 1f 8b) written to a memfd:
 //   - LineReader, line by line (and the line count and byte count it reports);
 //   - EncodedDataset::from_tsv, pf-train's path: TrainingTsvReader, then
@@ -23,10 +23,10 @@
 #include "core/error.h"
 #include "fuzz/error_rule.h"
 #include "fuzz/memfile.h"
-#include "proformer/dataset.h"
-#include "proformer/inference.h"
-#include "proformer/reader.h"
-#include "proformer/sequence.h"
+#include "proformer/data/dataset.h"
+#include "proformer/inference/inference.h"
+#include "proformer/data/reader.h"
+#include "proformer/data/sequence.h"
 
 using namespace pf::proformer;
 

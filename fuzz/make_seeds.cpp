@@ -14,7 +14,7 @@
 #include "nn/safetensors.h"
 #include "proformer/checkpoint.h"
 #include "proformer/config.h"
-#include "proformer/dataset.h"
+#include "proformer/data/dataset.h"
 #include "proformer/model.h"
 
 using namespace pf;

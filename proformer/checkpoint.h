@@ -18,8 +18,8 @@
 
 #include "nn/loss_scaler.h"
 #include "nn/optimizer.h"
-#include "proformer/batches.h"
-#include "proformer/dataset.h"
+#include "proformer/data/batches.h"
+#include "proformer/data/dataset.h"
 #include "proformer/model.h"
 
 namespace pf::proformer {

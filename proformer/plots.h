@@ -11,7 +11,7 @@
 #pragma once
 #include <string>
 
-#include "proformer/ism.h"
+#include "proformer/inference/ism.h"
 
 namespace pf::proformer {
 

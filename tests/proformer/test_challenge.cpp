@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "proformer/challenge.h"
-#include "proformer/metrics.h"
+#include "proformer/evaluation/challenge.h"
+#include "proformer/evaluation/metrics.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

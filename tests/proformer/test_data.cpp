@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "core/error.h"
-#include "proformer/batches.h"
-#include "proformer/dataset.h"
-#include "proformer/prefetcher.h"
-#include "proformer/reader.h"
-#include "proformer/sequence.h"
+#include "proformer/data/batches.h"
+#include "proformer/data/dataset.h"
+#include "proformer/data/prefetcher.h"
+#include "proformer/data/reader.h"
+#include "proformer/data/sequence.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

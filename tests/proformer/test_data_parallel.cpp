@@ -1,4 +1,4 @@
-// Data parallel training and gradient accumulation (proformer/train_step.h).
+// Data parallel training and gradient accumulation (proformer/training/train_step.h).
 // The global batch and the results must not depend on how a batch is split:
 //
 //   - 2 ranks (mpirun -np 2 pf-train) with batch 8 end with the same bits as
@@ -28,7 +28,7 @@
 
 #include "nn/safetensors.h"
 #include "proformer/config.h"
-#include "proformer/trainer.h"
+#include "proformer/training/trainer.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

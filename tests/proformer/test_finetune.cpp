@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "proformer/dataset.h"
-#include "proformer/ism.h"
+#include "proformer/data/dataset.h"
+#include "proformer/inference/ism.h"
 #include "proformer/plots.h"
-#include "proformer/trainer.h"
+#include "proformer/training/trainer.h"
 #include "tiny_checkpoint.h"
 
 using namespace pf;

@@ -13,7 +13,7 @@
 #include "autograd/autocast.h"
 #include "nn/safetensors.h"
 #include "proformer/checkpoint.h"
-#include "proformer/trainer.h"
+#include "proformer/training/trainer.h"
 #include "tiny_checkpoint.h"
 
 namespace fs = std::filesystem;

@@ -21,7 +21,7 @@
 
 #include "nn/safetensors.h"
 #include "proformer/config.h"
-#include "proformer/trainer.h"
+#include "proformer/training/trainer.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

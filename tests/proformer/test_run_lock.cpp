@@ -1,4 +1,4 @@
-// One pf-train run per output.dir (proformer/run_lock.h): pf-train runs as a
+// One pf-train run per output.dir (proformer/training/run_lock.h): pf-train runs as a
 // child process, as a user would start it twice.
 #include <doctest/doctest.h>
 
@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "proformer/config.h"
-#include "proformer/run_lock.h"
+#include "proformer/training/run_lock.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

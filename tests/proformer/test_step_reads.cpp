@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "proformer/checkpoint.h"
-#include "proformer/trainer.h"
+#include "proformer/training/trainer.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

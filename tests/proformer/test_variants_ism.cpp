@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "proformer/ism.h"
-#include "proformer/predict.h"
-#include "proformer/sequence.h"
-#include "proformer/variants.h"
+#include "proformer/inference/ism.h"
+#include "proformer/inference/predict.h"
+#include "proformer/data/sequence.h"
+#include "proformer/inference/variants.h"
 #include "tiny_checkpoint.h"
 
 using namespace pf;

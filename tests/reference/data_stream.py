@@ -2,10 +2,10 @@
 
 Mirrors, in numpy:
     core/philox.h           Philox4x32-10, philox_uniform, Generator (next_offset, below)
-    proformer/sequence.cpp  strip_flanks, encode_promoter
-    proformer/dataset.cpp   EncodedDataset::from_tsv, label_stats, shuffle_indices,
+    proformer/data/sequence.cpp  strip_flanks, encode_promoter
+    proformer/data/dataset.cpp   EncodedDataset::from_tsv, label_stats, shuffle_indices,
                             split_train_val
-    proformer/batches.cpp   derive_seed, mask_tokens, BatchIterator (per-epoch
+    proformer/data/batches.cpp   derive_seed, mask_tokens, BatchIterator (per-epoch
                             shuffle, per-batch masking, drop_last, z-scored labels)
 
 Philox runs vectorised over counters in uint64 arithmetic (every 32-bit
@@ -192,7 +192,7 @@ def mask_tokens(tokens, p, gen):
 
 
 class BatchStream:
-    """The training batch stream of proformer/batches.cpp (shuffle on,
+    """The training batch stream of proformer/data/batches.cpp (shuffle on,
     drop_last on): batch k of epoch e visits order_e[k*B:(k+1)*B], where
     order_e is train_indices shuffled by Generator(derive_seed(seed, e, 0)),
     and is masked by Generator(derive_seed(seed, e, k + 1))."""

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/golden/metric_fixtures.json: Pearson and Spearman correlations
 computed by scipy.stats for a few vectors (with and without ties), so that the
-C++ metrics (proformer/metrics.cpp) are checked against an independent
+C++ metrics (proformer/evaluation/metrics.cpp) are checked against an independent
 implementation. Spearman with ties uses average ranks in scipy, as in C++.
 
 Regenerate (deterministic; needs Debian's python3-scipy):

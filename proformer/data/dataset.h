@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/philox.h"
-#include "proformer/sequence.h"
+#include "proformer/data/sequence.h"
 
 namespace pf::proformer {
 

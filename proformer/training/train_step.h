@@ -24,7 +24,7 @@
 #include "nn/loss_scaler.h"
 #include "nn/optimizer.h"
 #include "nn/step_checks.h"
-#include "proformer/batches.h"
+#include "proformer/data/batches.h"
 #include "proformer/config.h"
 #include "proformer/model.h"
 

@@ -1,4 +1,4 @@
-#include "proformer/run_lock.h"
+#include "proformer/training/run_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

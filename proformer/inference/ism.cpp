@@ -1,11 +1,11 @@
-#include "proformer/ism.h"
+#include "proformer/inference/ism.h"
 
 #include <cctype>
 #include <cstdio>
 
-#include "proformer/inference.h"
-#include "proformer/predict.h"
-#include "proformer/sequence.h"
+#include "proformer/inference/inference.h"
+#include "proformer/inference/predict.h"
+#include "proformer/data/sequence.h"
 
 namespace pf::proformer {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "proformer/checkpoint.h"
-#include "proformer/reader.h"
+#include "proformer/data/reader.h"
 
 namespace pf::proformer {
 

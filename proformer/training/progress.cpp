@@ -1,4 +1,4 @@
-#include "proformer/progress.h"
+#include "proformer/training/progress.h"
 
 #include <unistd.h>
 

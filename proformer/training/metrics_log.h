@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "proformer/validation.h"
+#include "proformer/training/validation.h"
 
 namespace pf::proformer {
 

@@ -1,4 +1,4 @@
-#include "proformer/trainer.h"
+#include "proformer/training/trainer.h"
 
 #include <omp.h>
 #include <unistd.h>
@@ -17,14 +17,14 @@
 #include "core/atomic_file.h"
 #include "nn/schedule.h"
 #include "proformer/checkpoint.h"
-#include "proformer/metrics_log.h"
+#include "proformer/training/metrics_log.h"
 #include "proformer/plots.h"
-#include "proformer/prefetcher.h"
-#include "proformer/progress.h"
-#include "proformer/run_lock.h"
-#include "proformer/train_step.h"
-#include "proformer/training_data.h"
-#include "proformer/validation.h"
+#include "proformer/data/prefetcher.h"
+#include "proformer/training/progress.h"
+#include "proformer/training/run_lock.h"
+#include "proformer/training/train_step.h"
+#include "proformer/data/training_data.h"
+#include "proformer/training/validation.h"
 
 namespace pf::proformer {
 

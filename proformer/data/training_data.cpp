@@ -1,4 +1,4 @@
-#include "proformer/training_data.h"
+#include "proformer/data/training_data.h"
 
 #include <unistd.h>
 

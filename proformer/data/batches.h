@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/philox.h"
-#include "proformer/dataset.h"
+#include "proformer/data/dataset.h"
 
 namespace pf::proformer {
 

@@ -1,4 +1,4 @@
-#include "proformer/prefetcher.h"
+#include "proformer/data/prefetcher.h"
 
 #include "core/error.h"
 

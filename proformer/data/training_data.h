@@ -6,7 +6,7 @@
 #include <string>
 
 #include "proformer/config.h"
-#include "proformer/dataset.h"
+#include "proformer/data/dataset.h"
 
 namespace pf::proformer {
 

@@ -1,13 +1,13 @@
-#include "proformer/variants.h"
+#include "proformer/inference/variants.h"
 
 #include <charconv>
 #include <cstdio>
 #include <vector>
 
-#include "proformer/inference.h"
-#include "proformer/predict.h"
-#include "proformer/reader.h"
-#include "proformer/sequence.h"
+#include "proformer/inference/inference.h"
+#include "proformer/inference/predict.h"
+#include "proformer/data/reader.h"
+#include "proformer/data/sequence.h"
 
 namespace pf::proformer {
 

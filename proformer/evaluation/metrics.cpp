@@ -1,4 +1,4 @@
-#include "proformer/metrics.h"
+#include "proformer/evaluation/metrics.h"
 
 #include <algorithm>
 #include <cmath>

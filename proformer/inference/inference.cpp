@@ -1,9 +1,9 @@
-#include "proformer/inference.h"
+#include "proformer/inference/inference.h"
 
 #include <cstdio>
 
-#include "proformer/predict.h"
-#include "proformer/sequence.h"
+#include "proformer/inference/predict.h"
+#include "proformer/data/sequence.h"
 
 namespace pf::proformer {
 

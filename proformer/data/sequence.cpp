@@ -1,4 +1,4 @@
-#include "proformer/sequence.h"
+#include "proformer/data/sequence.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "proformer/batches.h"
+#include "proformer/data/batches.h"
 
 #include <algorithm>
 #include <cstring>

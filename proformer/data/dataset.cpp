@@ -1,4 +1,4 @@
-#include "proformer/dataset.h"
+#include "proformer/data/dataset.h"
 
 #include <bit>
 #include <cerrno>
@@ -9,7 +9,7 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "proformer/reader.h"
+#include "proformer/data/reader.h"
 
 namespace pf::proformer {
 namespace {

@@ -1,10 +1,10 @@
-#include "proformer/validation.h"
+#include "proformer/training/validation.h"
 
 #include <cstdio>
 
 #include "core/atomic_file.h"
-#include "proformer/metrics.h"
-#include "proformer/predict.h"
+#include "proformer/evaluation/metrics.h"
+#include "proformer/inference/predict.h"
 
 namespace pf::proformer {
 

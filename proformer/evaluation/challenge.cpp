@@ -1,4 +1,4 @@
-#include "proformer/challenge.h"
+#include "proformer/evaluation/challenge.h"
 
 #include <algorithm>
 #include <charconv>
@@ -12,8 +12,8 @@
 
 #include "core/error.h"
 #include "nn/json_input.h"
-#include "proformer/metrics.h"
-#include "proformer/reader.h"
+#include "proformer/evaluation/metrics.h"
+#include "proformer/data/reader.h"
 
 namespace pf::proformer {
 

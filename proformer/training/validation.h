@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "nn/communicator.h"
-#include "proformer/dataset.h"
+#include "proformer/data/dataset.h"
 #include "proformer/model.h"
 
 namespace pf::proformer {

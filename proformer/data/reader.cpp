@@ -1,4 +1,4 @@
-#include "proformer/reader.h"
+#include "proformer/data/reader.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "proformer/sequence.h"
+#include "proformer/data/sequence.h"
 
 namespace pf::proformer {
 namespace {

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "proformer/batches.h"
+#include "proformer/data/batches.h"
 
 namespace pf::proformer {
 

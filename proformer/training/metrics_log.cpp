@@ -1,4 +1,4 @@
-#include "proformer/metrics_log.h"
+#include "proformer/training/metrics_log.h"
 
 #include <cstdlib>
 #include <filesystem>

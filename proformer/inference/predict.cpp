@@ -1,4 +1,4 @@
-#include "proformer/predict.h"
+#include "proformer/inference/predict.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "proformer/train_step.h"
+#include "proformer/training/train_step.h"
 
 #include <cmath>
 
