@@ -257,9 +257,13 @@ void write_tile(const Vec (&acc)[kMR][kNV], const TileIO<In, Out>& c, int64_t m,
 // kMR * kNV fused multiply-adds into accumulators that never leave registers.
 template <typename In, typename Out>
 void micro_kernel(int64_t kc, const float* a, const float* b, const TileIO<In, Out>& c, int64_t m, int64_t n) {
-  for (int i = 0; i < kMR; ++i) {  // fetch the c tile while the loop runs: it is written last
+  for (int i = 0; i < kMR; ++i) {  // fetch the c tile while the loop runs: it is read and written last
     __builtin_prefetch(c.out + i * c.ld_out, 1);
     __builtin_prefetch(c.out + i * c.ld_out + kNR - 1, 1);
+    if (static_cast<const void*>(c.in) != static_cast<const void*>(c.out) && c.beta != 0.0f) {
+      __builtin_prefetch(c.in + i * c.ld_in);  // the f32 partial sums, apart from a half c
+      __builtin_prefetch(c.in + i * c.ld_in + kNR - 1);
+    }
   }
   Vec acc[kMR][kNV] = {};
   for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
