@@ -1,8 +1,9 @@
-// Times CpuBackend::gemm (f32: our packed GEMM, core/cpu/sgemm.cpp) at the full
-// model's shapes, beside Eigen's product on the same 2-D operands, and prints
-// GFLOP/s and the percentage of the fp32 peak measured by bench/peak.cpp.
+// Times CpuBackend::gemm (f32, and bf16/f16 with --dtype: our packed GEMM,
+// core/cpu/sgemm.cpp, unless oneDNN has native half kernels here) at the full
+// model's shapes, beside Eigen's f32 product on the same 2-D operands, and
+// prints GFLOP/s and the percentage of the fp32 peak measured by bench/peak.cpp.
 //
-//   bench_gemm --threads 2 --reps 5
+//   bench_gemm --threads 2 --reps 5 [--dtype bf16]
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "bench/peak.h"
@@ -52,9 +54,9 @@ const Case kCases[] = {
 };
 
 // A [batch, rows, cols] operand, or the transposed view of a [batch, cols, rows] one.
-Tensor operand(int64_t batch, int64_t rows, int64_t cols, bool transposed, Generator& gen) {
-  if (!transposed) return ops::uniform({batch, rows, cols}, -1, 1, gen);
-  return ops::transpose(ops::uniform({batch, cols, rows}, -1, 1, gen), 1, 2);
+Tensor operand(int64_t batch, int64_t rows, int64_t cols, bool transposed, DType dtype, Generator& gen) {
+  if (!transposed) return ops::to(ops::uniform({batch, rows, cols}, -1, 1, gen), dtype);
+  return ops::transpose(ops::to(ops::uniform({batch, cols, rows}, -1, 1, gen), dtype), 1, 2);
 }
 
 // Eigen's product of the same 2-D operands (the previous f32 path), GFLOP/s.
@@ -70,19 +72,21 @@ int main_body(int argc, char** argv) {
   proformer::CommandLine cli("bench_gemm", "bench_gemm [options]", "Times our f32 GEMM at the model's shapes.");
   cli.option("threads", "CPU threads", "2");
   cli.option("reps", "timed repetitions (after one warm-up)", "5");
+  cli.option("dtype", "operand and result type: f32, bf16 or f16", "f32");
   if (!cli.parse(argc, argv)) return 0;
+  const DType dtype = dtype_from_name(cli.get("dtype"));
   const int threads = std::stoi(cli.get("threads")), reps = std::stoi(cli.get("reps"));
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
   const double peak = bench::measure_fp32_peak_gflops(threads);
   std::printf("fp32 peak (FMA loop, %d threads): %.1f GFLOP/s\n", threads, peak);
-  std::printf("%-24s %5s %5s %5s %5s | %8s %6s | %8s %6s\n", "product", "batch", "M", "N", "K", "ours", "%peak",
-              "eigen", "%peak");
+  std::printf("%-24s %5s %5s %5s %5s | %8s %6s | %8s %6s\n", "product", "batch", "M", "N", "K",
+              (std::string("ours ") + dtype_name(dtype)).c_str(), "%peak", "eigen f32", "%peak");
   Generator gen(1);
   for (const Case& c : kCases) {
-    const Tensor a = operand(c.batch, c.M, c.K, c.a_transposed, gen);
-    const Tensor b = operand(c.batch, c.K, c.N, c.b_transposed, gen);
-    const Tensor out = Tensor::empty({c.batch, c.M, c.N});
+    const Tensor a = operand(c.batch, c.M, c.K, c.a_transposed, dtype, gen);
+    const Tensor b = operand(c.batch, c.K, c.N, c.b_transposed, dtype, gen);
+    const Tensor out = Tensor::empty({c.batch, c.M, c.N}, dtype);
     const double s = median_seconds([&] { cpu_backend().gemm(a, b, out, 1.0, 0.0); }, reps);
     const double ours = 2.0 * double(c.batch * c.M * c.N * c.K) / s / 1e9;
     const double eigen = c.batch == 1 ? eigen_gflops(c, reps) : 0.0;

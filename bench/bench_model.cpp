@@ -152,7 +152,7 @@ int main_body(int argc, char** argv) {
               "\"peak_device_mb\": %.0f, \"peak_rss_mb\": %.0f, \"minor_faults_per_step\": %.0f, "
               "\"system_s_per_step\": %.4f, \"host_peak_in_use_mb\": %.0f, \"host_cached_mb\": %.0f}\n",
               cli.get("config").c_str(), cli.get("mode").c_str(), long(B), threads, device.str().c_str(),
-              dtype_name(dtype), dtype == DType::f32 ? "-" : gemm_native ? "onednn" : "f32-convert", median,
+              dtype_name(dtype), dtype == DType::f32 ? "-" : gemm_native ? "onednn" : "sgemm", median,
               double(B) / median, gflops, 100 * gflops / peak, (param_bytes + copy_bytes) / (1 << 20),
               double(activation_bytes) / (1 << 20), double(storage_stats(device.kind).peak_bytes) / (1 << 20),
               double(usage.ru_maxrss) / 1024.0, double(end.minor_faults - after_warmup.minor_faults) / reps,

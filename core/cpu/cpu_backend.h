@@ -4,7 +4,8 @@
 //                    fill, random
 //   elementwise.cpp  unary, binary (broadcasting), scalar
 //   reduce.cpp       sum, max
-//   gemm.cpp         batched GEMM: f32 through sgemm.cpp (packed, our micro-kernel),
+//   gemm.cpp         batched GEMM: f32, bf16 and f16 through sgemm.cpp (packed,
+//                    our micro-kernel; half types widened in the packing),
 //                    f64 through Eigen
 //   gemm_half.cpp    bf16/f16 GEMM: oneDNN where the CPU has the instructions
 //   nn_kernels.cpp   softmax, layer norm, SwiGLU, cross-entropy, dropout mask
@@ -43,7 +44,7 @@ class CpuBackend final : public Backend {
   void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
 
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
-  // gemm() for bf16/f16 (gemm_half.cpp).
+  // gemm() for bf16/f16 where sgemm does not take them (gemm_half.cpp).
   void gemm_half(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
   // Whether half GEMMs of this dtype run on oneDNN's native kernels here (the
   // CPU has bf16/f16 dot-product instructions and the build found oneDNN).

@@ -1,5 +1,7 @@
-// Batched GEMM: f32 through our packed GEMM (sgemm.cpp) where the target has
-// its micro-kernel, f64 (and f32 elsewhere) through Eigen's blocked kernels.
+// Batched GEMM: f32, bf16 and f16 through our packed GEMM (sgemm.cpp) where
+// the target has its micro-kernel (half types go to oneDNN instead where the
+// CPU has native kernels for them: gemm_half.cpp), f64 (and f32 elsewhere)
+// through Eigen's blocked kernels.
 // Each Eigen operand is mapped in place (no copies): a row-major view of a
 // matrix is the transpose of a column-major map with the same leading
 // dimension, so transposed views cost nothing.
@@ -57,32 +59,42 @@ void eigen_gemm(const T* ap, const T* bp, T* cp, int64_t M, int64_t N, int64_t K
   });
 }
 
+// Batch item `index` of t [..., rows, cols] as sgemm's strided matrix.
+cpu::ConstMatrix matrix_of(const Tensor& t, int64_t index) {
+  return {static_cast<const char*>(t.raw_data()) + batch_offset(t, index) * int64_t(dtype_size(t.dtype())),
+          t.stride(-2), t.stride(-1), t.dtype()};
+}
+
 }  // namespace
 
 void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
   const int64_t M = c.size(-2), N = c.size(-1), K = a.size(-1);
   const int64_t batch = c.numel() / std::max<int64_t>(M * N, 1);
-  if (is_half(c.dtype())) return gemm_half(a, b, c, alpha, beta);
   // Many small products: one per thread, each single-threaded inside. Few large
   // ones: one after another, each spread over the threads.
   const bool by_item = batch >= 2 * int64_t(Eigen::nbThreads());
-  dispatch_float(c.dtype(), "gemm", [&]<typename T>() {
-    auto one = [&](int64_t item) {
-      const T* ap = a.data<T>() + batch_offset(a, item);
-      const T* bp = b.data<T>() + batch_offset(b, item);
-      T* cp = c.data<T>() + item * M * N;
-      if constexpr (std::is_same_v<T, float> && PF_HAVE_SGEMM)
-        cpu::sgemm(M, N, K, float(alpha), {ap, a.stride(-2), a.stride(-1)}, {bp, b.stride(-2), b.stride(-1)},
-                   float(beta), cp, N, !by_item);
-      else
-        eigen_gemm<T>(ap, bp, cp, M, N, K, a, b, T(alpha), T(beta));
-    };
+  auto each_item = [&](auto&& one) {
     if (by_item) {
 #pragma omp parallel for schedule(dynamic)
       for (int64_t item = 0; item < batch; ++item) one(item);
     } else {
       for (int64_t item = 0; item < batch; ++item) one(item);
     }
+  };
+#if PF_HAVE_SGEMM
+  if (c.dtype() == DType::f32 || (is_half(c.dtype()) && !native_half_gemm(c.dtype()))) {
+    return each_item([&](int64_t item) {
+      cpu::sgemm(M, N, K, float(alpha), matrix_of(a, item), matrix_of(b, item), float(beta),
+                 {static_cast<char*>(c.raw_data()) + item * M * N * dtype_size(c.dtype()), N, c.dtype()}, !by_item);
+    });
+  }
+#endif
+  if (is_half(c.dtype())) return gemm_half(a, b, c, alpha, beta);
+  dispatch_float(c.dtype(), "gemm", [&]<typename T>() {
+    each_item([&](int64_t item) {
+      eigen_gemm<T>(a.data<T>() + batch_offset(a, item), b.data<T>() + batch_offset(b, item),
+                    c.data<T>() + item * M * N, M, N, K, a, b, T(alpha), T(beta));
+    });
   });
 }
 

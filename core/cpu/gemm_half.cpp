@@ -1,14 +1,16 @@
 // Batched GEMM for bf16/f16 tensors, accumulating in f32 (the Backend::gemm
-// contract, for half types). Two paths:
+// contract, for half types), where our packed GEMM does not take them
+// (gemm.cpp sends them to sgemm.cpp, which widens and rounds in its packing
+// and stores, unless oneDNN has native kernels here). Two paths:
 //   oneDNN (Debian's libdnnl, PF_DNNL): its matmul reads bf16 operands in
 //     place, strides and all, and uses the CPU's bf16 dot-product instructions
 //     (AVX512-BF16 vdpbf16ps, AMX) where it has them: twice the f32 rate.
 //     Used only when oneDNN has a native kernel for the case on this CPU; its
 //     reference kernel ("ref:any"), which it picks when the CPU lacks them,
-//     is far slower than the fallback, so it is never used.
-//   fallback: the operands converted to f32, Eigen's f32 GEMM, the result
-//     rounded to the half type. On a CPU without bf16 instructions (AVX2 only)
-//     this is what runs, and it is slower than an f32 GEMM by the conversions.
+//     is far slower than sgemm, so it is never used.
+//   fallback, for targets without sgemm's micro-kernel (no AVX2+FMA): the
+//     operands converted to f32, Eigen's f32 GEMM, the result rounded to the
+//     half type.
 #include "core/cpu/cpu_backend.h"
 #include "core/ops.h"
 

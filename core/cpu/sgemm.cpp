@@ -1,4 +1,5 @@
-// BLIS-style fp32 GEMM: c = alpha * a @ b + beta * c.
+// BLIS-style GEMM in f32 arithmetic: c = alpha * a @ b + beta * c, with a, b
+// and c each f32, bf16 or f16.
 //
 // The product is cut so that each level of the memory hierarchy holds what the
 // level below it re-reads (Goto & van de Geijn, "Anatomy of high-performance
@@ -16,18 +17,25 @@
 // Packing copies each block once into the order the micro-kernel reads it
 // (unit stride, zero-padded to whole tiles), so any strides of a and b, including
 // transposed views, cost one copy and the edges need no special kernel. The
+// same copy widens bf16/f16 operands to f32 (a 16-bit shift for bf16, F16C's
+// vcvtph2ps for f16), and the micro-kernel's store rounds its f32 sums to c's
+// type, so half products cost no more memory passes than f32 ones. The
 // micro-kernel is written once with GCC vector extensions; the vector width and
 // the tile come from the target: AVX-512 (16 floats, 12 x 32 tile) or AVX2 (8
 // floats, 6 x 16 tile, as BLIS's haswell/zen kernels).
 #include "core/cpu/sgemm.h"
 
 #if PF_HAVE_SGEMM
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 
+#include "core/cpu/host_cache.h"
 #include "core/error.h"
 
 namespace pf::cpu {
@@ -49,13 +57,97 @@ constexpr int64_t kMC = 144, kKC = 256, kNC = 4080;
 constexpr int kNR = kNV * kVecWidth;
 
 using Vec = float __attribute__((vector_size(kVecWidth * sizeof(float))));
+using U16Vec = uint16_t __attribute__((vector_size(kVecWidth * sizeof(uint16_t))));
+using U32Vec = uint32_t __attribute__((vector_size(kVecWidth * sizeof(uint32_t))));
 
-Vec load(const float* p) {
+// ---- elements in memory (f32, bf16, f16) <-> f32 in registers ----
+// Rounding is to nearest even, bit for bit as core/dtype.h's conversions (NaN
+// payloads aside); F16C does f16 in hardware where the target has it.
+
+float load_one(float x) { return x; }
+float load_one(bf16 x) { return bf16_to_float(x); }
+float load_one(f16 x) {
+#ifdef __F16C__
+  return _cvtsh_ss(x.bits);
+#else
+  return f16_to_float(x);
+#endif
+}
+void store_one(float* p, float x) { *p = x; }
+void store_one(bf16* p, float x) { *p = float_to_bf16(x); }
+void store_one(f16* p, float x) {
+#ifdef __F16C__
+  p->bits = _cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#else
+  *p = float_to_f16(x);
+#endif
+}
+
+// kVecWidth elements from p (unaligned).
+Vec load_vec(const float* p) {
   Vec v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
+Vec load_vec(const bf16* p) {  // bf16 is the upper half of an f32
+  U16Vec h;
+  std::memcpy(&h, p, sizeof h);
+  const U32Vec u = __builtin_convertvector(h, U32Vec) << 16;
+  Vec v;
+  std::memcpy(&v, &u, sizeof v);
+  return v;
+}
+Vec load_vec(const f16* p) {
+  Vec v;
+#ifdef __F16C__
+  for (int i = 0; i < kVecWidth; i += 8) {
+    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    std::memcpy(reinterpret_cast<float*>(&v) + i, &x, sizeof x);
+  }
+#else
+  for (int i = 0; i < kVecWidth; ++i) v[i] = f16_to_float(p[i]);
+#endif
+  return v;
+}
+
+void store_vec(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
+void store_vec(bf16* p, Vec v) {  // float_to_bf16 lane by lane
+  U32Vec u;
+  std::memcpy(&u, &v, sizeof u);
+  const U32Vec rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const U32Vec out = (u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : rounded;  // keep NaN a NaN
+  const U16Vec h = __builtin_convertvector(out, U16Vec);
+  std::memcpy(p, &h, sizeof h);
+}
+void store_vec(f16* p, Vec v) {
+#ifdef __F16C__
+  for (int i = 0; i < kVecWidth; i += 8) {
+    __m256 x;
+    std::memcpy(&x, reinterpret_cast<const float*>(&v) + i, sizeof x);
+    const __m128i h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), h);
+  }
+#else
+  for (int i = 0; i < kVecWidth; ++i) p[i] = float_to_f16(v[i]);
+#endif
+}
+
+// Calls fn.template operator()<T>() with T the element type of an f32, bf16 or f16 matrix.
+template <typename Fn>
+void with_element_type(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::f32: fn.template operator()<float>(); return;
+    case DType::bf16: fn.template operator()<bf16>(); return;
+    case DType::f16: fn.template operator()<f16>(); return;
+    default: PF_FAIL("sgemm", "operands must be f32, bf16 or f16, got ", dtype);
+  }
+}
+
+// Element (i, j) of m, as T.
+template <typename T>
+const T* element(const ConstMatrix& m, int64_t i, int64_t j) {
+  return static_cast<const T*>(m.data) + i * m.row_stride + j * m.col_stride;
+}
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
@@ -78,70 +170,106 @@ float* scratch(int slot, int64_t floats) {
   return buf.data;
 }
 
+// ---- packing ----
+
 // One packed sliver of width W: dst[k * W + r] = scale * src[r * r_stride +
-// k * k_stride] for r < rows, zero for rows <= r < W. The loop order follows
-// memory: k outermost when the sliver's rows sit side by side (r_stride 1),
-// otherwise each row along k (its writes, W floats apart, stay in L1).
-template <int W>
-void pack_sliver(const float* src, int64_t r_stride, int64_t k_stride, int64_t rows, int64_t kc, float scale,
+// k * k_stride] (widened to f32) for r < rows, zero for rows <= r < W. The loop
+// order follows memory: k outermost when the sliver's rows sit side by side
+// (r_stride 1; whole vectors when the sliver is full), otherwise each row along
+// k (its writes, W floats apart, stay in L1).
+template <int W, typename T>
+void pack_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows, int64_t kc, float scale,
                  float* dst) {
   if (rows < W) std::fill(dst, dst + W * kc, 0.0f);
   if (r_stride == 1) {
-    for (int64_t k = 0; k < kc; ++k)
-      for (int64_t r = 0; r < rows; ++r) dst[k * W + r] = scale * src[k * k_stride + r];
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* s = src + k * k_stride;
+      float* d = dst + k * W;
+      if (W % kVecWidth == 0 && rows == W)
+        for (int v = 0; v < W / kVecWidth; ++v) store_vec(d + v * kVecWidth, scale * load_vec(s + v * kVecWidth));
+      else
+        for (int64_t r = 0; r < rows; ++r) d[r] = scale * load_one(s[r]);
+    }
   } else {
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t k = 0; k < kc; ++k) dst[k * W + r] = scale * src[r * r_stride + k * k_stride];
+      for (int64_t k = 0; k < kc; ++k) dst[k * W + r] = scale * load_one(src[r * r_stride + k * k_stride]);
   }
 }
 
-// A~ [mc, kc] -> slivers of kMR rows: alpha * a(r, k) at [k * kMR + r].
-void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float alpha, float* dst) {
+// A~ [mc, kc] from a's block at (ic, pc) -> slivers of kMR rows: alpha * a(r, k) at [k * kMR + r].
+template <typename T>
+void pack_a(const ConstMatrix& a, int64_t ic, int64_t pc, int64_t mc, int64_t kc, float alpha, float* dst) {
   for (int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kMR * kc)
-    pack_sliver<kMR>(a + i0 * rs, rs, cs, std::min<int64_t>(kMR, mc - i0), kc, alpha, dst);
+    pack_sliver<kMR>(element<T>(a, ic + i0, pc), a.row_stride, a.col_stride, std::min<int64_t>(kMR, mc - i0), kc,
+                     alpha, dst);
 }
 
-// Sliver `sliver` of B~ (b [kc, nc] in slivers of kNR columns): b(k, j) at [k * kNR + j].
-void pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, int64_t sliver, float* dst) {
+// Sliver `sliver` of B~ (b's panel [kc, nc] at (pc, jc), in slivers of kNR
+// columns): b(k, j) at [k * kNR + j].
+template <typename T>
+void pack_b(const ConstMatrix& b, int64_t pc, int64_t jc, int64_t kc, int64_t nc, int64_t sliver, float* dst) {
   const int64_t j0 = sliver * kNR;
-  pack_sliver<kNR>(b + j0 * cs, cs, rs, std::min<int64_t>(kNR, nc - j0), kc, 1.0f, dst + j0 * kc);
+  pack_sliver<kNR>(element<T>(b, pc, jc + j0), b.col_stride, b.row_stride, std::min<int64_t>(kNR, nc - j0), kc,
+                   1.0f, dst + j0 * kc);
 }
 
-// c[m, n] = acc + beta * c for the top-left m x n corner of one tile (m <= kMR,
-// n <= kNR); beta == 0 does not read c.
-void write_tile(const Vec (&acc)[kMR][kNV], float* c, int64_t ldc, int64_t m, int64_t n, float beta) {
+// ---- the kernels ----
+
+// Where tiles of c go: out = acc + beta * in (beta == 0 does not read in).
+// in and out are c itself, or, for a half c summed over several k-slices, an
+// f32 panel that holds the partial sums between the slices.
+template <typename In, typename Out>
+struct TileIO {
+  const In* in;
+  int64_t ld_in;
+  Out* out;
+  int64_t ld_out;
+  float beta;
+
+  TileIO at(int64_t i, int64_t j) const { return {in + i * ld_in + j, ld_in, out + i * ld_out + j, ld_out, beta}; }
+};
+
+// One tile's top-left m x n corner (m <= kMR, n <= kNR) to c.
+template <typename In, typename Out>
+void write_tile(const Vec (&acc)[kMR][kNV], const TileIO<In, Out>& c, int64_t m, int64_t n) {
   if (m == kMR && n == kNR) {
     for (int i = 0; i < kMR; ++i)
       for (int v = 0; v < kNV; ++v) {
-        float* p = c + i * ldc + v * kVecWidth;
-        store(p, beta == 0.0f ? acc[i][v] : acc[i][v] + beta * load(p));
+        Vec x = acc[i][v];
+        if (c.beta != 0.0f) x += c.beta * load_vec(c.in + i * c.ld_in + v * kVecWidth);
+        store_vec(c.out + i * c.ld_out + v * kVecWidth, x);
       }
     return;
   }
   float tile[kMR][kNR];
   for (int i = 0; i < kMR; ++i)
-    for (int v = 0; v < kNV; ++v) store(&tile[i][v * kVecWidth], acc[i][v]);
+    for (int v = 0; v < kNV; ++v) store_vec(&tile[i][v * kVecWidth], acc[i][v]);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      float& out = c[i * ldc + j];
-      out = beta == 0.0f ? tile[i][j] : tile[i][j] + beta * out;
+      float x = tile[i][j];
+      if (c.beta != 0.0f) x += c.beta * load_one(c.in[i * c.ld_in + j]);
+      store_one(c.out + i * c.ld_out + j, x);
     }
 }
 
 // The micro-kernel: a kMR x kNR tile of c from one A~ sliver [kc, kMR] and one
 // B~ sliver [kc, kNR]. Per k: kNV vector loads of b, kMR broadcasts of a and
 // kMR * kNV fused multiply-adds into accumulators that never leave registers.
-void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t m, int64_t n,
-                  float beta) {
-  for (int i = 0; i < kMR; ++i) {  // fetch the c tile while the loop runs: it is written last
-    __builtin_prefetch(c + i * ldc, 1);
-    __builtin_prefetch(c + i * ldc + kNR - 1, 1);
+template <typename In, typename Out>
+void micro_kernel(int64_t kc, const float* a, const float* b, const TileIO<In, Out>& c, int64_t m, int64_t n) {
+  for (int i = 0; i < kMR; ++i) {  // fetch the c tile while the loop runs: it is read and written last
+    __builtin_prefetch(c.out + i * c.ld_out, 1);
+    __builtin_prefetch(c.out + i * c.ld_out + kNR - 1, 1);
+    if (static_cast<const void*>(c.in) != static_cast<const void*>(c.out) && c.beta != 0.0f) {
+      __builtin_prefetch(c.in + i * c.ld_in);  // the f32 partial sums, apart from a half c
+      __builtin_prefetch(c.in + i * c.ld_in + kNR - 1);
+    }
   }
   Vec acc[kMR][kNV] = {};
   for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
     Vec bv[kNV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) bv[v] = load(b + v * kVecWidth);
+    for (int v = 0; v < kNV; ++v) bv[v] = load_vec(b + v * kVecWidth);
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; ++i) {
       const float ai = a[i];
@@ -149,32 +277,51 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
       for (int v = 0; v < kNV; ++v) acc[i][v] += ai * bv[v];
     }
   }
-  write_tile(acc, c, ldc, m, n, beta);
+  write_tile(acc, c, m, n);
 }
 
 // c[mc, nc] (+)= A~ @ B~: every tile of one packed block against one packed panel.
-void macro_kernel(const float* pa, const float* pb, int64_t mc, int64_t nc, int64_t kc, float* c, int64_t ldc,
-                  float beta) {
+template <typename In, typename Out>
+void macro_kernel(const float* pa, const float* pb, int64_t mc, int64_t nc, int64_t kc, const TileIO<In, Out>& c) {
   for (int64_t jr = 0; jr < nc; jr += kNR)
     for (int64_t ir = 0; ir < mc; ir += kMR)
-      micro_kernel(kc, pa + ir * kc, pb + jr * kc, c + ir * ldc + jr, ldc, std::min<int64_t>(kMR, mc - ir),
-                   std::min<int64_t>(kNR, nc - jr), beta);
+      micro_kernel(kc, pa + ir * kc, pb + jr * kc, c.at(ir, jr), std::min<int64_t>(kMR, mc - ir),
+                   std::min<int64_t>(kNR, nc - jr));
+}
+
+// The block's product at (ic, jc) for the k-slice at pc into c [M, N] (ld
+// ldc). A half c with more than one k-slice sums in `partial` [M, ld_partial]
+// (f32): the first slice adds beta * c there, the last rounds to c once. An f32
+// c (or one slice) sums in c itself, as BLIS does.
+template <typename T>
+void block_product(const float* pa, const float* pb, int64_t ic, int64_t jc, int64_t pc, int64_t mc, int64_t nc,
+                   int64_t kc, int64_t K, float beta, T* c, int64_t ldc, float* partial, int64_t ld_partial) {
+  T* c_block = c + ic * ldc + jc;
+  if (partial == nullptr)
+    return macro_kernel(pa, pb, mc, nc, kc, TileIO<T, T>{c_block, ldc, c_block, ldc, pc == 0 ? beta : 1.0f});
+  float* p_block = partial + ic * ld_partial;
+  if (pc == 0)
+    macro_kernel(pa, pb, mc, nc, kc, TileIO<T, float>{c_block, ldc, p_block, ld_partial, beta});
+  else if (pc + kc < K)
+    macro_kernel(pa, pb, mc, nc, kc, TileIO<float, float>{p_block, ld_partial, p_block, ld_partial, 1.0f});
+  else
+    macro_kernel(pa, pb, mc, nc, kc, TileIO<float, T>{p_block, ld_partial, c_block, ldc, 1.0f});
 }
 
 // c = beta * c (for K == 0 or alpha == 0, where no product is added).
-void scale(int64_t M, int64_t N, float beta, float* c, int64_t ldc) {
+template <typename T>
+void scale(int64_t M, int64_t N, float beta, T* c, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    for (int64_t j = 0; j < N; ++j) {
+      T* p = c + i * ldc + j;
+      store_one(p, beta == 0.0f ? 0.0f : beta * load_one(*p));
+    }
 }
 
-}  // namespace
-
-SgemmBlocking sgemm_blocking() { return {kMR, kNR, kMC, kKC, kNC}; }
-
-void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMatrix a, ConstMatrix b, float beta, float* c,
-           int64_t ldc, bool parallel) {
-  if (M == 0 || N == 0) return;
-  if (K == 0 || alpha == 0.0f) return scale(M, N, beta, c, ldc);
+// sgemm() for c of element type T, K > 0.
+template <typename T>
+void sgemm_into(int64_t M, int64_t N, int64_t K, float alpha, const ConstMatrix& a, const ConstMatrix& b, float beta,
+                T* c, int64_t ldc, bool parallel) {
   const int threads = parallel ? omp_get_max_threads() : 1;
   // M is cut into a multiple of `threads` blocks of (nearly) equal height, each
   // at most kMC rows, so that no thread waits for a longer last block.
@@ -184,6 +331,9 @@ void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMatrix a, ConstMat
   blocks = (M + mc_max - 1) / mc_max;
   const int64_t kc_max = std::min(K, kKC), nc_max = std::min(N, kNC);
   float* packed_b = scratch(0, kc_max * round_up(nc_max, kNR));  // B~, the calling thread's, shared
+  // [M, nc_max] f32 partial sums of a half c over several k-slices, from the caching allocator.
+  std::unique_ptr<void, void (*)(void*)> partial(nullptr, host_cache_free);
+  if (!std::is_same_v<T, float> && K > kKC) partial.reset(host_cache_allocate(size_t(M * nc_max) * sizeof(float)));
 
 #pragma omp parallel num_threads(threads) if (threads > 1)  // one thread: no team to start
   {
@@ -192,23 +342,37 @@ void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMatrix a, ConstMat
       const int64_t nc = std::min(kNC, N - jc);
       for (int64_t pc = 0; pc < K; pc += kKC) {
         const int64_t kc = std::min(kKC, K - pc);
-        const float beta_here = pc == 0 ? beta : 1.0f;  // later k-slices accumulate
 #pragma omp for schedule(static)
         for (int64_t sliver = 0; sliver < (nc + kNR - 1) / kNR; ++sliver)
-          pack_b(b.data + pc * b.row_stride + jc * b.col_stride, b.row_stride, b.col_stride, kc, nc, sliver,
-                 packed_b);
+          with_element_type(b.dtype, [&]<typename TB>() { pack_b<TB>(b, pc, jc, kc, nc, sliver, packed_b); });
         // (the loop's implicit barrier: B~ is complete before anyone reads it)
 #pragma omp for schedule(static)
         for (int64_t block = 0; block < blocks; ++block) {
           const int64_t ic = block * mc_max, mc = std::min(mc_max, M - ic);
-          pack_a(a.data + ic * a.row_stride + pc * a.col_stride, a.row_stride, a.col_stride, mc, kc, alpha,
-                 packed_a);
-          macro_kernel(packed_a, packed_b, mc, nc, kc, c + ic * ldc + jc, ldc, beta_here);
+          with_element_type(a.dtype, [&]<typename TA>() { pack_a<TA>(a, ic, pc, mc, kc, alpha, packed_a); });
+          block_product(packed_a, packed_b, ic, jc, pc, mc, nc, kc, K, beta, c, ldc,
+                        static_cast<float*>(partial.get()), nc_max);
         }
         // (and here: everyone is done with B~ before it is packed again)
       }
     }
   }
+}
+
+}  // namespace
+
+SgemmBlocking sgemm_blocking() { return {kMR, kNR, kMC, kKC, kNC}; }
+
+void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMatrix a, ConstMatrix b, float beta, OutMatrix c,
+           bool parallel) {
+  for (DType t : {a.dtype, b.dtype})  // checked here: the packing runs inside the threads
+    with_element_type(t, []<typename>() {});
+  if (M == 0 || N == 0) return;
+  with_element_type(c.dtype, [&]<typename T>() {
+    T* out = static_cast<T*>(c.data);
+    if (K == 0 || alpha == 0.0f) return scale(M, N, beta, out, c.ld);
+    sgemm_into(M, N, K, alpha, a, b, beta, out, c.ld, parallel);
+  });
 }
 
 }  // namespace pf::cpu

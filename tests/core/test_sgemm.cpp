@@ -1,11 +1,13 @@
-// Our packed fp32 GEMM (core/cpu/sgemm.cpp) against Eigen's product in f64, on
+// Our packed GEMM (core/cpu/sgemm.cpp) against Eigen's product in f64, on
 // shapes that cut its blocks and tiles unevenly, on strided and transposed
-// operands, with alpha/beta, on 1 and 2 threads; and CpuBackend::gemm's batch
-// with a broadcast operand.
+// operands, with alpha/beta, on 1 and 2 threads; its bf16/f16 products bit for
+// bit against its f32 product of the same rounded inputs, rounded once; and
+// CpuBackend::gemm's batch with a broadcast operand, in f32 and the half types.
 #include <doctest/doctest.h>
 #include <omp.h>
 
 #include <Eigen/Core>
+#include <array>
 #include <cmath>
 #include <random>
 #include <string>
@@ -41,13 +43,28 @@ Strided make_matrix(int64_t rows, int64_t cols, bool transposed, std::mt19937& r
   return m;
 }
 
+// One case, for the failure messages.
+std::string describe(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, int threads) {
+  return "M " + std::to_string(M) + " N " + std::to_string(N) + " K " + std::to_string(K) + " a " +
+         (ta ? "transposed" : "row-major") + " b " + (tb ? "transposed" : "row-major") + " alpha " +
+         std::to_string(alpha) + " beta " + std::to_string(beta) + " threads " + std::to_string(threads);
+}
+
+// sgemm on `threads` OpenMP threads.
+void run_sgemm(int64_t M, int64_t N, int64_t K, float alpha, cpu::ConstMatrix a, cpu::ConstMatrix b, float beta,
+               cpu::OutMatrix c, int threads) {
+  const int saved_threads = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  cpu::sgemm(M, N, K, alpha, a, b, beta, c, threads > 1);
+  omp_set_num_threads(saved_threads);
+}
+
 // Runs sgemm on one case and compares every element of c (and that the
 // padding of c is untouched) with alpha * A @ B + beta * C0 in f64. The
 // tolerance scales with sum_k |alpha a_ik b_kj| + |beta c_ij|: fp32 rounding of
 // a K-term sum, far below the error of any wrong index or missed tile.
 void check_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, int threads) {
-  INFO("M ", M, " N ", N, " K ", K, " a ", ta ? "transposed" : "row-major", " b ",
-       tb ? "transposed" : "row-major", " alpha ", alpha, " beta ", beta, " threads ", threads);
+  INFO(describe(M, N, K, ta, tb, alpha, beta, threads));
   std::mt19937 rng(unsigned(M * 131 + N * 17 + K));
   const Strided a = make_matrix(M, K, ta, rng), b = make_matrix(K, N, tb, rng);
   Strided c = make_matrix(M, N, false, rng);
@@ -60,10 +77,7 @@ void check_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, 
   const MatrixD scale = std::abs(double(alpha)) * a.values.cwiseAbs() * b.values.cwiseAbs() +
                         (beta == 0.0f ? MatrixD::Zero(M, N) : MatrixD(std::abs(double(beta)) * c.values.cwiseAbs()));
 
-  const int saved_threads = omp_get_max_threads();
-  omp_set_num_threads(threads);
-  cpu::sgemm(M, N, K, alpha, a.view, b.view, beta, c.buffer.data(), ldc, threads > 1);
-  omp_set_num_threads(saved_threads);
+  run_sgemm(M, N, K, alpha, a.view, b.view, beta, {c.buffer.data(), ldc}, threads);
 
   int64_t wrong = 0;
   std::string first_wrong;
@@ -76,6 +90,51 @@ void check_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, 
     }
     for (int64_t j = N; j < ldc; ++j) wrong += !std::isnan(c.buffer[size_t(i * ldc + j)]);  // padding: untouched
   }
+  INFO(first_wrong);
+  CHECK(wrong == 0);
+}
+
+// m's numbers rounded to T, in a buffer with m's layout (NaN padding stays
+// NaN); m itself (buffer and values) then holds the rounded numbers in f32.
+template <typename T>
+std::vector<T> round_to(Strided& m) {
+  std::vector<T> half(m.buffer.size());
+  for (size_t i = 0; i < half.size(); ++i) m.buffer[i] = load(half[i] = store<T>(m.buffer[i]));
+  return half;
+}
+
+// One case in T (bf16 or f16): a, b and c rounded to T, the product in T, and
+// the f32 product of the same rounded numbers with the same strides and
+// threads. The half product widens in its packing and rounds in its store,
+// and sums in the same order, so each element must be the f32 result rounded
+// once: compared bit for bit (and the padding of c untouched).
+template <typename T>
+void check_half_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, int threads) {
+  const DType dtype = dtype_of<T>::value;
+  INFO(std::string(dtype_name(dtype)), " ", describe(M, N, K, ta, tb, alpha, beta, threads));
+  std::mt19937 rng(unsigned(M * 131 + N * 17 + K));
+  Strided a = make_matrix(M, K, ta, rng), b = make_matrix(K, N, tb, rng), c = make_matrix(M, N, false, rng);
+  const int64_t ldc = c.view.row_stride;
+  if (beta == 0.0f)  // beta == 0 must not read c
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) c.buffer[size_t(i * ldc + j)] = NAN;
+  const std::vector<T> a_half = round_to<T>(a), b_half = round_to<T>(b);
+  std::vector<T> c_half = round_to<T>(c);
+
+  run_sgemm(M, N, K, alpha, a.view, b.view, beta, {c.buffer.data(), ldc}, threads);
+  run_sgemm(M, N, K, alpha, {a_half.data(), a.view.row_stride, a.view.col_stride, dtype},
+            {b_half.data(), b.view.row_stride, b.view.col_stride, dtype}, beta, {c_half.data(), ldc, dtype}, threads);
+
+  int64_t wrong = 0;
+  std::string first_wrong;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < ldc; ++j) {
+      const float f32 = c.buffer[size_t(i * ldc + j)], got = load(c_half[size_t(i * ldc + j)]);
+      const bool ok = j < N ? c_half[size_t(i * ldc + j)].bits == store<T>(f32).bits : std::isnan(got);
+      if (!ok && wrong++ == 0)
+        first_wrong = "c[" + std::to_string(i) + ", " + std::to_string(j) + "] = " + std::to_string(got) +
+                      ", the f32 product " + std::to_string(f32);
+    }
   INFO(first_wrong);
   CHECK(wrong == 0);
 }
@@ -103,6 +162,26 @@ TEST_CASE("sgemm: matches Eigen on uneven shapes, strides, alpha and beta") {
   check_case(blk.mc * 2 + 7, 3 * blk.nr + 1, blk.kc + 9, false, false, 1.0f, 0.0f, 2);
   check_case(blk.mr + 1, 70, 33, true, true, 1.0f, 1.0f, 2);  // fewer rows than two full blocks
 }
+TEST_CASE("sgemm: bf16 and f16 products are the f32 product of the same inputs, rounded once") {
+  const cpu::SgemmBlocking blk = cpu::sgemm_blocking();
+  auto each_half = [](auto&& check) {
+    check.template operator()<bf16>();
+    check.template operator()<f16>();
+  };
+  each_half([&]<typename T>() {
+    for (auto [M, N, K] : {std::array<int64_t, 3>{1, 1, 1}, {5, 7, 1}, {13, 17, 29}, {blk.mr, blk.nr, 8},
+                           {blk.mc + 3, 2 * blk.nr + 5, 9}})  // edges, full tiles, two row blocks, K = 1
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) check_half_case<T>(M, N, K, ta, tb, 1.0f, 0.0f, 1);
+    check_half_case<T>(29, 45, 31, true, false, -2.0f, 0.75f, 1);
+    // Three k-slices: the partial sums stay in f32 between them, beta * c is
+    // added in the first and c rounded in the last.
+    check_half_case<T>(29, 45, 2 * blk.kc + 5, false, true, 0.5f, 1.0f, 1);
+    check_half_case<T>(blk.mc * 2 + 7, 3 * blk.nr + 1, blk.kc + 9, false, false, 1.0f, 0.0f, 2);
+    check_half_case<T>(blk.mr + 1, 70, 2 * blk.kc + 1, true, true, 1.0f, -1.5f, 2);
+    check_half_case<T>(31, 19, 0, false, false, 1.0f, 0.5f, 1);  // K = 0: c = beta * c, rounded
+  });
+}
 #endif  // PF_HAVE_SGEMM (otherwise f32 goes through Eigen, tested with the ops)
 
 TEST_CASE("sgemm: CpuBackend::gemm batch with a broadcast operand and transposed views") {
@@ -128,5 +207,23 @@ TEST_CASE("sgemm: CpuBackend::gemm batch with a broadcast operand and transposed
         }
     INFO("beta ", beta);
     CHECK(wrong == 0);
+  }
+}
+
+TEST_CASE("sgemm: CpuBackend::gemm of half types with a broadcast operand is the f32 product rounded") {
+  // As above, in bf16 and f16: each item of the batch goes through sgemm's
+  // half path (unless oneDNN has native kernels here, which sum differently).
+  const int64_t B = 3, M = 23, N = 41, K = 37;
+  Generator gen(6);
+  for (DType half : {DType::bf16, DType::f16}) {
+    INFO(std::string(dtype_name(half)));
+    if (CpuBackend::native_half_gemm(half)) continue;
+    Tensor a = ops::transpose(ops::to(ops::uniform({B, K, M}, -1, 1, gen), half), 1, 2);  // [B, M, K]
+    Tensor b = ops::expand(ops::to(ops::uniform({K, N}, -1, 1, gen), half), {B, K, N});
+    Tensor c = ops::to(ops::uniform({B, M, N}, -1, 1, gen), half);
+    Tensor c32 = ops::to(c, DType::f32);
+    cpu_backend().gemm(ops::to(a, DType::f32), ops::to(b, DType::f32), c32, 0.5, 1.0);
+    cpu_backend().gemm(a, b, c, 0.5, 1.0);
+    CHECK(c.to_vector<float>() == ops::to(c32, half).to_vector<float>());
   }
 }
