@@ -72,6 +72,10 @@ TEST_CASE("gradcheck: div") {
   check_binary([](const Tensor& a, const Tensor& b) { return a / b; });
 }
 
+TEST_CASE("gradcheck: add_scaled") {
+  check_binary([](const Tensor& x, const Tensor& y) { return add_scaled(x, y, -0.7); });
+}
+
 TEST_CASE("gradcheck: add scalar") {
   Random rnd;
   check_unary("x + 2.5", rnd.normal({2, 3}), [](const Tensor& x) { return x + 2.5; });
