@@ -81,6 +81,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
 
 // x [R, K] @ w [K, N] + bias [N] -> [R, N] in one GEMM pass.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+// relu(linear(x, w, bias)), the ReLU fused into the GEMM where the backend can.
+Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& bias);
 
 // ---- neural-network ops ----
 Tensor softmax(const Tensor& x);      // over the last dim

@@ -90,11 +90,12 @@ class Backend {
   // (stride(-1) == 1) or column-major (stride(-2) == 1, i.e. a transposed
   // view), so transposes are folded into the GEMM call, never copied.
   virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) = 0;
-  // out [R, N] = x [R, K] @ w [K, N] + bias [N] (bias added to every row); x
-  // and w as gemm's a and b, bias contiguous. By default the bias is copied
-  // into out and gemm() accumulates onto it (beta = 1); a backend with a
-  // GEMM that adds the bias in its epilogue overrides this.
-  virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out);
+  // out [R, N] = x [R, K] @ w [K, N] + bias [N] (bias added to every row),
+  // then max(out, 0) where relu; x and w as gemm's a and b, bias contiguous.
+  // By default the bias is copied into out, gemm() accumulates onto it
+  // (beta = 1) and unary(Relu) runs in place; a backend whose GEMM adds the
+  // bias (and the ReLU) in its epilogue overrides this.
+  virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
 
   // ---- fused neural-network kernels ----
   // y = softmax(x) (or log_softmax if log) over the last dim. x, y [R, N].

@@ -392,13 +392,13 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
   return c;
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu) {
   check_same(x, w, "linear");
   check_same(x, bias, "linear");
   PF_CHECK(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(0) && bias.shape() == Shape{w.size(1)}, "linear",
            "expected x [R, K], w [K, N], bias [N], got ", describe(x), ", ", describe(w), ", ", describe(bias));
   Tensor out = Tensor::empty({x.size(0), w.size(1)}, x.dtype(), x.device());  // [R, N]
-  backend(x).linear(gemm_operand(x), gemm_operand(w), contiguous(bias), out);
+  backend(x).linear(gemm_operand(x), gemm_operand(w), contiguous(bias), relu, out);
   return out;
 }
 

@@ -81,11 +81,11 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // as is, and alpha is applied inside it (no extra pass over the result).
 Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
 
-// x [R, K] @ w [K, N] + bias [N] -> [R, N]: the backend adds the bias inside
-// the GEMM (Backend::linear: a cuBLASLt epilogue on CUDA; on the CPU the bias
-// is written into the output first and the GEMM accumulates onto it), one
-// pass fewer than matmul + add.
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+// x [R, K] @ w [K, N] + bias [N] -> [R, N], then max(., 0) where relu: the
+// backend adds the bias inside the GEMM (Backend::linear: a cuBLASLt epilogue
+// on CUDA, the ReLU too; on the CPU the bias is written into the output first
+// and the GEMM accumulates onto it), one pass fewer than matmul + add.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu = false);
 
 // ---- neural-network kernels (see backend.h for the exact formulas) ----
 Tensor softmax(const Tensor& x, bool log = false);  // over the last dim

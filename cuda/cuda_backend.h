@@ -73,7 +73,7 @@ class CudaBackend final : public Backend {
   void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
 
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
-  void linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out) override;
+  void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override;
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;
@@ -101,9 +101,9 @@ class CudaBackend final : public Backend {
  private:
   // Waits for the stream, then throws the KernelIndexError recorded, if any.
   void wait_and_check();
-  // linear() as one cuBLASLt call with the bias in its epilogue; false (and
-  // nothing done) where cuBLASLt does not support the case.
-  bool linear_epilogue(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out);
+  // linear() as one cuBLASLt call with the bias (and ReLU) in its epilogue;
+  // false (and nothing done) where cuBLASLt does not support the case.
+  bool linear_epilogue(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
 
   int device_;
   cudaStream_t stream_ = nullptr;

@@ -11,7 +11,7 @@ ConvModule::ConvModule(const ModelConfig& c, Generator& gen)
 }
 
 Tensor ConvModule::forward(const Tensor& x, Generator& dropout_gen) const {
-  Tensor h = relu(nn::SeparableConv1d::forward(norm->forward(x)));
+  Tensor h = nn::SeparableConv1d::forward(norm->forward(x), /*relu=*/true);  // ReLU fused into the pointwise GEMM
   return dropout(h, dropout_p, is_training(), dropout_gen);
 }
 

@@ -243,6 +243,12 @@ TEST_CASE("gradcheck: linear") {
              fn);
 }
 
+TEST_CASE("gradcheck: linear_relu") {
+  Random rnd;
+  auto fn = [](const Inputs& in) { return linear_relu(in[0], in[1], in[2]); };
+  check_grad("[3, 4] @ [4, 5] + [5], then ReLU", {rnd.normal({3, 4}), rnd.normal({4, 5}), rnd.normal({5})}, fn);
+}
+
 TEST_CASE("gradcheck: matmul") {
   Random rnd;
   auto mm = [](const Inputs& in) { return matmul(in[0], in[1]); };

@@ -686,26 +686,31 @@ void add_model_shape_cases(Cases& cases) {
         },
         Dh);
   }
-  // linear with its bias in the GEMM's epilogue (cuBLASLt), at the model's
-  // conv/FFN shape (B * T rows, 512 -> 1024) and at odd widths (N = 1, 3),
-  // where cuBLASLt may fall back to copy + GEMM.
+  // linear with its bias (and the conv module's ReLU) in the GEMM's epilogue
+  // (cuBLASLt), at the model's conv/FFN shape (B * T rows, 512 -> 1024) and
+  // at odd widths (N = 1, 3), where cuBLASLt may fall back to copy + GEMM.
   struct LinearShape {
     int64_t rows, K, N;
   };
   for (const LinearShape& s : {LinearShape{64 * 232, 512, 1024}, LinearShape{37, 16, 1}, LinearShape{37, 16, 3}})
-    for (DType dt : {DType::f32, DType::bf16, DType::f16})
-      add(
-          cases, product_label("linear + bias", dt, {s.rows, s.K}, {s.K, s.N}), dt, Compare::Nmse,
-          [=](Device d) {
-            return in_dtype(
-                d, dt,
-                [=](Device dev, DType t) {
-                  return Outputs{uniform_input({s.rows, s.K}, t, dev, 131), uniform_input({s.K, s.N}, t, dev, 132),
-                                 uniform_input({s.N}, t, dev, 133)};
-                },
-                [](const Outputs& in) { return Outputs{ops::linear(in[0], in[1], in[2])}; });
-          },
-          s.K);
+    for (bool relu : {false, true})
+      for (DType dt : {DType::f32, DType::bf16, DType::f16})
+        add(
+            cases,
+            product_label(std::string(relu ? "linear + bias + relu" : "linear + bias") +
+                              (s.rows > 1000 ? ", many rows" : ""),  // memcheck skips "many rows"
+                          dt, {s.rows, s.K}, {s.K, s.N}),
+            dt, Compare::Nmse,
+            [=](Device d) {
+              return in_dtype(
+                  d, dt,
+                  [=](Device dev, DType t) {
+                    return Outputs{uniform_input({s.rows, s.K}, t, dev, 131), uniform_input({s.K, s.N}, t, dev, 132),
+                                   uniform_input({s.N}, t, dev, 133)};
+                  },
+                  [=](const Outputs& in) { return Outputs{ops::linear(in[0], in[1], in[2], relu)}; });
+            },
+            s.K);
   // Column reductions over B * T rows, as bias and layer-norm gradients take them (two-stage).
   for (DType dt : {DType::f32, DType::bf16})
     add(
