@@ -18,8 +18,8 @@
 //   embedding.cu      embedding gather/scatter-add, one-hot
 //   nccl_communicator all-reduce across processes (when NCCL is found)
 // Kernels take f32 and f64; copy and fill take every dtype, and the ops that
-// pf::ops hands to a GPU in bf16/f16 (unary, binary, scalar, sum, max, gemm)
-// take those too, computing in f32.
+// pf::ops hands to a GPU in bf16/f16 (unary, binary, scalar, add_scaled, sum,
+// max, gemm, linear) take those too, computing in f32.
 #pragma once
 #include <cublasLt.h>
 #include <cublas_v2.h>

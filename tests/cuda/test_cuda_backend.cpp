@@ -5,7 +5,8 @@
 // for arguments pf::ops never passes) and returns the outputs; every output of
 // the CUDA run is compared with the CPU run's:
 //   Exact   bit for bit: copies, casts, fills, the Philox uniform stream,
-//           dropout masks, max, gathers, one-hot;
+//           dropout masks, max, gathers, one-hot, add_scaled (no fused
+//           multiply-add on either device);
 //   Nmse    normalised mean squared error sum (cuda - cpu)^2 / sum cpu^2 below
 //           a bound from the dtype and the reduction length (max_nmse):
 //           arithmetic, where GPU math functions and summation order differ
