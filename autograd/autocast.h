@@ -8,7 +8,7 @@
 //            low dtype (bf16 or f16); GEMMs accumulate in f32 and store low.
 //   F32      layer_norm (its statistics), cross_entropy, mse_loss, sum, mean:
 //            half inputs cast up to f32, so losses and reductions are f32.
-//   Promote  add, sub, mul, div, concat: mixed inputs cast to the widest.
+//   Promote  add, sub, mul, div, concat, add_scaled: mixed inputs cast to the widest.
 //   (others) softmax, swiglu, dropout, relu, depthwise_conv1d, embedding run
 //            in the dtype they are given; their CPU and CUDA kernels load half,
 //            compute in f32 and store half.

@@ -62,6 +62,14 @@ Tensor div(const Tensor& a_in, const Tensor& b_in) {
       [=](const Tensor& g) { return ops::mul(ops::div(ops::mul(g, as), ops::mul(bs, bs)), -1.0); });
 }
 
+Tensor add_scaled(const Tensor& x_in, const Tensor& y_in, double alpha) {
+  auto [x, y] = autocast::inputs("add_scaled", x_in, y_in);
+  // dx = g, dy = alpha g: nothing saved.
+  return record_binary(
+      "add_scaled", ops::add_scaled(x, y, alpha), x, y, [](const Tensor& g) { return g; },
+      [alpha](const Tensor& g) { return ops::mul(g, alpha); });
+}
+
 Tensor add(const Tensor& x, double s) {
   return record("add_scalar", ops::scalar(ScalarOp::Add, x, s), {x},
                 [](const Tensor& g) -> std::vector<Tensor> { return {g}; });

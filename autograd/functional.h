@@ -20,6 +20,9 @@ Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
+// x + alpha * y in one pass (residual adds of scaled branches): the values of
+// add(x, mul(y, alpha)) without the intermediate tensor.
+Tensor add_scaled(const Tensor& x, const Tensor& y, double alpha);
 Tensor add(const Tensor& x, double s);
 Tensor mul(const Tensor& x, double s);
 Tensor pow(const Tensor& x, double p);
@@ -78,6 +81,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
 
 // x [R, K] @ w [K, N] + bias [N] -> [R, N] in one GEMM pass.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+// relu(linear(x, w, bias)), the ReLU fused into the GEMM where the backend can.
+Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& bias);
 
 // ---- neural-network ops ----
 Tensor softmax(const Tensor& x);      // over the last dim

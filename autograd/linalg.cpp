@@ -17,16 +17,29 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
   });
 }
 
-Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in) {
+namespace {
+
+// y = x @ w + bias, then max(y, 0) where relu. The ReLU's derivative reads
+// only y (y > 0), so the fused node saves y besides what linear saves.
+Tensor record_linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in, bool relu) {
   auto [x, w, bias] = autocast::inputs("linear", x_in, w_in, bias_in);
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
   const bool need_bias = bias.defined() && bias.requires_grad();
   Tensor xs = save_if(need_w, x), ws = save_if(need_x, w);  // dx reads w, dw reads x
-  return record("linear", ops::linear(x, w, bias), {x, w, bias}, [=](const Tensor& g) -> std::vector<Tensor> {
+  Tensor y = ops::linear(x, w, bias, relu);                  // [R, N]
+  Tensor ys = relu ? y.detach() : Tensor();
+  return record(relu ? "linear_relu" : "linear", y, {x, w, bias}, [=](const Tensor& g_out) -> std::vector<Tensor> {
+    const Tensor g = relu ? ops::unary_backward(UnaryOp::Relu, ys, ys, g_out) : g_out;
     return {need_x ? ops::matmul(g, ops::transpose(ws, 0, 1)) : Tensor(),
             need_w ? ops::matmul(ops::transpose(xs, 0, 1), g) : Tensor(),
             need_bias ? ops::sum(g, {0}) : Tensor()};
   });
 }
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) { return record_linear(x, w, bias, false); }
+
+Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& bias) { return record_linear(x, w, bias, true); }
 
 }  // namespace pf

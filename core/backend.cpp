@@ -27,6 +27,12 @@ Backend& cuda_backend_for(int device) {
 }
 }  // namespace
 
+void Backend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) {
+  copy(Tensor::view_of(bias.storage(), out.shape(), {0, 1}, bias.offset(), bias.dtype()), out);  // [R, N]
+  gemm(x, w, out, 1.0, 1.0);
+  if (relu) unary(UnaryOp::Relu, out, out);
+}
+
 const char* unary_op_name(UnaryOp op) {
   switch (op) {
     case UnaryOp::Neg: return "neg";

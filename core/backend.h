@@ -71,6 +71,11 @@ class Backend {
   virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out = x op s.
   virtual void scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) = 0;
+  // out = x + alpha * y in one pass, x and y as binary's a and b. alpha * y is
+  // rounded to the compute type before the sum (never one fused multiply-add),
+  // so f32/f64 results equal scalar(Mul, y, alpha) then binary(Add) bit for
+  // bit; for half types too when alpha * y is exact in them (alpha = 0.5).
+  virtual void add_scaled(const Tensor& x, const Tensor& y, double alpha, const Tensor& out) = 0;
 
   // ---- reductions ----
   // x [outer, n, inner] -> out [outer, inner]: sum over the middle dim.
@@ -85,6 +90,12 @@ class Backend {
   // (stride(-1) == 1) or column-major (stride(-2) == 1, i.e. a transposed
   // view), so transposes are folded into the GEMM call, never copied.
   virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) = 0;
+  // out [R, N] = x [R, K] @ w [K, N] + bias [N] (bias added to every row),
+  // then max(out, 0) where relu; x and w as gemm's a and b, bias contiguous.
+  // By default the bias is copied into out, gemm() accumulates onto it
+  // (beta = 1) and unary(Relu) runs in place; a backend whose GEMM adds the
+  // bias (and the ReLU) in its epilogue overrides this.
+  virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
 
   // ---- fused neural-network kernels ----
   // y = softmax(x) (or log_softmax if log) over the last dim. x, y [R, N].

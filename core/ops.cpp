@@ -267,6 +267,15 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor add_scaled(const Tensor& x, const Tensor& y, double alpha) {
+  check_same(x, y, "add_scaled");
+  check_float(x, "add_scaled");
+  const Shape shape = broadcast_shapes(x.shape(), y.shape(), "add_scaled");
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  backend(x).add_scaled(expand(x, shape), expand(y, shape), alpha, out);
+  return out;
+}
+
 Tensor scalar(ScalarOp op, const Tensor& x, double s) {
   check_float(x, "scalar op");
   Tensor in = contiguous(x);
@@ -383,14 +392,13 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
   return c;
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu) {
   check_same(x, w, "linear");
   check_same(x, bias, "linear");
   PF_CHECK(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(0) && bias.shape() == Shape{w.size(1)}, "linear",
            "expected x [R, K], w [K, N], bias [N], got ", describe(x), ", ", describe(w), ", ", describe(bias));
-  Tensor out = Tensor::empty({x.size(0), w.size(1)}, x.dtype(), x.device());
-  backend(x).copy(expand(bias, out.shape()), out);
-  backend(x).gemm(gemm_operand(x), gemm_operand(w), out, 1.0, 1.0);
+  Tensor out = Tensor::empty({x.size(0), w.size(1)}, x.dtype(), x.device());  // [R, N]
+  backend(x).linear(gemm_operand(x), gemm_operand(w), contiguous(bias), relu, out);
   return out;
 }
 

@@ -62,6 +62,9 @@ inline Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Su
 inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b); }
 inline Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, a, b); }
 inline Tensor mul(const Tensor& x, double s) { return scalar(ScalarOp::Mul, x, s); }
+// x + alpha * y in one pass, broadcasting as binary: the same values as
+// add(x, mul(y, alpha)) (see Backend::add_scaled for when bit for bit).
+Tensor add_scaled(const Tensor& x, const Tensor& y, double alpha);
 
 // ---- reductions ----
 // Sum over `dims` (empty = all dims). keepdim keeps them as size 1.
@@ -78,9 +81,11 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // as is, and alpha is applied inside it (no extra pass over the result).
 Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
 
-// x [R, K] @ w [K, N] + bias [N] -> [R, N]: the bias is written into the output
-// first and the GEMM accumulates onto it (one pass fewer than matmul + add).
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+// x [R, K] @ w [K, N] + bias [N] -> [R, N], then max(., 0) where relu: the
+// backend adds the bias inside the GEMM (Backend::linear: a cuBLASLt epilogue
+// on CUDA, the ReLU too; on the CPU the bias is written into the output first
+// and the GEMM accumulates onto it), one pass fewer than matmul + add.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu = false);
 
 // ---- neural-network kernels (see backend.h for the exact formulas) ----
 Tensor softmax(const Tensor& x, bool log = false);  // over the last dim

@@ -87,6 +87,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   cudaCheck(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   cublasCheck(cublasCreate(&cublas_));
   cublasCheck(cublasSetStream(cublas_, stream_));
+  cublasCheck(cublasLtCreate(&cublas_lt_));
   int pools = 0;
   cudaCheck(cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device));
   stream_ordered_alloc_ = pools != 0;
@@ -105,6 +106,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
 
 CudaBackend::~CudaBackend() {
   cudaStreamSynchronize(stream_);
+  cublasLtDestroy(cublas_lt_);
   cublasDestroy(cublas_);
   cudaStreamDestroy(stream_);
   cudaFree(index_error_device_);

@@ -7,17 +7,21 @@
 //   cuda_backend.cpp  construction, registration, memory and host copies
 //   common.cuh        what the .cu files share: dispatch, launch, reductions
 //   memory.cu         copy/cast (strided), fill, random fills, dropout mask
-//   elementwise.cu    unary (+ backward), binary (broadcasting), scalar
+//   elementwise.cu    unary (+ backward), binary (broadcasting), scalar,
+//                     add_scaled
 //   reduce.cu         sum, max
-//   gemm.cpp          batched GEMM through cuBLAS
+//   gemm.cpp          batched GEMM through cuBLAS, one call per GEMM
+//                     (gemm_batch.cu fills pointer arrays for it)
+//   linear.cpp        GEMM + bias through cuBLASLt's bias epilogue
 //   nn_kernels.cu     softmax, layer norm, SwiGLU, cross-entropy
 //   conv.cu           unfold1d/fold1d (im2col), depthwise conv1d
 //   embedding.cu      embedding gather/scatter-add, one-hot
 //   nccl_communicator all-reduce across processes (when NCCL is found)
 // Kernels take f32 and f64; copy and fill take every dtype, and the ops that
-// pf::ops hands to a GPU in bf16/f16 (unary, binary, scalar, sum, max, gemm)
-// take those too, computing in f32.
+// pf::ops hands to a GPU in bf16/f16 (unary, binary, scalar, add_scaled, sum,
+// max, gemm, linear) take those too, computing in f32.
 #pragma once
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -63,11 +67,13 @@ class CudaBackend final : public Backend {
   void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) override;
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) override;
+  void add_scaled(const Tensor& x, const Tensor& y, double alpha, const Tensor& out) override;
 
   void sum(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
   void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
 
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
+  void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override;
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;
@@ -95,10 +101,14 @@ class CudaBackend final : public Backend {
  private:
   // Waits for the stream, then throws the KernelIndexError recorded, if any.
   void wait_and_check();
+  // linear() as one cuBLASLt call with the bias (and ReLU) in its epilogue;
+  // false (and nothing done) where cuBLASLt does not support the case.
+  bool linear_epilogue(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
 
   int device_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  cublasLtHandle_t cublas_lt_ = nullptr;            // linear()'s bias epilogue
   bool stream_ordered_alloc_ = false;               // cudaMallocAsync when the device has memory pools
   bool tf32_ = false;                               // f32 GEMMs in CUBLAS_COMPUTE_32F_FAST_TF32
   KernelIndexError* index_error_device_ = nullptr;  // written by kernels

@@ -1,6 +1,7 @@
 // Elementwise kernels, one thread per element: unary functions and their
-// derivatives, broadcasting binary ops, ops with a scalar. The formulas are
-// those of core/cpu/elementwise.cpp; A is the arithmetic type (f32 for halves).
+// derivatives, broadcasting binary ops, ops with a scalar, x + alpha * y. The
+// formulas are those of core/cpu/elementwise.cpp and add_scaled.cpp; A is the
+// arithmetic type (f32 for halves).
 #include "core/ops.h"
 #include "cuda/common.cuh"
 
@@ -104,6 +105,23 @@ __global__ void binary_kernel(BinaryOp op, const T* a, const T* b, StridedPair l
   out[i] = from_compute<T>(apply_binary(op, to_compute(a[ia]), to_compute(b[ib])));
 }
 
+// Products and sums rounded one at a time: nvcc would contract a * b + c into
+// one fused multiply-add, which the CPU's add_scaled does not.
+__device__ inline float mul_rn(float a, float b) { return __fmul_rn(a, b); }
+__device__ inline double mul_rn(double a, double b) { return __dmul_rn(a, b); }
+__device__ inline float add_rn(float a, float b) { return __fadd_rn(a, b); }
+__device__ inline double add_rn(double a, double b) { return __dadd_rn(a, b); }
+
+// out = x + alpha * y; x and y are strided views of out's shape, as in binary_kernel.
+template <typename T>
+__global__ void add_scaled_kernel(const T* x, const T* y, compute_t<T> alpha, StridedPair layout, T* out, int64_t n) {
+  const int64_t i = global_index();
+  if (i >= n) return;
+  int64_t ix, iy;
+  layout.offsets(i, ix, iy);
+  out[i] = from_compute<T>(add_rn(to_compute(x[ix]), mul_rn(alpha, to_compute(y[iy]))));
+}
+
 template <typename T>
 __global__ void scalar_kernel(ScalarOp op, const T* x, compute_t<T> s, T* out, int64_t n) {
   const int64_t i = global_index();
@@ -127,17 +145,42 @@ void CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, c
   });
 }
 
-void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  if (!fits_one_launch(out.shape(), a.strides(), b.strides())) {  // the CPU takes any rank: so do we
+namespace {
+
+// launch_views(a, b, out) once when the two views fit one launch (at most
+// kMaxDims merged dims), else once per slice of the first dim: the CPU takes
+// any rank, so do we.
+template <typename LaunchViews>
+void for_launchable_views(const Tensor& a, const Tensor& b, const Tensor& out, LaunchViews&& launch_views) {
+  if (!fits_one_launch(out.shape(), a.strides(), b.strides())) {
     for_each_slice(out.shape(), [&](int64_t d, int64_t i) {
-      binary(op, ops::narrow(a, d, i, 1), ops::narrow(b, d, i, 1), ops::narrow(out, d, i, 1));
+      for_launchable_views(ops::narrow(a, d, i, 1), ops::narrow(b, d, i, 1), ops::narrow(out, d, i, 1), launch_views);
     });
     return;
   }
-  dispatch_float_or_half(out.dtype(), binary_op_name(op), [&]<typename T>() {
-    const int64_t n = out.numel();
-    const StridedPair layout = strided_pair(out.shape(), a.strides(), b.strides(), binary_op_name(op));
-    launch(stream_, blocks_for(n), binary_kernel<T>, op, a.data<T>(), b.data<T>(), layout, out.data<T>(), n);
+  launch_views(a, b, out);
+}
+
+}  // namespace
+
+void CudaBackend::binary(BinaryOp op, const Tensor& a_all, const Tensor& b_all, const Tensor& out_all) {
+  for_launchable_views(a_all, b_all, out_all, [&](const Tensor& a, const Tensor& b, const Tensor& out) {
+    dispatch_float_or_half(out.dtype(), binary_op_name(op), [&]<typename T>() {
+      const int64_t n = out.numel();
+      const StridedPair layout = strided_pair(out.shape(), a.strides(), b.strides(), binary_op_name(op));
+      launch(stream_, blocks_for(n), binary_kernel<T>, op, a.data<T>(), b.data<T>(), layout, out.data<T>(), n);
+    });
+  });
+}
+
+void CudaBackend::add_scaled(const Tensor& x_all, const Tensor& y_all, double alpha, const Tensor& out_all) {
+  for_launchable_views(x_all, y_all, out_all, [&](const Tensor& x, const Tensor& y, const Tensor& out) {
+    dispatch_float_or_half(out.dtype(), "add_scaled", [&]<typename T>() {
+      const int64_t n = out.numel();
+      const StridedPair layout = strided_pair(out.shape(), x.strides(), y.strides(), "add_scaled");
+      launch(stream_, blocks_for(n), add_scaled_kernel<T>, x.data<T>(), y.data<T>(), compute_t<T>(alpha), layout,
+             out.data<T>(), n);
+    });
   });
 }
 

@@ -26,9 +26,10 @@ SeparableConv1d::SeparableConv1d(int64_t channels, int64_t kernel, Generator& ge
   bias = register_parameter("bias", Tensor::zeros({channels}));
 }
 
-Tensor SeparableConv1d::forward(const Tensor& x) const {
-  Tensor h = depthwise_conv1d(x, depthwise);                    // [B, L, C]
-  Tensor y = linear(reshape(h, {-1, h.size(-1)}), pointwise, bias);  // [B*L, C]
+Tensor SeparableConv1d::forward(const Tensor& x, bool relu) const {
+  Tensor h = depthwise_conv1d(x, depthwise);  // [B, L, C]
+  Tensor rows = reshape(h, {-1, h.size(-1)});  // [B*L, C]
+  Tensor y = relu ? linear_relu(rows, pointwise, bias) : linear(rows, pointwise, bias);  // [B*L, C]
   return reshape(y, x.shape());
 }
 

@@ -21,7 +21,9 @@ class Conv1d : public Module {
 class SeparableConv1d : public Module {
  public:
   SeparableConv1d(int64_t channels, int64_t kernel, Generator& gen);
-  Tensor forward(const Tensor& x) const;  // [B, L, C] -> [B, L, C]
+  // [B, L, C] -> [B, L, C]; relu: max(., 0) of the result, fused into the
+  // pointwise GEMM (the conv module's ReLU).
+  Tensor forward(const Tensor& x, bool relu = false) const;
 
   Tensor depthwise, pointwise, bias;
 };

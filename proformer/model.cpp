@@ -11,7 +11,7 @@ ConvModule::ConvModule(const ModelConfig& c, Generator& gen)
 }
 
 Tensor ConvModule::forward(const Tensor& x, Generator& dropout_gen) const {
-  Tensor h = relu(nn::SeparableConv1d::forward(norm->forward(x)));
+  Tensor h = nn::SeparableConv1d::forward(norm->forward(x), /*relu=*/true);  // ReLU fused into the pointwise GEMM
   return dropout(h, dropout_p, is_training(), dropout_gen);
 }
 
@@ -25,11 +25,11 @@ Block::Block(const ModelConfig& c, Generator& gen) {
 }
 
 Tensor Block::forward(const Tensor& x0, Generator& dropout_gen) const {
-  Tensor x = add(x0, mul(ffn1->forward(x0, dropout_gen), 0.5));
+  Tensor x = add_scaled(x0, ffn1->forward(x0, dropout_gen), 0.5);  // x0 + 0.5 * FFN1(x0), one pass
   x = add(x, conv->forward(x, dropout_gen));
   x = norm->forward(x);  // normalises the residual stream itself
   x = add(x, attn->forward(x));
-  return add(x, mul(ffn2->forward(x, dropout_gen), 0.5));
+  return add_scaled(x, ffn2->forward(x, dropout_gen), 0.5);
 }
 
 int64_t model_parameter_count(const ModelConfig& c) {

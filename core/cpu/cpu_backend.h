@@ -3,6 +3,7 @@
 //   memory.cpp       allocate (host_cache.cpp: the caching allocator), copy/cast,
 //                    fill, random
 //   elementwise.cpp  unary, binary (broadcasting), scalar
+//   add_scaled.cpp   x + alpha * y (built without fused multiply-add)
 //   reduce.cpp       sum, max
 //   gemm.cpp         batched GEMM: f32, bf16 and f16 through sgemm.cpp (packed,
 //                    our micro-kernel; half types widened in the packing),
@@ -39,6 +40,7 @@ class CpuBackend final : public Backend {
   void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) override;
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) override;
+  void add_scaled(const Tensor& x, const Tensor& y, double alpha, const Tensor& out) override;
 
   void sum(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
   void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;

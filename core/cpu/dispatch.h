@@ -128,4 +128,35 @@ void for_each_row(const Shape& shape, const std::array<const Shape*, NumViews>& 
   }
 }
 
+// out[i] = f(a[i], b[i]) over out (contiguous), where a and b are views of
+// out's shape with any strides (stride 0 where broadcast) and f takes and
+// returns T (it loads, computes and stores). Two contiguous inputs make one
+// flat loop; otherwise rows are walked with for_each_row.
+template <typename T, typename F>
+void map_broadcast(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+  const T* ap = a.data<T>();
+  const T* bp = b.data<T>();
+  T* o = out.data<T>();
+  const int64_t n = out.numel();
+  if (a.is_contiguous() && b.is_contiguous()) {  // no broadcasting: one flat loop
+#pragma omp parallel for simd if (n > 32768)
+    for (int64_t i = 0; i < n; ++i) o[i] = f(ap[i], bp[i]);
+    return;
+  }
+  const int64_t row_len = out.dim() == 0 ? 1 : out.size(-1);
+  const int64_t a_step = out.dim() == 0 ? 0 : a.stride(-1);
+  const int64_t b_step = out.dim() == 0 ? 0 : b.stride(-1);
+  for_each_row<2>(out.shape(), {&a.strides(), &b.strides()}, [&](int64_t row, const int64_t* base) {
+    const T* a_row = ap + base[0];
+    const T* b_row = bp + base[1];
+    T* o_row = o + row * row_len;
+    if (a_step == 1 && b_step == 1) {  // e.g. adding a bias row: both rows contiguous
+#pragma omp simd
+      for (int64_t i = 0; i < row_len; ++i) o_row[i] = f(a_row[i], b_row[i]);
+    } else {
+      for (int64_t i = 0; i < row_len; ++i) o_row[i] = f(a_row[i * a_step], b_row[i * b_step]);
+    }
+  });
+}
+
 }  // namespace pf

@@ -1,5 +1,5 @@
 // Elementwise kernels: unary functions and their derivatives, broadcasting
-// binary ops, ops with a scalar.
+// binary ops, ops with a scalar (x + alpha * y is in add_scaled.cpp).
 //
 // Each with_* helper below turns the runtime op into a function object and
 // calls the loop body with it once, so the switch happens outside the loop
@@ -121,31 +121,8 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
 
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_float_or_half(out.dtype(), binary_op_name(op), [&]<typename T>() {
-    const T* ap = a.data<T>();
-    const T* bp = b.data<T>();
-    T* o = out.data<T>();
-    const int64_t n = out.numel();
-    const int64_t row_len = out.dim() == 0 ? 1 : out.size(-1);
-    const int64_t a_step = out.dim() == 0 ? 0 : a.stride(-1);
-    const int64_t b_step = out.dim() == 0 ? 0 : b.stride(-1);
     with_binary<compute_t<T>>(op, [&](auto op_f) {
-      auto f = [&](T x, T y) { return store<T>(op_f(load(x), load(y))); };
-      if (a.is_contiguous() && b.is_contiguous()) {  // no broadcasting: one flat loop
-#pragma omp parallel for simd if (n > kParallelThreshold)
-        for (int64_t i = 0; i < n; ++i) o[i] = f(ap[i], bp[i]);
-        return;
-      }
-      for_each_row<2>(out.shape(), {&a.strides(), &b.strides()}, [&](int64_t row, const int64_t* base) {
-        const T* a_row = ap + base[0];
-        const T* b_row = bp + base[1];
-        T* o_row = o + row * row_len;
-        if (a_step == 1 && b_step == 1) {  // e.g. adding a bias row: both rows contiguous
-#pragma omp simd
-          for (int64_t i = 0; i < row_len; ++i) o_row[i] = f(a_row[i], b_row[i]);
-        } else {
-          for (int64_t i = 0; i < row_len; ++i) o_row[i] = f(a_row[i * a_step], b_row[i * b_step]);
-        }
-      });
+      map_broadcast<T>(a, b, out, [&](T x, T y) { return store<T>(op_f(load(x), load(y))); });
     });
   });
 }

@@ -72,6 +72,10 @@ TEST_CASE("gradcheck: div") {
   check_binary([](const Tensor& a, const Tensor& b) { return a / b; });
 }
 
+TEST_CASE("gradcheck: add_scaled") {
+  check_binary([](const Tensor& x, const Tensor& y) { return add_scaled(x, y, -0.7); });
+}
+
 TEST_CASE("gradcheck: add scalar") {
   Random rnd;
   check_unary("x + 2.5", rnd.normal({2, 3}), [](const Tensor& x) { return x + 2.5; });
@@ -237,6 +241,12 @@ TEST_CASE("gradcheck: linear") {
   check_grad("[3, 4] @ [4, 5] + [5]", {rnd.normal({3, 4}), rnd.normal({4, 5}), rnd.normal({5})}, fn);
   check_grad("transposed weight view", {rnd.normal({3, 4}), ops::transpose(rnd.normal({5, 4}), 0, 1), rnd.normal({5})},
              fn);
+}
+
+TEST_CASE("gradcheck: linear_relu") {
+  Random rnd;
+  auto fn = [](const Inputs& in) { return linear_relu(in[0], in[1], in[2]); };
+  check_grad("[3, 4] @ [4, 5] + [5], then ReLU", {rnd.normal({3, 4}), rnd.normal({4, 5}), rnd.normal({5})}, fn);
 }
 
 TEST_CASE("gradcheck: matmul") {

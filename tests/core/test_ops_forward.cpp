@@ -34,6 +34,13 @@ TEST_CASE("forward: matmul 2x3 @ 3x2") {
   check_values(ops::matmul(a, bt), {2, 2}, {58, 64, 139, 154});
 }
 
+TEST_CASE("forward: linear with and without its fused ReLU") {
+  // [1 -2; 3 4] @ [1 0; 0 1] + [0.5 -5] = [1.5 -7; 3.5 -1]; the ReLU zeroes the negatives.
+  Tensor x = f32({1, -2, 3, 4}, {2, 2}), w = f32({1, 0, 0, 1}, {2, 2}), bias = f32({0.5, -5}, {2});
+  check_values(ops::linear(x, w, bias), {2, 2}, {1.5, -7, 3.5, -1});
+  check_values(ops::linear(x, w, bias, /*relu=*/true), {2, 2}, {1.5, 0, 3.5, 0});
+}
+
 TEST_CASE("forward: softmax and log_softmax of [1, 2, 3]") {
   // e^(x - 3) = [e^-2, e^-1, 1], sum = 1.5032147; softmax = [0.0900306, 0.2447285, 0.6652410]
   Tensor x = f32({1, 2, 3}, {1, 3});

@@ -5,7 +5,8 @@
 // for arguments pf::ops never passes) and returns the outputs; every output of
 // the CUDA run is compared with the CPU run's:
 //   Exact   bit for bit: copies, casts, fills, the Philox uniform stream,
-//           dropout masks, max, gathers, one-hot;
+//           dropout masks, max, gathers, one-hot, add_scaled (no fused
+//           multiply-add on either device);
 //   Nmse    normalised mean squared error sum (cuda - cpu)^2 / sum cpu^2 below
 //           a bound from the dtype and the reduction length (max_nmse):
 //           arithmetic, where GPU math functions and summation order differ
@@ -242,6 +243,17 @@ void add_elementwise_cases(Cases& cases) {
           return Outputs{ops::binary(op, s.transpose_a ? ops::transpose(a, 0, 1) : a, b)};
         });
 
+  // x + alpha * y, the product rounded before the sum on both devices (no
+  // fused multiply-add): the same bits, also where broadcast or strided.
+  for (const auto& [alpha, alpha_name] : {std::pair{0.5, "0.5"}, std::pair{-1.7, "-1.7"}})
+    for (const BinaryShapes& s : binary_shapes)
+      for (DType dt : kFloatsAndHalves)
+        add(cases, label(std::string("add_scaled ") + alpha_name + s.what, dt, s.a), dt, Compare::Exact,
+            [=](Device d) {
+              Tensor x = uniform_input(s.a, dt, d, 13, -2, 2), y = uniform_input(s.b, dt, d, 14, -2, 2);
+              return Outputs{ops::add_scaled(s.transpose_a ? ops::transpose(x, 0, 1) : x, y, alpha)};
+            });
+
   const std::pair<ScalarOp, const char*> scalar_ops[] = {{ScalarOp::Add, "add"},
                                                          {ScalarOp::Mul, "mul"},
                                                          {ScalarOp::Pow, "pow"},
@@ -308,13 +320,38 @@ void add_gemm_cases(Cases& cases) {
       add(cases, product_label(std::string("matmul") + p.what, dt, p.a, p.b), dt, Compare::Nmse, [=](Device d) {
         return Outputs{ops::matmul(operand(p.a, p.transpose_a, dt, d, 18), operand(p.b, p.transpose_b, dt, d, 19))};
       });
-  // A batch whose dims are permuted (stride of dim 0 < stride of dim 1): the host loops over dim 0.
+  // A batch whose dims are permuted (stride of dim 0 < stride of dim 1): one pointer-array call.
   for (DType dt : kFloats)
     add(cases, product_label("matmul permuted batch", dt, {3, 4, 7, 13}, {3, 4, 13, 5}), dt, Compare::Nmse,
         [=](Device d) {
           Tensor a = ops::transpose(uniform_input({4, 3, 7, 13}, dt, d, 20), 0, 1);
           return Outputs{ops::matmul(a, uniform_input({3, 4, 13, 5}, dt, d, 21))};
         });
+  // Attention's head split: q, k, v are [B, H, T, Dh] views of [B, T, H, Dh]
+  // memory, so B and H do not merge and the GEMM takes pointer arrays. Scores
+  // q k^T (k a transposed view), p v, and a weight broadcast over B and H.
+  const int64_t B = 3, H = 4, T = 7, Dh = 5;
+  auto heads = [=](DType dt, Device d, uint64_t seed) {  // [B, H, T, Dh]
+    return ops::permute(uniform_input({B, T, H, Dh}, dt, d, seed), {0, 2, 1, 3});
+  };
+  for (DType dt : {DType::f32, DType::bf16}) {
+    add(cases, product_label("matmul heads q k^T", dt, {B, H, T, Dh}, {B, H, Dh, T}), dt, Compare::Nmse,
+        [=](Device d) { return Outputs{ops::matmul(heads(dt, d, 25), ops::transpose(heads(dt, d, 26), -1, -2))}; }, Dh);
+    add(cases, product_label("matmul heads p v", dt, {B, H, T, T}, {B, H, T, Dh}), dt, Compare::Nmse,
+        [=](Device d) { return Outputs{ops::matmul(uniform_input({B, H, T, T}, dt, d, 27), heads(dt, d, 28))}; }, T);
+    add(cases, product_label("matmul heads broadcast b", dt, {B, H, T, Dh}, {H, Dh, 6}), dt, Compare::Nmse,
+        [=](Device d) { return Outputs{ops::matmul(heads(dt, d, 29), uniform_input({H, Dh, 6}, dt, d, 30))}; }, Dh);
+  }
+  // Ten batch dims, none mergeable (reversed): one call takes eight, the host
+  // loops over the other two.
+  for (DType dt : kFloats)
+    add(cases, product_label("matmul 10 unmergeable batch dims", dt, Shape(10, 2), {3, 4}), dt, Compare::Nmse,
+        [=](Device d) {
+          Shape shape(10, 2);
+          shape.insert(shape.end(), {3, 4});
+          Tensor a = ops::permute(uniform_input(shape, dt, d, 31), {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 10, 11});
+          return Outputs{ops::matmul(a, uniform_input({4, 5}, dt, d, 32))};
+        }, 4);
   // alpha and beta, which pf::ops always passes as 1 and 0: the backend directly.
   for (DType dt : kFloats)
     add(cases, product_label("gemm alpha=0.5 beta=2 b^T", dt, {2, 7, 13}, {2, 13, 5}), dt, Compare::Nmse,
@@ -655,6 +692,31 @@ void add_model_shape_cases(Cases& cases) {
         },
         Dh);
   }
+  // linear with its bias (and the conv module's ReLU) in the GEMM's epilogue
+  // (cuBLASLt), at the model's conv/FFN shape (B * T rows, 512 -> 1024) and
+  // at odd widths (N = 1, 3), where cuBLASLt may fall back to copy + GEMM.
+  struct LinearShape {
+    int64_t rows, K, N;
+  };
+  for (const LinearShape& s : {LinearShape{64 * 232, 512, 1024}, LinearShape{37, 16, 1}, LinearShape{37, 16, 3}})
+    for (bool relu : {false, true})
+      for (DType dt : {DType::f32, DType::bf16, DType::f16})
+        add(
+            cases,
+            product_label(std::string(relu ? "linear + bias + relu" : "linear + bias") +
+                              (s.rows > 1000 ? ", many rows" : ""),  // memcheck skips "many rows"
+                          dt, {s.rows, s.K}, {s.K, s.N}),
+            dt, Compare::Nmse,
+            [=](Device d) {
+              return in_dtype(
+                  d, dt,
+                  [=](Device dev, DType t) {
+                    return Outputs{uniform_input({s.rows, s.K}, t, dev, 131), uniform_input({s.K, s.N}, t, dev, 132),
+                                   uniform_input({s.N}, t, dev, 133)};
+                  },
+                  [=](const Outputs& in) { return Outputs{ops::linear(in[0], in[1], in[2], relu)}; });
+            },
+            s.K);
   // Column reductions over B * T rows, as bias and layer-norm gradients take them (two-stage).
   for (DType dt : {DType::f32, DType::bf16})
     add(
