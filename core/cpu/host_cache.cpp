@@ -2,6 +2,7 @@
 #include "core/cpu/host_cache.h"
 
 #include <malloc.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +56,19 @@ struct Cache {
   }
 };
 
+// Blocks of at least one huge page (2 MiB) start on a huge-page boundary and
+// ask for transparent huge pages (a hint; THP is often "madvise"-only): one TLB
+// entry then maps 512 times as much, which the GEMM's packing needs when it
+// reads rows of a [B*T, 4096] activation, each 16 KiB from the next.
+constexpr size_t kHugePageBytes = size_t(2) << 20;
+
+void* system_allocate(size_t bytes) {
+  if (bytes < kHugePageBytes) return std::aligned_alloc(64, bytes);  // 64 bytes: AVX-512 loads, Eigen's maps
+  void* p = std::aligned_alloc(kHugePageBytes, bytes);
+  if (p != nullptr) madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
+}
+
 Cache& cache() {
   static Cache* c = new Cache;  // never destroyed: static tensors may be freed after it
   return *c;
@@ -80,10 +94,10 @@ void* host_cache_allocate(size_t nbytes) {
     }
     ++c.stats.misses;
   }
-  void* p = std::aligned_alloc(64, bytes);  // 64 bytes: AVX-512 loads, Eigen's aligned maps
+  void* p = system_allocate(bytes);
   if (p == nullptr) {  // the cache may hold what the system lacks
     host_cache_trim();
-    p = std::aligned_alloc(64, bytes);
+    p = system_allocate(bytes);
   }
   PF_CHECK(p != nullptr, "allocate", "out of host memory allocating ", nbytes, " bytes (",
            host_memory_stats().in_use >> 20, " MiB in use). HINT: lower the batch size");

@@ -173,10 +173,12 @@ float* scratch(int slot, int64_t floats) {
 // ---- packing ----
 
 // One packed sliver of width W: dst[k * W + r] = scale * src[r * r_stride +
-// k * k_stride] (widened to f32) for r < rows, zero for rows <= r < W. The loop
-// order follows memory: k outermost when the sliver's rows sit side by side
-// (r_stride 1; whole vectors when the sliver is full), otherwise each row along
-// k (its writes, W floats apart, stay in L1).
+// k * k_stride] (widened to f32) for r < rows, zero for rows <= r < W. k is
+// outermost, so the writes go in order. When the sliver's rows sit side by side
+// (r_stride 1) each k reads them as whole vectors (if the sliver is full);
+// otherwise each k reads one element of each of the `rows` rows, `rows`
+// sequential streams that the hardware prefetcher follows (packing a row at a
+// time along k was 2–4x slower: each short run waited on memory).
 template <int W, typename T>
 void pack_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows, int64_t kc, float scale,
                  float* dst) {
@@ -190,27 +192,64 @@ void pack_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows,
       else
         for (int64_t r = 0; r < rows; ++r) d[r] = scale * load_one(s[r]);
     }
-  } else {
+  } else {  // a full sliver's row count is a constant, so the inner loop unrolls
+    const auto pack_k_outer = [&](auto row_count) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t r = 0; r < row_count; ++r) dst[k * W + r] = scale * load_one(src[r * r_stride + k * k_stride]);
+    };
+    if (rows == W)
+      pack_k_outer(std::integral_constant<int64_t, W>{});
+    else
+      pack_k_outer(rows);
+  }
+}
+
+// Asks for the cache lines of the sliver that pack_sliver(src, r_stride,
+// k_stride, rows, kc) will read, one sliver before it is packed. Its rows are
+// short runs far apart in memory (1 KiB of a row, or one line per k), too
+// short for the hardware prefetcher, so without this each packed element
+// waits on memory: packing took a seventh of a training step.
+template <typename T>
+void prefetch_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows, int64_t kc) {
+  constexpr int64_t kLine = 64 / sizeof(T);  // elements per cache line
+  if (k_stride == 1) {
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t k = 0; k < kc; ++k) dst[k * W + r] = scale * load_one(src[r * r_stride + k * k_stride]);
+      for (int64_t k = 0; k < kc; k += kLine) __builtin_prefetch(src + r * r_stride + k);
+  } else if (r_stride == 1) {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t r = 0; r < rows; r += kLine) __builtin_prefetch(src + k * k_stride + r);
   }
 }
 
 // A~ [mc, kc] from a's block at (ic, pc) -> slivers of kMR rows: alpha * a(r, k) at [k * kMR + r].
 template <typename T>
 void pack_a(const ConstMatrix& a, int64_t ic, int64_t pc, int64_t mc, int64_t kc, float alpha, float* dst) {
-  for (int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kMR * kc)
+  for (int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kMR * kc) {
+    if (i0 + kMR < mc)
+      prefetch_sliver(element<T>(a, ic + i0 + kMR, pc), a.row_stride, a.col_stride,
+                      std::min<int64_t>(kMR, mc - i0 - kMR), kc);
     pack_sliver<kMR>(element<T>(a, ic + i0, pc), a.row_stride, a.col_stride, std::min<int64_t>(kMR, mc - i0), kc,
                      alpha, dst);
+  }
 }
 
-// Sliver `sliver` of B~ (b's panel [kc, nc] at (pc, jc), in slivers of kNR
-// columns): b(k, j) at [k * kNR + j].
+// B~ slivers [s0, s1): b's panel [kc, nc] at (pc, jc) in slivers of kNR
+// columns, b(k, j) at [k * kNR + j]. The slivers are packed side by side,
+// kBSteps values of k at a time, so a row-major b is read along its rows
+// ((s1 - s0) * kNR floats at once) and each sliver is written in runs of
+// kBSteps * kNR floats. (One sliver at a time read 64 bytes of each of kc
+// rows, each on its own page: the loads waited on memory.)
+constexpr int64_t kBSteps = 16;
+
 template <typename T>
-void pack_b(const ConstMatrix& b, int64_t pc, int64_t jc, int64_t kc, int64_t nc, int64_t sliver, float* dst) {
-  const int64_t j0 = sliver * kNR;
-  pack_sliver<kNR>(element<T>(b, pc, jc + j0), b.col_stride, b.row_stride, std::min<int64_t>(kNR, nc - j0), kc,
-                   1.0f, dst + j0 * kc);
+void pack_b(const ConstMatrix& b, int64_t pc, int64_t jc, int64_t kc, int64_t nc, int64_t s0, int64_t s1,
+            float* dst) {
+  for (int64_t k0 = 0; k0 < kc; k0 += kBSteps)
+    for (int64_t sliver = s0; sliver < s1; ++sliver) {
+      const int64_t j0 = sliver * kNR;
+      pack_sliver<kNR>(element<T>(b, pc + k0, jc + j0), b.col_stride, b.row_stride, std::min<int64_t>(kNR, nc - j0),
+                       std::min<int64_t>(kBSteps, kc - k0), 1.0f, dst + j0 * kc + k0 * kNR);
+    }
 }
 
 // ---- the kernels ----
@@ -342,10 +381,13 @@ void sgemm_into(int64_t M, int64_t N, int64_t K, float alpha, const ConstMatrix&
       const int64_t nc = std::min(kNC, N - jc);
       for (int64_t pc = 0; pc < K; pc += kKC) {
         const int64_t kc = std::min(kKC, K - pc);
-#pragma omp for schedule(static)
-        for (int64_t sliver = 0; sliver < (nc + kNR - 1) / kNR; ++sliver)
-          with_element_type(b.dtype, [&]<typename TB>() { pack_b<TB>(b, pc, jc, kc, nc, sliver, packed_b); });
-        // (the loop's implicit barrier: B~ is complete before anyone reads it)
+        {  // each thread packs an equal share of B~'s slivers
+          const int64_t slivers = (nc + kNR - 1) / kNR, t = omp_get_thread_num(), nt = omp_get_num_threads();
+          with_element_type(b.dtype, [&]<typename TB>() {
+            pack_b<TB>(b, pc, jc, kc, nc, slivers * t / nt, slivers * (t + 1) / nt, packed_b);
+          });
+        }
+#pragma omp barrier  // B~ is complete before anyone reads it
 #pragma omp for schedule(static)
         for (int64_t block = 0; block < blocks; ++block) {
           const int64_t ic = block * mc_max, mc = std::min(mc_max, M - ic);
