@@ -64,8 +64,9 @@ constexpr size_t kHugePageBytes = size_t(2) << 20;
 
 void* system_allocate(size_t bytes) {
   if (bytes < kHugePageBytes) return std::aligned_alloc(64, bytes);  // 64 bytes: AVX-512 loads, Eigen's maps
-  void* p = std::aligned_alloc(kHugePageBytes, bytes);
-  if (p != nullptr) madvise(p, bytes, MADV_HUGEPAGE);
+  void* p = nullptr;  // (posix_memalign: aligned_alloc wants a size that is a multiple of the alignment)
+  if (posix_memalign(&p, kHugePageBytes, bytes) != 0) return nullptr;
+  madvise(p, bytes, MADV_HUGEPAGE);
   return p;
 }
 

@@ -192,63 +192,62 @@ void pack_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows,
       else
         for (int64_t r = 0; r < rows; ++r) d[r] = scale * load_one(s[r]);
     }
-  } else {  // a full sliver's row count is a constant, so the inner loop unrolls
-    const auto pack_k_outer = [&](auto row_count) {
-      for (int64_t k = 0; k < kc; ++k)
-        for (int64_t r = 0; r < row_count; ++r) dst[k * W + r] = scale * load_one(src[r * r_stride + k * k_stride]);
-    };
-    if (rows == W)
-      pack_k_outer(std::integral_constant<int64_t, W>{});
-    else
-      pack_k_outer(rows);
+  } else {
+    int64_t k = 0;
+    if (k_stride == 1)  // each row read a vector of k at a time (widened at once), its values spread to their k
+      for (; k + kVecWidth <= kc; k += kVecWidth)
+        for (int64_t r = 0; r < rows; ++r) {
+          const Vec v = scale * load_vec(src + r * r_stride + k);
+          for (int j = 0; j < kVecWidth; ++j) dst[(k + j) * W + r] = v[j];
+        }
+    for (; k < kc; ++k)  // the rest, and a strided k, an element at a time
+      for (int64_t r = 0; r < rows; ++r) dst[k * W + r] = scale * load_one(src[r * r_stride + k * k_stride]);
   }
 }
 
-// Asks for the cache lines of the sliver that pack_sliver(src, r_stride,
-// k_stride, rows, kc) will read, one sliver before it is packed. Its rows are
-// short runs far apart in memory (1 KiB of a row, or one line per k), too
-// short for the hardware prefetcher, so without this each packed element
-// waits on memory: packing took a seventh of a training step.
+// Slivers whose rows sit side by side in memory (a row-major b, a column-major
+// a) are packed kPackSteps values of k at a time across all the slivers a
+// thread packs, so each k's row of the operand is read along its length and
+// each sliver is written in runs of kPackSteps * W floats. (A sliver at a time
+// read a few dozen bytes of each of kc rows, each on its own page: the loads
+// waited on memory.)
+constexpr int64_t kPackSteps = 16;
+
+// Asks for the cache lines of a sliver whose rows run along k (k_stride 1),
+// one sliver before pack_sliver reads it: its rows are runs of 1 KiB far apart,
+// too short for the hardware prefetcher, so without this each packed element
+// waited on memory (packing took a seventh of a training step).
 template <typename T>
-void prefetch_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows, int64_t kc) {
+void prefetch_rows(const T* src, int64_t r_stride, int64_t rows, int64_t kc) {
   constexpr int64_t kLine = 64 / sizeof(T);  // elements per cache line
-  if (k_stride == 1) {
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t k = 0; k < kc; k += kLine) __builtin_prefetch(src + r * r_stride + k);
-  } else if (r_stride == 1) {
-    for (int64_t k = 0; k < kc; ++k)
-      for (int64_t r = 0; r < rows; r += kLine) __builtin_prefetch(src + k * k_stride + r);
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < kc; k += kLine) __builtin_prefetch(src + r * r_stride + k);
 }
 
 // A~ [mc, kc] from a's block at (ic, pc) -> slivers of kMR rows: alpha * a(r, k) at [k * kMR + r].
 template <typename T>
 void pack_a(const ConstMatrix& a, int64_t ic, int64_t pc, int64_t mc, int64_t kc, float alpha, float* dst) {
-  for (int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kMR * kc) {
-    if (i0 + kMR < mc)
-      prefetch_sliver(element<T>(a, ic + i0 + kMR, pc), a.row_stride, a.col_stride,
-                      std::min<int64_t>(kMR, mc - i0 - kMR), kc);
-    pack_sliver<kMR>(element<T>(a, ic + i0, pc), a.row_stride, a.col_stride, std::min<int64_t>(kMR, mc - i0), kc,
-                     alpha, dst);
-  }
+  const bool rows_side_by_side = a.row_stride == 1;
+  const int64_t steps = rows_side_by_side ? kPackSteps : kc;
+  for (int64_t k0 = 0; k0 < kc; k0 += steps)
+    for (int64_t i0 = 0; i0 < mc; i0 += kMR) {
+      if (!rows_side_by_side && a.col_stride == 1 && i0 + kMR < mc)
+        prefetch_rows(element<T>(a, ic + i0 + kMR, pc), a.row_stride, std::min<int64_t>(kMR, mc - i0 - kMR), kc);
+      pack_sliver<kMR>(element<T>(a, ic + i0, pc + k0), a.row_stride, a.col_stride, std::min<int64_t>(kMR, mc - i0),
+                       std::min(steps, kc - k0), alpha, dst + i0 * kc + k0 * kMR);
+    }
 }
 
 // B~ slivers [s0, s1): b's panel [kc, nc] at (pc, jc) in slivers of kNR
-// columns, b(k, j) at [k * kNR + j]. The slivers are packed side by side,
-// kBSteps values of k at a time, so a row-major b is read along its rows
-// ((s1 - s0) * kNR floats at once) and each sliver is written in runs of
-// kBSteps * kNR floats. (One sliver at a time read 64 bytes of each of kc
-// rows, each on its own page: the loads waited on memory.)
-constexpr int64_t kBSteps = 16;
-
+// columns, b(k, j) at [k * kNR + j], kPackSteps values of k at a time.
 template <typename T>
 void pack_b(const ConstMatrix& b, int64_t pc, int64_t jc, int64_t kc, int64_t nc, int64_t s0, int64_t s1,
             float* dst) {
-  for (int64_t k0 = 0; k0 < kc; k0 += kBSteps)
+  for (int64_t k0 = 0; k0 < kc; k0 += kPackSteps)
     for (int64_t sliver = s0; sliver < s1; ++sliver) {
       const int64_t j0 = sliver * kNR;
       pack_sliver<kNR>(element<T>(b, pc + k0, jc + j0), b.col_stride, b.row_stride, std::min<int64_t>(kNR, nc - j0),
-                       std::min<int64_t>(kBSteps, kc - k0), 1.0f, dst + j0 * kc + k0 * kNR);
+                       std::min<int64_t>(kPackSteps, kc - k0), 1.0f, dst + j0 * kc + k0 * kNR);
     }
 }
 
