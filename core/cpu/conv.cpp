@@ -14,7 +14,7 @@ void CpuBackend::unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols)
   dispatch_float_or_half(x.dtype(), "unfold1d", [&]<typename T>() {  // a copy: any float type
     const T* xp = x.data<T>();
     T* cp = cols.data<T>();
-#pragma omp parallel for collapse(2) if (B * Lout * K * C > 32768)
+#pragma omp parallel for collapse(2) if (B * Lout * K * C > kParallelThreshold)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < Lout; ++t)
         for (int64_t k = 0; k < K; ++k) {
@@ -37,7 +37,7 @@ void CpuBackend::fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx)
     T* xp = dx.data<T>();
     // Gather form: each dx[b, s, :] sums dcols[b, t, k, :] over t + k - pad_left == s,
     // so every output row is written by one thread.
-#pragma omp parallel for collapse(2) if (B * L * K * C > 32768)
+#pragma omp parallel for collapse(2) if (B * L * K * C > kParallelThreshold)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < L; ++s) {
         RowOut<T> out_row(xp + (b * L + s) * C, C, 0);
@@ -59,7 +59,7 @@ void CpuBackend::depthwise_conv1d(const Tensor& x, const Tensor& w, int64_t pad_
     const T* xp = x.data<T>();
     const T* wp = w.data<T>();
     T* yp = y.data<T>();
-#pragma omp parallel for collapse(2) if (B * L * K * C > 32768)
+#pragma omp parallel for collapse(2) if (B * L * K * C > kParallelThreshold)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < L; ++t) {
         T* out = yp + (b * L + t) * C;  // y[b, t, :]
@@ -84,7 +84,7 @@ void CpuBackend::depthwise_conv1d_backward(const Tensor& x, const Tensor& w, con
     const T* gp = dy.data<T>();
     T* dxp = dx.data<T>();
     // dx[b, s, c] = sum_k w[k, c] * dy[b, s - k + pad_left, c] (gather: one writer per row).
-#pragma omp parallel for collapse(2) if (B * L * K * C > 32768)
+#pragma omp parallel for collapse(2) if (B * L * K * C > kParallelThreshold)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < L; ++s) {
         T* out = dxp + (b * L + s) * C;
@@ -99,7 +99,7 @@ void CpuBackend::depthwise_conv1d_backward(const Tensor& x, const Tensor& w, con
       }
     // dw[k, c] = sum_{b, t} dy[b, t, c] * x[b, t + k - pad_left, c]: threads split k.
     T* dwp = dw.data<T>();
-#pragma omp parallel for if (B * L * K * C > 32768)
+#pragma omp parallel for if (B * L * K * C > kParallelThreshold)
     for (int64_t k = 0; k < K; ++k) {
       T* out = dwp + k * C;
       std::fill(out, out + C, T(0));

@@ -15,6 +15,10 @@
 
 namespace pf {
 
+// Elements (or element-steps of work) below which a kernel's OpenMP loop runs
+// on one thread: starting the team costs more than the threads save.
+constexpr int64_t kParallelThreshold = 32768;
+
 // Element conversions used by copy/cast: every type reads as double and is
 // written from double; half types round through f32, integers saturate
 // (saturate_to in core/dtype.h, shared with the CUDA kernels).
@@ -115,7 +119,7 @@ void for_each_row(const Shape& shape, const std::array<const Shape*, NumViews>& 
   const int64_t dims = int64_t(shape.size());
   const int64_t row_len = dims == 0 ? 1 : shape.back();
   const int64_t rows = row_len == 0 ? 0 : shape_numel(shape) / row_len;
-#pragma omp parallel for schedule(static) if (rows * row_len > 32768)
+#pragma omp parallel for schedule(static) if (rows * row_len > kParallelThreshold)
   for (int64_t row = 0; row < rows; ++row) {
     int64_t base[NumViews] = {};
     int64_t rest = row;
@@ -139,7 +143,7 @@ void map_broadcast(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
   T* o = out.data<T>();
   const int64_t n = out.numel();
   if (a.is_contiguous() && b.is_contiguous()) {  // no broadcasting: one flat loop
-#pragma omp parallel for simd if (n > 32768)
+#pragma omp parallel for simd if (n > kParallelThreshold)
     for (int64_t i = 0; i < n; ++i) o[i] = f(ap[i], bp[i]);
     return;
   }

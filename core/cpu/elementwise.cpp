@@ -88,8 +88,6 @@ void with_scalar(ScalarOp op, T s, Body&& body) {
   }
 }
 
-constexpr int64_t kParallelThreshold = 32768;  // below this, threads cost more than they save
-
 // out[i] = f(in[i]) over n contiguous elements (f computes in compute_t<T>).
 template <typename T, typename F>
 void map_elements(const T* in, T* out, int64_t n, F f) {

@@ -141,7 +141,7 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
     // added in chunk order: the same result for any thread count.
     const int64_t chunk = 64, chunks = (R + chunk - 1) / chunk;
     std::vector<C> partial(size_t(2 * chunks * N), C(0));  // [chunks, 2, N]
-#pragma omp parallel for if (R * N > 32768)
+#pragma omp parallel for if (R * N > kParallelThreshold)
     for (int64_t c = 0; c < chunks; ++c) {
       C* sg = partial.data() + 2 * c * N;
       C* sb = sg + N;

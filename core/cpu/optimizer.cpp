@@ -18,7 +18,7 @@ void CpuBackend::adam_step(const Tensor& param, const Tensor& grad, const Tensor
     T* vp = v.data<T>();
     const int64_t n = param.numel();
     const C b1 = C(beta1), b2 = C(beta2), step = C(step_size), e = C(eps), keep = C(1.0 - decay);
-#pragma omp parallel for simd if (n > 32768)
+#pragma omp parallel for simd if (n > kParallelThreshold)
     for (int64_t i = 0; i < n; ++i) {
       const C gi = load(g[i]);
       const C mi = b1 * load(mp[i]) + (C(1) - b1) * gi;

@@ -17,7 +17,7 @@ template <typename T, typename Combine>
 void reduce_middle(const T* x, int64_t outer, int64_t n, int64_t inner, T* out, double init, Combine combine) {
   const int64_t block = 256;
   const int64_t blocks_per_outer = (inner + block - 1) / block;
-#pragma omp parallel for if (outer * n * inner > 32768)
+#pragma omp parallel for if (outer * n * inner > kParallelThreshold)
   for (int64_t task = 0; task < outer * blocks_per_outer; ++task) {
     const int64_t o = task / blocks_per_outer;
     const int64_t i0 = (task % blocks_per_outer) * block;
