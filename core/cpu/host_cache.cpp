@@ -1,4 +1,5 @@
-// Size-classed free lists over glibc's aligned_alloc (see host_cache.h).
+// Size-classed free lists over glibc's aligned_alloc, and posix_memalign on
+// huge-page boundaries for blocks of 2 MiB and more (see host_cache.h).
 #include "core/cpu/host_cache.h"
 
 #include <malloc.h>

@@ -175,10 +175,12 @@ float* scratch(int slot, int64_t floats) {
 // One packed sliver of width W: dst[k * W + r] = scale * src[r * r_stride +
 // k * k_stride] (widened to f32) for r < rows, zero for rows <= r < W. k is
 // outermost, so the writes go in order. When the sliver's rows sit side by side
-// (r_stride 1) each k reads them as whole vectors (if the sliver is full);
-// otherwise each k reads one element of each of the `rows` rows, `rows`
-// sequential streams that the hardware prefetcher follows (packing a row at a
-// time along k was 2–4x slower: each short run waited on memory).
+// (r_stride 1) each k reads them as whole vectors (if the sliver is full).
+// Otherwise the rows are read side by side, `rows` sequential streams that the
+// hardware prefetcher follows: a vector of k at a time from each row where k
+// is contiguous (its values then spread to their k), else an element at a
+// time. (Packing a row at a time along k was 2–4x slower: each short run
+// waited on memory.)
 template <int W, typename T>
 void pack_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows, int64_t kc, float scale,
                  float* dst) {
@@ -205,12 +207,12 @@ void pack_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows,
   }
 }
 
-// Slivers whose rows sit side by side in memory (a row-major b, a column-major
-// a) are packed kPackSteps values of k at a time across all the slivers a
-// thread packs, so each k's row of the operand is read along its length and
-// each sliver is written in runs of kPackSteps * W floats. (A sliver at a time
-// read a few dozen bytes of each of kc rows, each on its own page: the loads
-// waited on memory.)
+// B~, and A~ of a column-major a, are packed kPackSteps values of k at a time
+// across all the slivers a thread packs: where the slivers' rows sit side by
+// side in memory (a row-major b, a column-major a) each k's row of the operand
+// is then read along its length, and each sliver is written in runs of
+// kPackSteps * W floats. (A sliver at a time read a few dozen bytes of each of
+// kc rows, each on its own page: the loads waited on memory.)
 constexpr int64_t kPackSteps = 16;
 
 // Asks for the cache lines of a sliver whose rows run along k (k_stride 1),
