@@ -89,24 +89,31 @@ Vec load_vec(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-Vec load_vec(const bf16* p) {  // bf16 is the upper half of an f32
-  U16Vec h;
-  std::memcpy(&h, p, sizeof h);
-  const U32Vec u = __builtin_convertvector(h, U32Vec) << 16;
-  Vec v;
-  std::memcpy(&v, &u, sizeof v);
-  return v;
+
+// 8 elements from p (unaligned) as f32, whatever the target's vector width:
+// the transposing packer's loads, and the pieces of load_vec's half types.
+__m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+__m256 load8(const bf16* p) {
+  const __m256i widened = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(widened, 16));
 }
-Vec load_vec(const f16* p) {
-  Vec v;
+__m256 load8(const f16* p) {
 #ifdef __F16C__
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+#else
+  alignas(32) float x[8];
+  for (int i = 0; i < 8; ++i) x[i] = f16_to_float(p[i]);
+  return _mm256_load_ps(x);
+#endif
+}
+
+template <typename Half>
+Vec load_vec(const Half* p) {  // bf16 or f16, widened 8 at a time
+  Vec v;
   for (int i = 0; i < kVecWidth; i += 8) {
-    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    const __m256 x = load8(p + i);
     std::memcpy(reinterpret_cast<float*>(&v) + i, &x, sizeof x);
   }
-#else
-  for (int i = 0; i < kVecWidth; ++i) v[i] = f16_to_float(p[i]);
-#endif
   return v;
 }
 
@@ -129,23 +136,6 @@ void store_vec(f16* p, Vec v) {
   }
 #else
   for (int i = 0; i < kVecWidth; ++i) p[i] = float_to_f16(v[i]);
-#endif
-}
-
-// 8 elements from p (unaligned) as f32: the transposing packer's loads, 8 wide
-// whatever the target's vector width.
-__m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-__m256 load8(const bf16* p) {
-  const __m256i widened = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(widened, 16));
-}
-__m256 load8(const f16* p) {
-#ifdef __F16C__
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-#else
-  alignas(32) float x[8];
-  for (int i = 0; i < 8; ++i) x[i] = f16_to_float(p[i]);
-  return _mm256_load_ps(x);
 #endif
 }
 
