@@ -197,17 +197,11 @@ void CpuBackend::swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor
     for (int64_t r = 0; r < R; ++r) {
       RowIn<T> x_row(xp + r * 2 * N, 2 * N, 0), grad_row(gp + r * N, N, 1);
       RowOut<T> out(dp + r * 2 * N, 2 * N, 2);
-      const C* a = x_row.data();
-      const C* g = a + N;
-      const C* grad = grad_row.data();
-      C* da = out.data();
-      C* dg = da + N;
-      for (int64_t i = 0; i < N; ++i) {
-        C s = C(1) / (C(1) + std::exp(-g[i]));
-        C silu = g[i] * s;
-        da[i] = grad[i] * silu;
-        dg[i] = grad[i] * a[i] * s * (C(1) + g[i] * (C(1) - s));  // d silu(g) / dg
-      }
+      const ConstRow<C> a(x_row.data(), N), g(x_row.data() + N, N), grad(grad_row.data(), N);
+      Row<C> da(out.data(), N), dg(out.data() + N, N);
+      da = C(1) / (C(1) + (-g).exp());                // sigmoid(g), held in da until the last line
+      dg = grad * a * da * (C(1) + g * (C(1) - da));  // d silu(g) / dg = s (1 + g (1 - s))
+      da = grad * g * da;                             // silu(g) = g s
     }
   });
 }
