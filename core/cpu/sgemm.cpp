@@ -239,7 +239,7 @@ void pack_sliver(const T* src, int64_t r_stride, int64_t k_stride, int64_t rows,
           const T* block = src + r * r_stride + k;
           if (r + 8 <= W)
             transpose_8x8<8>(block, r_stride, rows - r, scale, dst + k * W + r, W);
-          else  // the last W % 8 columns
+          else if constexpr (W % 8 != 0)  // the last W % 8 columns (none where W is a multiple of 8)
             transpose_8x8<W % 8>(block, r_stride, rows - r, scale, dst + k * W + r, W);
         }
     for (; k < kc; ++k)  // the rest, and a strided k, an element at a time
