@@ -15,6 +15,7 @@
 
 #include "autograd/autocast.h"
 #include "core/atomic_file.h"
+#include "core/cpu/cpu_backend.h"
 #include "nn/schedule.h"
 #include "proformer/checkpoint.h"
 #include "proformer/training/metrics_log.h"
@@ -78,6 +79,7 @@ void print_start(const Config& config, const TrainingData& t, const TrainState& 
                "labels mean %.4f std %.4f\n",
                t.source.c_str(), long(t.data.size()), long(t.data.dropped_too_long), long(config.model.seq_len),
                t.split.train.size(), t.split.val.size(), t.stats.mean, t.stats.std);
+  if (config.train.device == "cpu") std::fprintf(stderr, "CPU GEMM: %s\n", CpuBackend::gemm_kernels().c_str());
   if (!config.train.init_from.empty())
     std::fprintf(stderr, "initialised from %s%s\n", config.train.init_from.c_str(),
                  config.train.reset_head ? " (expression head reset)" : "");
