@@ -20,10 +20,10 @@
 #include <functional>
 
 #include "core/philox.h"
-#include "nn/grad_reducer.h"
-#include "nn/loss_scaler.h"
-#include "nn/optimizer.h"
-#include "nn/step_checks.h"
+#include "nn/distributed/grad_reducer.h"
+#include "nn/optim/loss_scaler.h"
+#include "nn/optim/optimizer.h"
+#include "nn/optim/step_checks.h"
 #include "proformer/data/batches.h"
 #include "proformer/config.h"
 #include "proformer/model.h"
@@ -51,7 +51,7 @@ struct BatchSplit {
 // they do not split evenly over `ranks`.
 BatchSplit split_batch(const TrainConfig& train, int ranks, int rank);
 
-// How a step handles precision (autograd/autocast.h, nn/loss_scaler.h).
+// How a step handles precision (autograd/autocast.h, nn/optim/loss_scaler.h).
 struct Precision {
   DType dtype = DType::f32;          // autocast's low dtype; f32: autocast off
   nn::LossScaler* scaler = nullptr;  // f16: the loss is scaled, overflowing steps are skipped

@@ -15,7 +15,7 @@
 
 #include "autograd/autocast.h"
 #include "core/atomic_file.h"
-#include "nn/schedule.h"
+#include "nn/optim/schedule.h"
 #include "proformer/checkpoint.h"
 #include "proformer/training/metrics_log.h"
 #include "proformer/plots.h"

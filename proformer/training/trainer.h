@@ -31,7 +31,7 @@
 #include <memory>
 #include <string>
 
-#include "nn/communicator.h"
+#include "nn/distributed/communicator.h"
 #include "proformer/config.h"
 #include "proformer/model.h"
 
