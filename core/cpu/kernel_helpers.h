@@ -1,7 +1,7 @@
-// CPU kernel helpers: reading/writing any element type as a floating value
-// (bf16/f16 go through f32), half-type dispatch with an f32 compute type, and
-// walking strided views row by row. The f32/f64 dispatch is shared with the
-// CUDA backend (core/dispatch.h).
+// Helpers of the CPU kernels: reading and writing any element type as a
+// floating value (bf16/f16 go through f32), half-type rows seen as f32 rows,
+// and walking strided views row by row. The dtype dispatch and compute_t are
+// shared with the CUDA backend (core/dispatch.h).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -41,10 +41,7 @@ void check_ids(const I* ids, int64_t n, int64_t bound, const char* op) {
              ")");
 }
 
-// ---- half types: load as f32, compute in f32, store ----
-// The arithmetic type of a kernel whose tensors hold T: f32 for bf16 and f16.
-template <typename T>
-using compute_t = std::conditional_t<std::is_same_v<T, bf16> || std::is_same_v<T, f16>, float, T>;
+// ---- half types: load as f32, compute in f32 (compute_t), store ----
 template <typename T> inline compute_t<T> load(T v) { return v; }
 template <> inline float load(bf16 v) { return bf16_to_float(v); }
 template <> inline float load(f16 v) { return f16_to_float(v); }
