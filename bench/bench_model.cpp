@@ -33,7 +33,7 @@
 #include "core/storage.h"
 #include "proformer/cli.h"
 #include "proformer/model.h"
-#include "nn/optimizer.h"
+#include "nn/optim/optimizer.h"
 
 using namespace pf;
 using namespace pf::proformer;

@@ -18,7 +18,7 @@
 #include <atomic>
 
 #include "core/backend.h"
-#include "core/cpu/dispatch.h"
+#include "core/cpu/kernel_helpers.h"
 
 namespace pf {
 
