@@ -194,7 +194,8 @@ class VariantScorer {
                       std::to_string(seq_len_) + " nt");
     RegionVariantEffect row{record.chrom, record.id, record.ref, alt, record.pos, &region};
     row.offset = r.strand == '+' ? start - r.start + 1 : r.end - end + 1;
-    if (options_.effect_percentiles && end - start == 1 && alt.size() == 1)
+    // Substitutions by A, C, G or T only: ISM has no column for N.
+    if (options_.effect_percentiles && end - start == 1 && alt.size() == 1 && token_of(alt[0]) <= kT)
       row.percentile = percentiles_.of(region, hit, row.offset, r.strand == '+' ? alt[0] : reverse_complement(alt)[0]);
     batcher_.add(std::move(row), hit, oriented(r, edited));
   }

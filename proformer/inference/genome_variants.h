@@ -42,12 +42,12 @@ struct RegionVariantEffect {
   int64_t pos = 0;                  // 1-based, as in the VCF
   const GenomeRegion* region = nullptr;
   // 1-based position, in the region's sequence as the model reads it (5' to 3'
-  // on the region's strand), of the first changed base: for an SNV the
+  // on the region's strand), of the REF allele's 5'-most base: for an SNV the
   // position of the matching pf-infer --ism row.
   int64_t offset = 0;
   double reference = 0, alternative = 0;  // predictions, training label scale
   double effect() const { return alternative - reference; }
-  // With effect_percentiles, for SNVs: the percentage of the region's
+  // With effect_percentiles, for SNVs to A, C, G or T: the percentage of the region's
   // single-nucleotide substitutions whose |effect| (from the region's ISM) is
   // at most this one's; -1 otherwise.
   double percentile = -1;

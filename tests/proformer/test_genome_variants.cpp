@@ -1,7 +1,7 @@
 // Tests of variant effects from a VCF and a genome (genome_variants.h) and of
 // native promoters (genome_regions.h), on a tiny checkpoint and a small genome
 // written by the test: three chromosomes, promoter regions on both strands,
-// and a VCF (plain, and bgzip + tabix through htslib's own API) with every
+// and a VCF (plain; bgzip + tabix and BCF + CSI through htslib's own API) with every
 // case the scorer must handle. The scored effects are checked against
 // pf-infer --variants (predict_variants) and --ism (in_silico_mutagenesis) on
 // the same sequences; the bad inputs run pf-infer as a child process.
@@ -9,6 +9,7 @@
 #include <htslib/bgzf.h>
 #include <htslib/faidx.h>
 #include <htslib/tbx.h>
+#include <htslib/vcf.h>
 
 #include <algorithm>
 #include <cmath>
@@ -53,13 +54,29 @@ void write_genome(const std::string& path, const std::map<std::string, std::stri
   REQUIRE(fai_build(path.c_str()) == 0);
 }
 
-// bgzip-compresses `text` into `path` and indexes it with tabix.
-void write_bgzip_vcf(const std::string& path, const std::string& text) {
+// bgzip-compresses `text` into `path`.
+void write_bgzip(const std::string& path, const std::string& text) {
   BGZF* out = bgzf_open(path.c_str(), "w");
   REQUIRE(out != nullptr);
   REQUIRE(bgzf_write(out, text.data(), text.size()) == ssize_t(text.size()));
   REQUIRE(bgzf_close(out) == 0);
-  REQUIRE(tbx_index_build(path.c_str(), 0, &tbx_conf_vcf) == 0);
+}
+
+// Converts the VCF at `vcf_path` to a BCF at `path` and indexes it (CSI).
+void write_indexed_bcf(const std::string& path, const std::string& vcf_path) {
+  htsFile* in = hts_open(vcf_path.c_str(), "r");
+  htsFile* out = hts_open(path.c_str(), "wb");
+  REQUIRE((in != nullptr && out != nullptr));
+  bcf_hdr_t* header = bcf_hdr_read(in);
+  REQUIRE(header != nullptr);
+  REQUIRE(bcf_hdr_write(out, header) == 0);
+  bcf1_t* record = bcf_init();
+  while (bcf_read(in, header, record) == 0) REQUIRE(bcf_write(out, header, record) == 0);
+  bcf_destroy(record);
+  bcf_hdr_destroy(header);
+  REQUIRE(hts_close(in) == 0);
+  REQUIRE(hts_close(out) == 0);
+  REQUIRE(bcf_index_build(path.c_str(), 14) == 0);
 }
 
 std::string vcf_header(const std::vector<std::string>& contigs) {
@@ -121,7 +138,8 @@ struct World {
         vcf_line("chr3", 158, "spans_p4_p5", bases("chr3", 158, 10), bases("chr3", 158)) +
         vcf_line("chrM", 5, "missing_chromosome", "A", "G");
     write_text(plain_vcf, vcf);
-    write_bgzip_vcf(indexed_vcf, vcf);
+    write_bgzip(indexed_vcf, vcf);
+    REQUIRE(tbx_index_build(indexed_vcf.c_str(), 0, &tbx_conf_vcf) == 0);
   }
 
   struct Run {
@@ -176,6 +194,11 @@ TEST_CASE("genome: regions are cut from the genome and reverse-complemented on t
   CHECK_FALSE(genome.has("chrM"));
   CHECK(genome.length("chr1") == 300);
   CHECK(genome.fetch("chr1", 58, 125) == w.chromosomes["chr1"].substr(58, 67));  // across FASTA lines
+  // A bgzip genome reads the same through its .fai and .gzi.
+  const std::string bgzip_genome = w.dir.file("genome.fa.gz");
+  write_bgzip(bgzip_genome, read_text(w.genome));
+  REQUIRE(fai_build(bgzip_genome.c_str()) == 0);
+  CHECK(Genome(bgzip_genome).fetch("chr2", 3, 200) == w.chromosomes["chr2"].substr(3, 197));
 
   const std::vector<GenomeRegion> regions = read_genome_regions(genome, w.bed, 100);
   REQUIRE(regions.size() == 5);
@@ -267,14 +290,19 @@ TEST_CASE("genome variants: every case is scored or skipped with its reason") {
         "chrM\t5\tmissing_chromosome\tA\tG\t.\tchromosome missing from the genome\n");
 }
 
-TEST_CASE("genome variants: the indexed VCF gives the plain VCF's rows") {
+TEST_CASE("genome variants: the indexed VCF and BCF give the plain VCF's rows") {
   World w;
   const Genome genome(w.genome);
   const std::vector<GenomeRegion> regions = read_genome_regions(genome, w.bed, 100);
   const World::Run plain = w.score(w.plain_vcf, w.genome, regions);
-  const World::Run indexed = w.score(w.indexed_vcf, w.genome, regions);
+  const std::string bcf = w.dir.file("calls.bcf");
+  write_indexed_bcf(bcf, w.plain_vcf);
+  const World::Run indexed = w.score(w.indexed_vcf, w.genome, regions), indexed_bcf = w.score(bcf, w.genome, regions);
   CHECK(indexed.stats.indexed);
+  CHECK(indexed_bcf.stats.indexed);
   CHECK(rows_tsv(indexed.rows) == rows_tsv(plain.rows));
+  CHECK(rows_tsv(indexed_bcf.rows) == rows_tsv(plain.rows));
+  CHECK(skipped_tsv(indexed_bcf.skipped) == skipped_tsv(indexed.skipped));
   CHECK(indexed.stats.reference_predictions == plain.stats.reference_predictions);
   // The index never reads records outside every region (nor on chrM, which has none);
   // the deletion across p4 and p5 comes back from both intervals' queries, and is scored once.
