@@ -137,8 +137,12 @@ bool VcfReader::next(VcfRecord& record) {
 
 double VcfReader::fraction_read() const {
   if (file_size_ == 0) return 0;
+  // A plain-text VCF is read through its hFILE, anything else through BGZF.
+  const htsFormat* format = hts_get_format(h_->file);
   const BGZF* bgzf = hts_get_bgzfp(h_->file);
-  const off_t at = bgzf ? htell(bgzf->fp) : 0;
+  const off_t at = format->compression == no_compression && format->format == vcf ? htell(h_->file->fp.hfile)
+                   : bgzf                                                         ? htell(bgzf->fp)
+                                                                                  : 0;
   return at > 0 ? std::min(1.0, double(at) / double(file_size_)) : 0;
 }
 

@@ -311,6 +311,13 @@ TEST_CASE("genome variants: the indexed VCF and BCF give the plain VCF's rows") 
     if (s.reason != "outside every region" && s.reason != "chromosome missing from the genome") in_regions.push_back(s);
   CHECK(skipped_tsv(indexed.skipped) == skipped_tsv(in_regions));
   CHECK(indexed.stats.records == plain.stats.records - 2);
+  // Streamed to the end, plain or bgzip, the whole file counts as read (progress and ETA).
+  for (const std::string& path : {w.plain_vcf, w.indexed_vcf}) {
+    VcfReader vcf(path);
+    VcfRecord record;
+    while (vcf.next(record)) continue;
+    CHECK(vcf.fraction_read() == 1.0);
+  }
 }
 
 TEST_CASE("genome variants: an SNV effect equals pf-infer --variants and --ism on the same sequences") {
