@@ -115,17 +115,18 @@ bool VcfReader::next(VcfRecord& record) {
   } else {
     status = bcf_itr_next(h_->file, h_->itr, rec);
   }
-  const std::string where = h_->itr ? "a record in " + query_ : "record " + std::to_string(records_ + 1);
+  // Which record, for messages (only made when one is needed).
+  auto where = [&] { return h_->itr ? "a record in " + query_ : "record " + std::to_string(records_ + 1); };
   if (status == -1) return false;
   // A contig missing from the header is only noted (htslib adds it); any other error code is a broken record.
-  PF_CHECK(status >= 0 && (rec->errcode & ~BCF_ERR_CTG_UNDEF) == 0, "vcf", path_, ": ", where,
+  PF_CHECK(status >= 0 && (rec->errcode & ~BCF_ERR_CTG_UNDEF) == 0, "vcf", path_, ": ", where(),
            ": cannot read it (expected a tab-separated VCF record: CHROM POS ID REF ALT ...; or the file is "
            "truncated or corrupt)");
-  PF_CHECK(bcf_unpack(rec, BCF_UN_STR) == 0, "vcf", path_, ": ", where, ": cannot unpack its alleles");
-  PF_CHECK(rec->pos >= 0, "vcf", path_, ": ", where, ": POS is not an integer >= 1");
+  PF_CHECK(bcf_unpack(rec, BCF_UN_STR) == 0, "vcf", path_, ": ", where(), ": cannot unpack its alleles");
+  PF_CHECK(rec->pos >= 0, "vcf", path_, ": ", where(), ": POS is not an integer >= 1");
   PF_CHECK(rec->n_allele > 0 && rec->d.allele[0][0] != '\0' && std::string_view(rec->d.allele[0]) != ".", "vcf", path_,
-           ": ", where, ": REF is missing (expected the reference bases)");
-  record.number = h_->itr ? 0 : ++records_;
+           ": ", where(), ": REF is missing (expected the reference bases)");
+  if (!h_->itr) ++records_;
   record.chrom = bcf_seqname_safe(h_->header, rec);
   record.pos = int64_t(rec->pos) + 1;
   record.id = rec->d.id ? rec->d.id : ".";

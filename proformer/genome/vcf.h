@@ -23,7 +23,6 @@ struct VcfRecord {
   std::string id;                 // "." when the file has none
   std::string ref;                // as in the file
   std::vector<std::string> alts;  // one per alternative allele; {"."} when ALT is "."
-  int64_t number = 0;             // 1-based record number in the file (streaming), 0 when queried
 };
 
 class VcfReader {
