@@ -205,6 +205,7 @@ bool plot_design(const std::vector<design::RoundReport>& rounds, const std::stri
      << "set xlabel \"round\"\n"
      << "set ylabel \"score\"\n"
      << "set grid\n"
+     << (rounds.size() <= 21 ? "set xtics 1\n" : "")  // a tic per round while they fit
      << "set key bottom right\n"
      << "plot $rounds using 1:2:4 with filledcurves fc rgb \"#c6dbef\" title \"worst to best start\", \\\n"
      << "     $rounds using 1:3 with linespoints pt 7 lw 2 lc rgb \"#2166ac\" title \"mean over starts\", \\\n"
