@@ -22,12 +22,13 @@ std::vector<Start> read_starts(const std::vector<std::string>& inputs, InputForm
       const size_t before = size_t(promoter.data() - record.sequence.data());
       Start start{record.id, record.sequence.substr(0, before), record.sequence.substr(before + promoter.size()), ""};
       for (char c : promoter) start.promoter += char(std::toupper(static_cast<unsigned char>(c)));
-      const std::string broken = sequence_violation(constraints, start.promoter);
-      PF_CHECK(broken.empty(), "pf-design", where, ": the start sequence ", broken,
-               " (HINT: a design keeps every constraint, so its start must meet them too)");
       for (const auto& [first, last] : constraints.mutable_ranges)
         PF_CHECK(first <= int(start.promoter.size()), "pf-design", where, ": --mutable position ", first,
                  " is past the end of this ", start.promoter.size(), " nt promoter (flanks removed)");
+      check_satisfiable(constraints, int(start.promoter.size()));
+      const std::string broken = sequence_violation(constraints, start.promoter);
+      PF_CHECK(broken.empty(), "pf-design", where, ": the start sequence ", broken,
+               " (HINT: a design keeps every constraint, so its start must meet them too)");
       starts.push_back(std::move(start));
     }
   }

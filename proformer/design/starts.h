@@ -23,8 +23,9 @@ struct Start {
 
 // Every record of `inputs` (DREAM txt/tsv, FASTA or one sequence per line;
 // plain or gzip). Throws pf::Error with FILE:LINE for a record the model
-// cannot read (see unpredictable_reason), one that breaks a sequence
-// constraint, or one shorter than a --mutable range.
+// cannot read (see unpredictable_reason), one shorter than a --mutable range
+// or one that breaks a sequence constraint, and without it for constraints
+// no promoter of its length can meet (check_satisfiable).
 std::vector<Start> read_starts(const std::vector<std::string>& inputs, InputFormat format, int64_t seq_len,
                                const Constraints& constraints);
 
