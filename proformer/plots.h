@@ -4,6 +4,7 @@
 //
 //   plot_training   <run dir>/learning_curves.png and val_scatter.png (pf-train)
 //   plot_ism        <dir>/<id>.ism.png, a heat map of an ISM matrix (pf-infer --ism --plot)
+//   plot_design     <dir>/design_trajectory.png, the score against rounds (pf-design --plot)
 //
 // Plots are optional: when gnuplot is not on the PATH (warned once per
 // process) or fails, a warning goes to stderr, the functions return false and
@@ -11,6 +12,9 @@
 #pragma once
 #include <string>
 
+#include <vector>
+
+#include "proformer/design/search.h"
 #include "proformer/inference/ism.h"
 
 namespace pf::proformer {
@@ -29,5 +33,12 @@ bool plot_training(const std::string& dir);
 // is the id with characters other than letters, digits, '.', '-' and '_'
 // replaced by '_'. Returns true when gnuplot drew it.
 bool plot_ism(const IsmResult& result, const std::string& dir);
+
+// Writes <dir>/design_trajectory.gp, the rounds inline, and runs it:
+// <dir>/design_trajectory.png shows the score of the starts' best designs
+// against the round (best and mean over the starts, and the band from the
+// worst to the best). `objective` names the target in the title. Returns true
+// when gnuplot drew it.
+bool plot_design(const std::vector<design::RoundReport>& rounds, const std::string& objective, const std::string& dir);
 
 }  // namespace pf::proformer
