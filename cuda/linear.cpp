@@ -7,6 +7,7 @@
 // the model's dtypes (f32, bf16, f16) take this path, and where cuBLASLt does
 // not support a case (alignment, no algorithm), linear falls back to
 // Backend::linear's copy + GEMM: slower, never wrong. f64 always does.
+#include "cuda/alignment.h"
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/gemm_types.h"
@@ -35,6 +36,11 @@ struct LtDescriptors {
 template <typename V>
 void set_attribute(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attribute, const V& value) {
   cublasCheck(cublasLtMatmulDescSetAttribute(desc, attribute, &value, sizeof(value)));
+}
+
+void set_preference(cublasLtMatmulPreference_t preference, cublasLtMatmulPreferenceAttributes_t attribute,
+                    uint32_t value) {
+  cublasCheck(cublasLtMatmulPreferenceSetAttribute(preference, attribute, &value, sizeof(value)));
 }
 
 // The layout in memory of an operand that cuBLASLt reads as op(X) [rows, cols]
@@ -71,6 +77,11 @@ bool CudaBackend::linear_epilogue(const Tensor& x, const Tensor& w, const Tensor
   d.x = operand_layout(types.data, K, R, vx);
   cublasCheck(cublasLtMatrixLayoutCreate(&d.out, types.data, uint64_t(N), uint64_t(R), N));  // D [N, R]
   cublasCheck(cublasLtMatmulPreferenceCreate(&d.preference));  // no workspace
+  // The operands' actual alignments: a view at an odd offset gets a kernel that can read it.
+  set_preference(d.preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, pointer_alignment(w.raw_data()));
+  set_preference(d.preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, pointer_alignment(x.raw_data()));
+  set_preference(d.preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, pointer_alignment(out.raw_data()));
+  set_preference(d.preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, pointer_alignment(out.raw_data()));
 
   cublasLtMatmulHeuristicResult_t algo{};
   int found = 0;
