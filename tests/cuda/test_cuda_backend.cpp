@@ -458,10 +458,17 @@ void add_index_cases(Cases& cases) {
       add(cases, label("embedding" + ids, dt, {3, 4}), dt, Compare::Exact, [=](Device d) {
         return Outputs{ops::embedding(uniform_input({10, 6}, dt, d, 50), integer_input({3, 4}, index, d, 51, 10))};
       });
-      add(cases, label("embedding backward (repeated ids)" + ids, dt, {3, 4}), dt, Compare::Nmse, [=](Device d) {
+      // Bit for bit: both devices sum an id's rows in the order of n (cuda/embedding.cu).
+      add(cases, label("embedding backward (repeated ids)" + ids, dt, {3, 4}), dt, Compare::Exact, [=](Device d) {
         return Outputs{
             ops::embedding_backward(integer_input({3, 4}, index, d, 52, 5), uniform_input({3, 4, 6}, dt, d, 53), 10)};
       });
+      // The strand embedding's case: 2 ids, about 100 rows each, summed per column.
+      add(cases, label("embedding backward (2 ids, 230 rows)" + ids, dt, {230, 512}), dt, Compare::Exact,
+          [=](Device d) {
+            return Outputs{ops::embedding_backward(integer_input({230}, index, d, 54, 2),
+                                                   uniform_input({230, 512}, dt, d, 55), 2)};
+          });
       add(cases, label("one_hot" + ids, dt, {3, 4}), dt, Compare::Exact, [=](Device d) {
         return Outputs{ops::one_hot(integer_input({3, 4}, index, d, 54, 7), 7, dt)};
       });
@@ -888,9 +895,9 @@ bool selected(const std::string& name) {
 
 // The TEST_CASEs beside the list of cases, for the "skipped" line.
 #ifdef PF_HAVE_NCCL
-constexpr size_t kOtherTests = 3;  // the NCCL cases
+constexpr size_t kOtherTests = 1 + 3;  // embedding determinism, the NCCL cases
 #else
-constexpr size_t kOtherTests = 0;
+constexpr size_t kOtherTests = 1;
 #endif
 
 }  // namespace
@@ -904,6 +911,20 @@ TEST_CASE("cuda backend matches the cpu backend") {
     } catch (const std::exception& e) {
       FAIL_CHECK(c.name << " threw: " << e.what());
     }
+  }
+}
+
+// A GPU --resume reaches the same bits only if every kernel is deterministic;
+// embedding backward was the one with atomics. Twice on the same inputs, in
+// each dtype the model trains in: the same bits.
+TEST_CASE("cuda: embedding backward gives the same bits on every run") {
+  if (!selected("embedding backward")) return;
+  for (DType dt : {DType::f32, DType::bf16}) {
+    CAPTURE(dt);
+    const Tensor ids = integer_input({4096}, DType::i32, Device::cuda(), 56, 3);
+    const Tensor dout = uniform_input({4096, 512}, dt, Device::cuda(), 57);
+    const std::vector<double> first = ops::embedding_backward(ids, dout, 3).to_vector<double>();
+    for (int run = 0; run < 3; ++run) CHECK(ops::embedding_backward(ids, dout, 3).to_vector<double>() == first);
   }
 }
 
