@@ -8,11 +8,12 @@
 //                  batched GEMM's pointer kernel), so the total is a floor;
 //   host syncs     copies to the host and synchronize() calls;
 //   host->device   copies from the host (the batch, the positions);
-//   activations    the step's peak of live device bytes above what lives
-//                  across steps (parameters, Adam state).
-// Calls and syncs do not depend on the batch size; activation bytes grow with
-// it linearly, so a small batch scaled up estimates batch 512 (the figure
-// printed beside it), which would not fit in this machine's memory.
+//   saved          the bytes a forward pass and loss leave alive for
+//                  backward (saved_by_forward, below).
+// Calls and syncs do not depend on the batch size; saved bytes but the
+// weights' copies grow with it linearly, so a small batch scaled up estimates
+// batch 512 (the figure printed beside it), which would not fit in this
+// machine's memory.
 //
 //   count_launches [--config full|small] [--batch 8] [--dtype bf16|f32] [--threads 2]
 #include <omp.h>
@@ -164,6 +165,23 @@ Batch random_batch(int64_t B, int64_t T, Generator& gen) {
   return batch;
 }
 
+// What the forward pass and loss leave alive for backward: the device bytes
+// live once the loss exists, above those live before. Under autocast that
+// includes the weights' low-precision copies (the GEMMs' backward reads them),
+// which do not grow with the batch; the rest does, row by row.
+struct SavedBytes {
+  size_t total = 0, weight_copies = 0;
+};
+SavedBytes saved_by_forward(const Proformer& model, const Batch& batch, DType dtype, Generator& dropout_gen) {
+  const BatchTensors in = to_tensors(batch, Device::cuda());
+  const size_t before = storage_stats(Device::Kind::CUDA).live_bytes;
+  autocast::AutocastGuard autocast(dtype);
+  const Loss loss = proformer_loss(model.forward(in.tokens, dropout_gen), in.labels_z, in.targets, in.mask, 1.0,
+                                   double(masked_count(batch)) + 1);
+  const size_t copies = dtype == DType::f32 ? 0 : size_t(model.parameter_count()) * dtype_size(dtype);
+  return {storage_stats(Device::Kind::CUDA).live_bytes - before, copies};
+}
+
 int main_body(int argc, char** argv) {
   CommandLine cli("count_launches", "count_launches [options]",
                   "Counts the backend calls (kernel launches), host syncs and activation bytes of one training step.");
@@ -201,24 +219,25 @@ int main_body(int argc, char** argv) {
   train_step(model, optimizer, batch, split, device, clipping, 1e-4, dropout_gen, nullptr, precision, checks, 0);
   counting.calls.clear();
   counting.host_syncs = counting.host_to_device = 0;
-  const size_t before = storage_stats(Device::Kind::CUDA).live_bytes;
-  reset_storage_peak(Device::Kind::CUDA);
   train_step(model, optimizer, batch, split, device, clipping, 1e-4, dropout_gen, nullptr, precision, checks, 1);
-  const double activation_gb = double(storage_stats(Device::Kind::CUDA).peak_bytes - before) / 1e9;
+  const CountingBackend step = counting;  // the counts of this step alone
+  const SavedBytes saved = saved_by_forward(model, batch, precision.dtype, dropout_gen);
 
   int64_t total = 0;
   std::printf("one training step, %s model, batch %ld, %s, %ld parameters\n", cli.get("config").c_str(), long(B),
               cli.get("dtype").c_str(), long(model.parameter_count()));
   std::printf("%-34s %8s\n", "backend call", "count");
-  for (const auto& [call, n] : counting.calls) {
+  for (const auto& [call, n] : step.calls) {
     std::printf("%-34s %8ld\n", call.c_str(), long(n));
     total += n;
   }
   std::printf("%-34s %8ld\n", "backend calls (launches, a floor)", long(total));
-  std::printf("%-34s %8ld\n", "host syncs", long(counting.host_syncs));
-  std::printf("%-34s %8ld\n", "host->device copies", long(counting.host_to_device));
-  std::printf("%-34s %8.3f GB (x %.0f for batch 512: %.1f GB)\n", "activations (peak above steady)", activation_gb,
-              512.0 / double(B), activation_gb * 512.0 / double(B));
+  std::printf("%-34s %8ld\n", "host syncs", long(step.host_syncs));
+  std::printf("%-34s %8ld\n", "host->device copies", long(step.host_to_device));
+  const double per_row = double(saved.total - saved.weight_copies) / double(B);
+  std::printf("%-34s %8.3f GB, of which %.3f GB low-precision weight copies; batch 512: %.1f GB\n",
+              "saved for backward", double(saved.total) / 1e9, double(saved.weight_copies) / 1e9,
+              (double(saved.weight_copies) + 512 * per_row) / 1e9);
   return 0;
 }
 
