@@ -724,6 +724,17 @@ void add_model_shape_cases(Cases& cases) {
                   [=](const Outputs& in) { return Outputs{ops::linear(in[0], in[1], in[2], relu)}; });
             },
             s.K);
+  // The same shape twice with other operands: the second call reuses the
+  // first's cuBLASLt plan (cuda/linear.cpp) and must read its own bias.
+  add(
+      cases, product_label("linear + bias twice, same shape", DType::f32, {37, 16}, {16, 8}), DType::f32,
+      Compare::Nmse,
+      [](Device d) {
+        const Tensor x = uniform_input({37, 16}, DType::f32, d, 137), w = uniform_input({16, 8}, DType::f32, d, 138);
+        return Outputs{ops::linear(x, w, uniform_input({8}, DType::f32, d, 139)),
+                       ops::linear(x, w, uniform_input({8}, DType::f32, d, 140))};
+      },
+      16);
   // x a view one element into its storage, with an odd row stride: cuBLASLt
   // must be told its alignment (2 bytes in bf16), or it may load 16 at a time.
   for (DType dt : {DType::f32, DType::bf16, DType::f16})
