@@ -281,6 +281,7 @@ elif ! command -v mpirun >/dev/null; then
 else
   mpirun=(mpirun -np 2 --oversubscribe)
   [ "$(id -u)" = 0 ] && mpirun+=(--allow-run-as-root)
+  rm -rf "$build/nccl-run"  # a fresh run, not a resume of the last check's
   timed "$row" 90 "${mpirun[@]}" "$build/apps/pf-train" configs/demo.yaml train.device=cuda train.max_steps=20 \
     train.eval_every=1000000 output.checkpoint_every=1000000 "output.dir=$build/nccl-run"
   set_row "$row" "$(outcome_of $? "$row")"
