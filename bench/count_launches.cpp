@@ -1,5 +1,6 @@
 // Counts what one full training step (proformer/training/train_step.cpp:
-// forward, loss, backward, step checks, clipping, Adam) asks of a GPU, without
+// compute_gradients, then apply_gradients: forward, loss, backward, step
+// checks, clipping, Adam) asks of a GPU, without
 // a GPU: a counting Backend that runs every call on the CPU is registered as
 // the CUDA backend, the model goes to Device::cuda(), and one step after a
 // warm-up is counted:
@@ -26,8 +27,8 @@
 #include "core/backend.h"
 #include "core/cpu/cpu_backend.h"
 #include "core/storage.h"
-#include "nn/optimizer.h"
-#include "nn/step_checks.h"
+#include "nn/optim/optimizer.h"
+#include "nn/optim/step_checks.h"
 #include "proformer/cli.h"
 #include "proformer/model.h"
 #include "proformer/training/train_step.h"
@@ -216,10 +217,13 @@ int main_body(int argc, char** argv) {
   BatchSplit split;
   split.global = split.rows = split.micro = B;
 
-  train_step(model, optimizer, batch, split, device, clipping, 1e-4, dropout_gen, nullptr, precision, checks, 0);
+  StepContext context{model, optimizer, split, device, clipping, dropout_gen, nullptr, precision, checks};
+  compute_gradients(context, batch, 1);  // the warm-up step
+  apply_gradients(context, 1e-4, 1);
   counting.calls.clear();
   counting.host_syncs = counting.host_to_device = 0;
-  train_step(model, optimizer, batch, split, device, clipping, 1e-4, dropout_gen, nullptr, precision, checks, 1);
+  compute_gradients(context, batch, 2);
+  apply_gradients(context, 1e-4, 2);
   const CountingBackend step = counting;  // the counts of this step alone
   const SavedBytes saved = saved_by_forward(model, batch, precision.dtype, dropout_gen);
 

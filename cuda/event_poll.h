@@ -7,7 +7,7 @@
 //
 // Header only and free of CUDA: the runtime's calls come in as arguments, so
 // the CPU tests run this same rule against a fake runtime with CUDA's sticky
-// last-error slot (tests/nn/test_grad_reducer_polling.cpp).
+// last-error slot (tests/nn/distributed/test_grad_reducer_polling.cpp).
 //
 //   return poll_finished(cudaEventQuery(done_), cudaSuccess, cudaErrorNotReady, cudaGetLastError, fail);
 #pragma once

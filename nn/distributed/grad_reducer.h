@@ -18,8 +18,9 @@
 // is called (MPI progresses only inside MPI calls), the one just started
 // included, so a query that finds a collective still running happens on
 // step 1 and between collectives. This needs test() to be a clean query
-// (nn/communicator.h); tests/nn/test_grad_reducer_polling.cpp checks that the
-// next collective and the next launch see no stale error.
+// (nn/distributed/communicator.h); tests/nn/distributed/
+// test_grad_reducer_polling.cpp checks that the next collective and the
+// next launch see no stale error.
 #pragma once
 #include <memory>
 #include <unordered_map>

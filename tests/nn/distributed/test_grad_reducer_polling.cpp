@@ -17,8 +17,8 @@
 
 #include "autograd/functional.h"
 #include "cuda/event_poll.h"
-#include "nn/communicator.h"
-#include "nn/grad_reducer.h"
+#include "nn/distributed/communicator.h"
+#include "nn/distributed/grad_reducer.h"
 
 using namespace pf;
 
