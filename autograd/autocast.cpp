@@ -19,7 +19,8 @@ constexpr Rule kPolicy[] = {
     {"layer_norm", OpClass::F32},     {"cross_entropy", OpClass::F32},  {"mse_loss", OpClass::F32},
     {"sum", OpClass::F32},            {"mean", OpClass::F32},           {"add", OpClass::Promote},
     {"sub", OpClass::Promote},        {"mul", OpClass::Promote},        {"div", OpClass::Promote},
-    {"concat", OpClass::Promote},     {"add_scaled", OpClass::Promote},
+    {"concat", OpClass::Promote},     {"add_scaled", OpClass::Promote}, {"softmax", OpClass::F32},
+    {"log_softmax", OpClass::F32},
 };
 
 }  // namespace

@@ -6,10 +6,12 @@
 //   Low      linear, matmul (the attention GEMMs), conv1d (the k-mer embedding)
 //            and through linear the pointwise convolution: inputs cast to the
 //            low dtype (bf16 or f16); GEMMs accumulate in f32 and store low.
-//   F32      layer_norm (its statistics), cross_entropy, mse_loss, sum, mean:
-//            half inputs cast up to f32, so losses and reductions are f32.
+//   F32      layer_norm (its statistics), cross_entropy, mse_loss, sum, mean,
+//            softmax and log_softmax (as torch.autocast: the attention
+//            probabilities are f32, and so is their gradient): half inputs
+//            cast up to f32, so losses, reductions and probabilities are f32.
 //   Promote  add, sub, mul, div, concat, add_scaled: mixed inputs cast to the widest.
-//   (others) softmax, swiglu, dropout, relu, depthwise_conv1d, embedding run
+//   (others) swiglu, dropout, relu, depthwise_conv1d, embedding run
 //            in the dtype they are given; their CPU and CUDA kernels load half,
 //            compute in f32 and store half.
 //

@@ -5,7 +5,8 @@
 namespace pf {
 
 namespace {
-Tensor softmax_impl(const char* op, const Tensor& x, bool log) {
+Tensor softmax_impl(const char* op, const Tensor& x_in, bool log) {
+  auto [x] = autocast::inputs(op, x_in);
   Tensor y = ops::softmax(x, log);
   Tensor ys = y.detach();
   return record(op, y, {x}, [ys, log](const Tensor& g) -> std::vector<Tensor> {

@@ -71,8 +71,12 @@ void check_launch(cudaStream_t stream, const void* kernel) {
   const cudaError_t status = cudaStreamSynchronize(stream);
   if (status == cudaSuccess) return;
   (void)cudaGetLastError();
-  const char* name = nullptr;
+  const char* name = "(unnamed)";
+#if CUDART_VERSION >= 12030  // cudaFuncGetName came with CUDA 12.3
   if (cudaFuncGetName(&name, kernel) != cudaSuccess) name = "(unnamed)";
+#else
+  (void)kernel;
+#endif
   PF_FAIL("cuda", "kernel ", name, " failed: ", cudaGetErrorString(status), " (PF_CUDA_SYNC=1)");
 }
 

@@ -25,6 +25,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <memory>
+
 #include "core/backend.h"
 
 namespace pf::cuda {
@@ -37,6 +39,12 @@ struct KernelIndexError {
   int flag;        // 0 until a kernel claims the record (atomicCAS to 1)
   const char* op;  // a host string literal; the device only carries the pointer
   long long position, value, bound;
+};
+
+// linear()'s cuBLASLt descriptors and algorithms by shape (cuda/linear.cpp).
+struct LinearPlans;
+struct LinearPlansDeleter {
+  void operator()(LinearPlans* plans) const;
 };
 
 class CudaBackend final : public Backend {
@@ -113,6 +121,7 @@ class CudaBackend final : public Backend {
   bool tf32_ = false;                               // f32 GEMMs in CUBLAS_COMPUTE_32F_FAST_TF32
   KernelIndexError* index_error_device_ = nullptr;  // written by kernels
   KernelIndexError* index_error_host_ = nullptr;    // pinned copy, read back at each wait
+  std::unique_ptr<LinearPlans, LinearPlansDeleter> linear_plans_;  // linear()'s, by shape
 };
 
 // The registered backend (pf::Error if register_backend() was not called).

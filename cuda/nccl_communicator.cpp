@@ -6,6 +6,7 @@
 
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/event_poll.h"
 
 namespace pf::cuda {
 
@@ -37,7 +38,10 @@ class NcclPending final : public nn::Communicator::Pending {
     cudaCheck(cudaEventRecord(done_, comm_stream));
   }
   ~NcclPending() override { cudaEventDestroy(done_); }
-  bool test() override { return cudaEventQuery(done_) == cudaSuccess; }
+  bool test() override {
+    return poll_finished(cudaEventQuery(done_), cudaSuccess, cudaErrorNotReady, cudaGetLastError,
+                         [](cudaError_t status) { cudaCheck(status); });
+  }
   // Later work on the compute stream waits for the result; the host does not.
   void wait() override { cudaCheck(cudaStreamWaitEvent(cuda_backend().stream(), done_, 0)); }
 
@@ -54,9 +58,9 @@ ncclUniqueId NcclCommunicator::new_unique_id() {
 }
 
 NcclCommunicator::NcclCommunicator(const ncclUniqueId& id, int rank, int size, int local_rank)
-    : rank_(rank), size_(size), local_rank_(local_rank) {
+    : device_(cuda_backend().device()), rank_(rank), size_(size), local_rank_(local_rank) {
   PF_CHECK(size >= 1 && rank >= 0 && rank < size, "nccl", "rank ", rank, " outside a group of ", size);
-  cudaCheck(cudaSetDevice(cuda_backend().device()));
+  cudaCheck(cudaSetDevice(device_));
   cudaCheck(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   ncclCheck(ncclCommInitRank(&comm_, size, id, rank));
 }
@@ -92,7 +96,7 @@ void NcclCommunicator::broadcast(const Tensor& tensor, int root) {
 }
 
 void NcclCommunicator::barrier() {
-  const Tensor one = Tensor::zeros({1}, DType::f32, Device::cuda());
+  const Tensor one = Tensor::zeros({1}, DType::f32, Device::cuda(device_));  // this rank's GPU, not cuda:0
   start_all_reduce_sum(one)->wait();
   cudaCheck(cudaStreamSynchronize(cuda_backend().stream()));
 }

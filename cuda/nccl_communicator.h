@@ -47,6 +47,7 @@ class NcclCommunicator final : public nn::Communicator {
  private:
   cudaStream_t begin_collective();  // the comm stream, after the compute stream's work so far
 
+  int device_;  // the backend's GPU when the group was joined: this rank's
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   int rank_, size_, local_rank_;

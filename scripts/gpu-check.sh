@@ -1,33 +1,42 @@
 #!/usr/bin/env bash
-# The first run on a GPU machine, in one command (docs/gpu.md):
+# The first run on a GPU machine, in one command that gives a full verdict
+# (docs/gpu.md, "scripts/gpu-check.sh"):
+#   0. checks its prerequisites (CMake >= 3.25, ninja, nvcc and its version,
+#      zlib headers, NCCL, MPI), one line for each thing missing,
 #   1. builds for this machine's GPU only (PF_CUDA_ARCHS=native) into build-gpu,
 #   2. runs the CUDA tests (tests/cuda: every op in f32/f64/bf16/f16 against
-#      the CPU, attention at the model's shapes, a whole training step) plainly,
-#      then under compute-sanitizer memcheck and, on the kernels that use shared
-#      memory, racecheck (where compute-sanitizer is installed),
-#   3. times the full model on the GPU (bench_model --device cuda): training at
-#      batch 64, 256 and 512 and inference, f32 and, once mixed precision
-#      lands (bench_model --dtype), bf16: samples/s and peak device memory,
-#   4. where Python imports a CUDA PyTorch, times the PyTorch twin
+#      the CPU, attention at the model's shapes, a whole training step), then,
+#      whether they passed or not, compute-sanitizer memcheck, racecheck,
+#      initcheck and synccheck on the small cases,
+#   3. times the full model (bench_model --device cuda) at batch 64, 256 and
+#      512 and inference, f32 and bf16, and the PyTorch twin
 #      (bench/reference_bench.py --device cuda) on the same shapes,
-# and prints one table. About 5-8 minutes on 16 cores and an H100/H200.
+#   4. trains the demo for a few steps on two ranks over NCCL (mpirun -np 2),
+#      where the machine has two GPUs.
+# Every step runs under `timeout`, inside a budget of PF_GPU_CHECK_SECONDS
+# (default 450 s; a step the budget cannot reach says so). Each row is printed
+# as soon as it is known, and the whole table again at the end, from a trap,
+# also when the script is stopped (time-out, Ctrl-C) or a step fails.
 #
-# On a machine without a GPU it still builds (CUDA compiled for sm_80/sm_90 when
-# nvcc is there), the CUDA tests report themselves skipped, and the table says
-# why it is empty: so it can be checked anywhere.
+# Without a GPU it builds nothing (a CUDA build takes many minutes on a small
+# machine) and prints the full table, every GPU row "skipped (no device)", in
+# a few seconds: so it can be checked anywhere.
 #
-#   bash scripts/gpu-check.sh            # all of it
-#   PF_GPU_CHECK_QUICK=1 bash scripts/gpu-check.sh   # batch 64 only, no sanitizers
+#   bash scripts/gpu-check.sh                          # all of it
+#   PF_GPU_CHECK_QUICK=1 bash scripts/gpu-check.sh     # batch 64 only, no sanitizers
 #
-# A machine without a package registry: the Debian -dev packages the build
-# needs travel in deps/debs (/deps/ is in .gitignore), fetched where apt works with
-#   mkdir -p deps/debs && (cd deps/debs && apt-get download libeigen3-dev \
-#     libyaml-cpp-dev libyaml-cpp0.7 nlohmann-json3-dev doctest-dev)
-# and this script unpacks them with dpkg -x into deps/prefix and points CMake
-# there (nothing is installed into /).
+# A machine without a package registry: the Debian packages the build needs
+# travel in deps/debs (/deps/ is in .gitignore), fetched where apt works with
+#   mkdir -p deps/debs && (cd deps/debs && apt-get download cmake cmake-data \
+#     libjsoncpp25 librhash0 libuv1 libarchive13 ninja-build zlib1g-dev \
+#     libeigen3-dev libyaml-cpp-dev libyaml-cpp0.7 nlohmann-json3-dev doctest-dev \
+#     libhts-dev libhts3 libdeflate0 libdeflate-dev)
+# This script unpacks them with dpkg -x into deps/prefix (nothing is
+# installed into /), puts its bin/ first on PATH and points CMake there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
+budget=${PF_GPU_CHECK_SECONDS:-450}
 jobs=$(nproc)
 build=${PF_GPU_BUILD:-build-gpu}
 log=$build/gpu-check.log
@@ -35,123 +44,249 @@ mkdir -p "$build"
 : >"$log"
 say() { echo "gpu-check: $*" | tee -a "$log" >&2; }
 
-# ---- dependencies carried as .deb files ----
+# ---- the table: rows in a fixed order, each filled in when known ----
+names=()              # row names, in table order
+declare -A outcome=()  # row name -> outcome
+add_row() { names+=("$1"); outcome[$1]="not reached"; }
+set_row() {  # name outcome: records it and prints the row at once
+  outcome[$1]=$2
+  printf 'gpu-check: %-34s %s\n' "$1" "$2" | tee -a "$log" >&2
+}
+print_table() {
+  local rc=$?
+  trap - EXIT INT TERM
+  echo
+  echo "== scripts/gpu-check.sh: ${gpu:-no GPU} ($((SECONDS - start)) s, log $log) =="
+  for name in "${names[@]}"; do printf '%-34s %s\n' "$name" "${outcome[$name]}"; done
+  if ((${#bench_lines[@]})); then
+    echo
+    printf '%-13s %-6s %-6s %6s %12s %16s\n' impl dtype mode batch samples/s "peak device GB"
+    for line in "${bench_lines[@]}"; do echo "$line"; done
+  fi
+  exit "$rc"
+}
+bench_lines=()
+gpu=""
+trap print_table EXIT
+stopped() {  # a signal: ends the step in flight, marks its row, prints the table
+  if [ -n "$step_pid" ]; then
+    kill -TERM "$step_pid" 2>/dev/null
+    set_row "$step_row" "STOPPED (the script was stopped at $((SECONDS - start)) s)"
+  fi
+  exit 124
+}
+trap stopped INT TERM
+
+# left: the seconds of the budget still unspent.
+left() { echo $((budget - (SECONDS - start))); }
+# timed ROW SECONDS COMMAND...: runs the command under timeout (at most what
+# is left of the budget), its output to the log (stdout to $stdout_to when
+# that is set); its exit status, 124 on time-out. A step the budget cannot
+# reach fills its row and returns 125.
+timed() {
+  local row=$1 seconds=$2
+  shift 2
+  local remaining
+  remaining=$(left)
+  if ((remaining < 10)); then
+    set_row "$row" "not run (the ${budget} s budget is spent)"
+    return 125
+  fi
+  ((seconds > remaining)) && seconds=$remaining
+  echo "---- $row: $* (timeout ${seconds} s)" >>"$log"
+  # In the background and waited for: a signal to this script is handled at
+  # once (the trap below), not after the step.
+  timeout --kill-after=5 "$seconds" "$@" >>"${stdout_to:-$log}" 2>>"$log" &
+  step_pid=$! step_row=$row
+  wait "$step_pid"
+  local rc=$?
+  step_pid=""
+  return $rc
+}
+step_pid="" step_row=""
+stdout_to=
+# outcome_of RC: the row text for a test or sanitizer's exit status.
+outcome_of() {
+  case $1 in
+    0) echo passed ;;
+    77) echo "skipped (no CUDA device)" ;;
+    124 | 137) echo "TIMED OUT (see $log)" ;;
+    125) echo "${outcome[$2]}" ;;
+    *) echo "FAILED (exit $1, see $log)" ;;
+  esac
+}
+
+quick=${PF_GPU_CHECK_QUICK:-}
+batches=(64 256 512)
+[ -n "$quick" ] && batches=(64)
+add_row "prerequisites"
+add_row "build"
+add_row "CUDA tests"
+for tool in memcheck racecheck initcheck synccheck; do add_row "sanitizer: $tool"; done
+for dtype in bf16 f32; do
+  for b in "${batches[@]}"; do add_row "bench $dtype train $b"; done
+  add_row "bench $dtype infer 512"
+done
+add_row "PyTorch twin (same shapes)"
+add_row "2-rank NCCL training (mpirun)"
+
+# ---- 0. prerequisites ----
 if compgen -G "deps/debs/*.deb" >/dev/null; then
   for deb in deps/debs/*.deb; do dpkg -x "$deb" deps/prefix; done
   prefix=$PWD/deps/prefix/usr
+  export PATH=$prefix/bin:$PATH
   export CMAKE_PREFIX_PATH=$prefix${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
   export CPATH=$prefix/include${CPATH:+:$CPATH}
   export LIBRARY_PATH=$prefix/lib/x86_64-linux-gnu${LIBRARY_PATH:+:$LIBRARY_PATH}
   export LD_LIBRARY_PATH=$prefix/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   say "using the packages unpacked from deps/debs into deps/prefix"
 fi
-
-# ---- what this machine has ----
 if [ -z "${CUDACXX:-}" ] && ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
   export CUDACXX=/usr/local/cuda/bin/nvcc
 fi
-gpu=""
+nvcc=${CUDACXX:-$(command -v nvcc || true)}
+cmake_minimum=$(sed -n 's/^cmake_minimum_required(VERSION \([0-9.]*\)).*/\1/p' CMakeLists.txt)
+version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }  # have, need
+missing=()   # stops the build
+optional=()  # only some rows
+cmake_version=$(cmake --version 2>/dev/null | sed -n 's/^cmake version //p')
+if [ -z "$cmake_version" ]; then
+  missing+=("CMake >= $cmake_minimum: not found (carry cmake in deps/debs)")
+elif ! version_at_least "$cmake_version" "$cmake_minimum"; then
+  missing+=("CMake >= $cmake_minimum: found $cmake_version (carry cmake in deps/debs)")
+fi
+command -v ninja >/dev/null || missing+=("ninja: not found (carry ninja-build in deps/debs)")
+nvcc_version=""
+[ -n "$nvcc" ] && nvcc_version=$("$nvcc" --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+[ -z "$nvcc_version" ] && missing+=("nvcc: not found (the CUDA toolkit, /usr/local/cuda)")
+zlib_found=no
+for dir in /usr/include ${CPATH:+${CPATH//:/ }}; do [ -f "$dir/zlib.h" ] && zlib_found=yes; done
+[ "$zlib_found" = yes ] || missing+=("zlib headers: zlib.h not found (carry zlib1g-dev in deps/debs)")
+hts_found=no
+for dir in /usr/include deps/prefix/usr/include ${CPATH:+${CPATH//:/ }}; do [ -f "$dir/htslib/vcf.h" ] && hts_found=yes; done
+[ "$hts_found" = yes ] || missing+=("htslib headers: htslib/vcf.h not found (carry libhts-dev libhts3 libdeflate0 in deps/debs)")
+cuda_root=$(dirname "$(dirname "${nvcc:-/usr/local/cuda/bin/nvcc}")")
+compgen -G "$cuda_root/lib*/libnccl.so*" >/dev/null || ldconfig -p 2>/dev/null | grep -q libnccl ||
+  optional+=("NCCL: libnccl not found (no NCCL tests, no 2-rank run)")
+command -v mpirun >/dev/null || optional+=("MPI: mpirun not found (no 2-rank run)")
+sanitizer=$(command -v compute-sanitizer || ls "$cuda_root/bin/compute-sanitizer" 2>/dev/null || true)
+[ -n "$sanitizer" ] || optional+=("compute-sanitizer: not found (no sanitizer rows)")
+for line in "${missing[@]}" "${optional[@]}"; do say "missing: $line"; done
+names_of() { local line; for line in "$@"; do printf '%s, ' "${line%%:*}"; done | sed 's/, $//'; }
+if ((${#missing[@]})); then
+  set_row "prerequisites" "MISSING $(names_of "${missing[@]}") (lines above)"
+else
+  set_row "prerequisites" "ok (CMake $cmake_version, nvcc $nvcc_version)$( ((${#optional[@]})) &&
+    echo "; without $(names_of "${optional[@]}")")"
+fi
+
 if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
   gpu=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | head -1)
+  gpus=$(nvidia-smi -L | grep -c '^GPU')
 fi
-sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
-archs="80;90"
-[ -n "$gpu" ] && archs=native
-say "GPU: ${gpu:-none}; CUDA architectures: $archs; $jobs cores"
+say "GPU: ${gpu:-none}; ${gpus:-0} GPUs; $jobs cores; budget ${budget} s"
+if [ -z "$gpu" ]; then
+  for name in "${names[@]}"; do [ "$name" = prerequisites ] || set_row "$name" "skipped (no device)"; done
+  exit 0
+fi
+if ((${#missing[@]})); then
+  for name in "${names[@]}"; do [ "$name" = prerequisites ] || set_row "$name" "not run (prerequisites missing)"; done
+  exit 1
+fi
 
 # ---- 1. build ----
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPF_CUDA_ARCHS="$archs" >>"$log" 2>&1 ||
-  { say "configure failed (see $log)"; exit 1; }
-targets=(bench_model)
-grep -q "pf_cuda_tests" "$build/build.ninja" && targets+=(pf_cuda_tests)
-cmake --build "$build" -j "$jobs" --target "${targets[@]}" >>"$log" 2>&1 || { say "build failed (see $log)"; exit 1; }
-say "built ${targets[*]} in $((SECONDS - start)) s"
+timed build 240 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPF_CUDA_ARCHS=native &&
+  timed build 240 cmake --build "$build" -j "$jobs" --target bench_model pf_cuda_tests pf-train
+rc=$?
+if ((rc != 0)); then
+  ((rc == 125)) || set_row build "$(outcome_of $rc build)"
+  exit 1
+fi
+set_row build "ok ($((SECONDS - start)) s since start)"
 
-# ---- 2. CUDA tests ----
-results=()  # "what|outcome" rows for the table
+# ---- 2. CUDA tests, then the sanitizers whatever the tests said ----
 cuda_tests=$build/tests/pf_cuda_tests
-run_tests() {  # name, then the command prefix; PF_CUDA_CASES may be set by the caller
-  local name=$1 rc
-  shift
-  "$@" "$cuda_tests" >>"$log" 2>&1
-  rc=$?
-  case $rc in
-    0) results+=("$name|passed") ;;
-    77) results+=("$name|skipped (no CUDA device)") ;;
-    *) results+=("$name|FAILED (exit $rc, see $log)") ;;
-  esac
-  return $rc
-}
-if [ ! -x "$cuda_tests" ]; then
-  results+=("CUDA tests|not built (PF_CUDA=OFF: no nvcc)")
-elif run_tests "CUDA tests" env; then
-  if [ -n "$sanitizer" ] && [ -z "${PF_GPU_CHECK_QUICK:-}" ]; then
-    # The model-sized cases take minutes under the tools; the small ones cover the same kernels.
-    PF_CUDA_CASES='-many rows|-attention|-training step' \
-      run_tests "memcheck" "$sanitizer" --tool memcheck --error-exitcode 1
-    # Kernels with shared memory: block reductions (long rows), column reductions.
-    PF_CUDA_CASES='block per row|sum over|max over|layer_norm backward|depthwise_conv1d backward|-many rows' \
-      run_tests "racecheck (shared memory)" "$sanitizer" --tool racecheck --error-exitcode 1
-  elif [ -n "${PF_GPU_CHECK_QUICK:-}" ]; then
-    results+=("sanitizers|not run (PF_GPU_CHECK_QUICK)")
+timed "CUDA tests" 150 "$cuda_tests"
+set_row "CUDA tests" "$(outcome_of $? "CUDA tests")"
+# The model-sized cases take minutes under the tools; the small ones cover the same kernels.
+small='-many rows|-attention|-training step'
+shared_memory='block per row|sum over|max over|layer_norm backward|depthwise_conv1d backward|-many rows'
+sanitize() {  # tool, cases
+  local row="sanitizer: $1"
+  if [ -n "$quick" ]; then
+    set_row "$row" "not run (PF_GPU_CHECK_QUICK)"
+  elif [ -z "$sanitizer" ]; then
+    set_row "$row" "not run (no compute-sanitizer)"
   else
-    results+=("sanitizers|not run (no compute-sanitizer)")
+    PF_CUDA_CASES=$2 timed "$row" 90 "$sanitizer" --tool "$1" --error-exitcode 1 "$cuda_tests" \
+      --test-case-exclude='nccl*'  # NCCL's own kernels are not ours to check
+    set_row "$row" "$(outcome_of $? "$row")"
   fi
-fi
-say "tests done at $((SECONDS - start)) s"
-
-# ---- 3. and 4. benchmarks ----
-rows=()  # JSON lines from bench_model and reference_bench.py, then |dtype
-json_or_failure() {  # line impl mode batch: the line if it is JSON, else a row saying the run failed
-  case $1 in
-    "{"*) echo "$1" ;;
-    *) printf '{"impl": "%s", "mode": "%s", "batch": %s, "error": "failed (out of memory?)"}\n' "$2" "$3" "$4" ;;
-  esac
 }
-batches=(64 256 512)
-[ -n "${PF_GPU_CHECK_QUICK:-}" ] && batches=(64)
-dtypes=(f32)
-"$build/bench/bench_model" --help 2>&1 | grep -q -- "--dtype" && dtypes+=(bf16)
-torch_cuda=no
-python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1 && torch_cuda=yes
-if [ -n "$gpu" ]; then
-  for dtype in "${dtypes[@]}"; do
-    dtype_flag=()
-    [ "$dtype" != f32 ] && dtype_flag=(--dtype "$dtype")
-    runs=()
-    for b in "${batches[@]}"; do runs+=("train $b"); done
-    runs+=("infer 512")
-    for run in "${runs[@]}"; do
-      read -r mode b <<<"$run"
-      line=$(timeout 120 "$build/bench/bench_model" --config full --mode "$mode" --batch "$b" --reps 3 \
-        --device cuda "${dtype_flag[@]}" 2>>"$log" | tail -1)
-      rows+=("$(json_or_failure "$line" proformer-cpp "$mode" "$b")|$dtype")
-      if [ "$torch_cuda" = yes ]; then
-        line=$(timeout 120 python3 bench/reference_bench.py --config full --mode "$mode" --batch "$b" --reps 3 \
-          --device cuda --dtype "$dtype" 2>>"$log" | tail -1)
-        rows+=("$(json_or_failure "$line" pytorch "$mode" "$b")|$dtype")
-      fi
-    done
-  done
-fi
+sanitize memcheck "$small"
+sanitize racecheck "$shared_memory"
+sanitize initcheck "$small"
+sanitize synccheck "$shared_memory"
 
-# ---- the table ----
-echo
-echo "== scripts/gpu-check.sh: ${gpu:-no GPU} ($((SECONDS - start)) s) =="
-for r in "${results[@]}"; do printf '%-28s %s\n' "${r%%|*}" "${r#*|}"; done
-echo
-if [ -z "$gpu" ]; then
-  echo "benchmarks: not run (no GPU)"
-else
-  [ "$torch_cuda" = no ] && echo "(no CUDA PyTorch importable: the PyTorch column is empty)"
-  printf '%-13s %-6s %-6s %6s %12s %16s\n' impl dtype mode batch samples/s "peak device GB"
-  for r in "${rows[@]}"; do
-    python3 - "${r%|*}" "${r##*|}" <<'EOF'
+# ---- 3. benchmarks ----
+bench_row() {  # json, dtype: one line of the benchmark table
+  python3 - "$1" "$2" <<'EOF'
 import json, sys
 row, dtype = json.loads(sys.argv[1]), sys.argv[2]
 peak = row.get("peak_device_mb", 0) / 1024
-rate = row.get("per_s", row.get("error", "?"))
-print(f"{row['impl']:<13} {dtype:<6} {row['mode']:<6} {row['batch']:>6} {rate:>12} {peak:>16.1f}")
+print(f"{row['impl']:<13} {dtype:<6} {row['mode']:<6} {row['batch']:>6} {row['per_s']:>12} {peak:>16.1f}")
 EOF
+}
+torch_cuda=no
+python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1 && torch_cuda=yes
+torch_failures=0
+# bench ROW DTYPE COMMAND...: runs a benchmark that prints a JSON line last;
+# that line joins the bench table. Fails without one.
+bench() {
+  local row=$1 dtype=$2 json=$build/bench.out
+  shift 2
+  : >"$json"
+  stdout_to=$json timed "$row" "$@"
+  local rc=$? line
+  line=$(tail -1 "$json")
+  [[ $rc == 0 && $line == "{"* ]] || return $((rc == 0 ? 1 : rc))
+  bench_lines+=("$(bench_row "$line" "$dtype")")
+}
+for dtype in bf16 f32; do  # bf16 first: the precision the model trains in
+  for run in "${batches[@]/#/train }" "infer 512"; do
+    read -r mode b <<<"$run"
+    row="bench $dtype $mode $b"
+    bench "$row" "$dtype" 40 "$build/bench/bench_model" --config full --mode "$mode" --batch "$b" --reps 3 \
+      --device cuda --dtype "$dtype"
+    case $? in
+      0) set_row "$row" "$(echo "${bench_lines[-1]}" | awk '{print $5 " samples/s, peak " $6 " GB"}')" ;;
+      125) ;;
+      124 | 137) set_row "$row" "TIMED OUT (see $log)" ;;
+      *) set_row "$row" "FAILED (out of memory? see $log)" ;;
+    esac
+    if [ "$torch_cuda" = yes ]; then
+      bench "PyTorch twin (same shapes)" "$dtype" 60 python3 bench/reference_bench.py --config full --mode "$mode" \
+        --batch "$b" --reps 3 --device cuda --dtype "$dtype" || torch_failures=$((torch_failures + 1))
+    fi
   done
+done
+if [ "$torch_cuda" = no ]; then
+  set_row "PyTorch twin (same shapes)" "not run (no CUDA PyTorch importable)"
+else
+  set_row "PyTorch twin (same shapes)" "ran, $torch_failures runs without a result (rows in the bench table)"
+fi
+
+# ---- 4. two ranks over NCCL ----
+row="2-rank NCCL training (mpirun)"
+if ((${gpus:-0} < 2)); then
+  set_row "$row" "skipped (${gpus:-0} GPU)"
+elif ! command -v mpirun >/dev/null; then
+  set_row "$row" "not run (no mpirun)"
+else
+  mpirun=(mpirun -np 2 --oversubscribe)
+  [ "$(id -u)" = 0 ] && mpirun+=(--allow-run-as-root)
+  rm -rf "$build/nccl-run"  # a fresh run, not a resume of the last check's
+  timed "$row" 90 "${mpirun[@]}" "$build/apps/pf-train" configs/demo.yaml train.device=cuda train.max_steps=20 \
+    train.eval_every=1000000 output.checkpoint_every=1000000 "output.dir=$build/nccl-run"
+  set_row "$row" "$(outcome_of $? "$row")"
 fi

@@ -31,6 +31,10 @@ class Communicator {
    public:
     virtual ~Pending() = default;
     // Lets the transport make progress; true once the result is in place.
+    // A query, called any number of times while the collective runs: "not
+    // yet" is no error and leaves nothing behind that later work reads as
+    // one (on a GPU: the cudaErrorNotReady of the event query is cleared,
+    // cuda/event_poll.h). GradReducer relies on it.
     virtual bool test() = 0;
     // Returns when the result is in place (on a GPU: ordered before later work
     // on the compute stream). Aborts the group when it takes too long.

@@ -13,6 +13,14 @@
 //
 // Every rank must run the same graph: the hook then fires in the same order
 // on every rank, so the collectives start in the same order.
+//
+// Polling: each time a bucket starts, every started bucket's Pending::test()
+// is called (MPI progresses only inside MPI calls), the one just started
+// included, so a query that finds a collective still running happens on
+// step 1 and between collectives. This needs test() to be a clean query
+// (nn/distributed/communicator.h); tests/nn/distributed/
+// test_grad_reducer_polling.cpp checks that the next collective and the
+// next launch see no stale error.
 #pragma once
 #include <memory>
 #include <unordered_map>

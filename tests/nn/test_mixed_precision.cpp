@@ -51,6 +51,26 @@ TEST_CASE("autocast: linear runs in bf16, the loss in f32, gradients reach the f
   CHECK(layer.bias.grad().dtype() == DType::f32);
 }
 
+TEST_CASE("autocast: softmax of bf16 scores runs and stores in f32, as torch.autocast; its gradient reaches bf16") {
+  Generator gen(4);
+  Tensor scores = ops::uniform({3, 37}, -4, 4, gen);
+  scores.set_requires_grad(true);
+  Tensor probabilities, log_probabilities, low_scores;
+  {
+    autocast::AutocastGuard guard(DType::bf16);
+    low_scores = cast(scores, DType::bf16);  // what a bf16 GEMM hands the softmax
+    probabilities = softmax(low_scores);
+    log_probabilities = log_softmax(low_scores);
+  }
+  CHECK(probabilities.dtype() == DType::f32);
+  CHECK(log_probabilities.dtype() == DType::f32);
+  // The f32 softmax of the rounded scores, to the bit: no bf16 rounding of the probabilities.
+  CHECK(max_abs_diff(probabilities, ops::softmax(ops::to(low_scores.detach(), DType::f32), false)) == 0);
+  sum(mul(probabilities, probabilities)).backward();
+  REQUIRE(scores.grad().defined());
+  CHECK(scores.grad().dtype() == DType::f32);
+}
+
 TEST_CASE("autocast: an op missing from the policy table is an error, not silently f32") {
   autocast::AutocastGuard guard(DType::bf16);
   CHECK_THROWS_WITH(autocast::policy("conv3d"), doctest::Contains("kPolicy"));

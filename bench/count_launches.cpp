@@ -1,0 +1,250 @@
+// Counts what one full training step (proformer/training/train_step.cpp:
+// compute_gradients, then apply_gradients: forward, loss, backward, step
+// checks, clipping, Adam) asks of a GPU, without
+// a GPU: a counting Backend that runs every call on the CPU is registered as
+// the CUDA backend, the model goes to Device::cuda(), and one step after a
+// warm-up is counted:
+//   backend calls  by kind: each is at least one kernel launch on the CUDA
+//                  backend (a few are more: cuda/embedding.cu's sort, the
+//                  batched GEMM's pointer kernel), so the total is a floor;
+//   host syncs     copies to the host and synchronize() calls;
+//   host->device   copies from the host (the batch, the positions);
+//   saved          the bytes a forward pass and loss leave alive for
+//                  backward (saved_by_forward, below).
+// Calls and syncs do not depend on the batch size; saved bytes but the
+// weights' copies grow with it linearly, so a small batch scaled up estimates
+// batch 512 (the figure printed beside it), which would not fit in this
+// machine's memory.
+//
+//   count_launches [--config full|small] [--batch 8] [--dtype bf16|f32] [--threads 2]
+#include <omp.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "autograd/autocast.h"
+#include "core/backend.h"
+#include "core/cpu/cpu_backend.h"
+#include "core/storage.h"
+#include "nn/optim/optimizer.h"
+#include "nn/optim/step_checks.h"
+#include "proformer/cli.h"
+#include "proformer/model.h"
+#include "proformer/training/train_step.h"
+
+using namespace pf;
+using namespace pf::proformer;
+
+namespace {
+
+// The CPU backend behind the Backend interface of a GPU, counting each call.
+class CountingBackend final : public Backend {
+ public:
+  std::map<std::string, int64_t> calls;  // kernel-launching calls by name
+  int64_t host_syncs = 0, host_to_device = 0;
+
+  const char* name() const override { return "counting (cpu)"; }
+  void* allocate(size_t nbytes) override { return cpu_.allocate(nbytes); }
+  void deallocate(void* ptr) override { cpu_.deallocate(ptr); }
+  void copy_to_host(const void* src, void* dst, size_t nbytes) override {
+    ++host_syncs;
+    cpu_.copy_to_host(src, dst, nbytes);
+  }
+  void copy_from_host(const void* src, void* dst, size_t nbytes) override {
+    ++host_to_device;
+    cpu_.copy_from_host(src, dst, nbytes);
+  }
+  void synchronize() override {
+    ++host_syncs;
+    cpu_.synchronize();
+  }
+
+  void copy(const Tensor& s, const Tensor& d) override { count("copy"), cpu_.copy(s, d); }
+  void fill(const Tensor& d, double v) override { count("fill"), cpu_.fill(d, v); }
+  void random_uniform(const Tensor& d, double lo, double hi, uint64_t seed, uint64_t offset) override {
+    count("random_uniform"), cpu_.random_uniform(d, lo, hi, seed, offset);
+  }
+  void random_normal(const Tensor& d, double mean, double std, uint64_t seed, uint64_t offset) override {
+    count("random_normal"), cpu_.random_normal(d, mean, std, seed, offset);
+  }
+  void unary(UnaryOp op, const Tensor& x, const Tensor& out) override {
+    count(std::string("unary ") + unary_op_name(op)), cpu_.unary(op, x, out);
+  }
+  void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) override {
+    count(std::string("unary_backward ") + unary_op_name(op)), cpu_.unary_backward(op, x, y, dy, dx);
+  }
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override {
+    count(std::string("binary ") + binary_op_name(op)), cpu_.binary(op, a, b, out);
+  }
+  void scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) override {
+    count("scalar"), cpu_.scalar(op, x, s, out);
+  }
+  void add_scaled(const Tensor& x, const Tensor& y, double alpha, const Tensor& out) override {
+    count("add_scaled"), cpu_.add_scaled(x, y, alpha, out);
+  }
+  void sum(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override {
+    count("sum"), cpu_.sum(x, outer, n, inner, out);
+  }
+  void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override {
+    count("max"), cpu_.max(x, outer, n, inner, out);
+  }
+  void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override {
+    count("gemm"), cpu_.gemm(a, b, c, alpha, beta);
+  }
+  void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override {
+    count("linear (GEMM + bias epilogue)"), cpu_.linear(x, w, bias, relu, out);
+  }
+  void softmax(const Tensor& x, const Tensor& y, bool log) override { count("softmax"), cpu_.softmax(x, y, log); }
+  void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override {
+    count("softmax_backward"), cpu_.softmax_backward(y, dy, dx, log);
+  }
+  void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
+                  const Tensor& mean, const Tensor& rstd) override {
+    count("layer_norm"), cpu_.layer_norm(x, gamma, beta, eps, y, mean, rstd);
+  }
+  void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                           const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override {
+    count("layer_norm_backward"), cpu_.layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
+  }
+  void swiglu(const Tensor& x, const Tensor& y) override { count("swiglu"), cpu_.swiglu(x, y); }
+  void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override {
+    count("swiglu_backward"), cpu_.swiglu_backward(x, dy, dx);
+  }
+  void unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols) override {
+    count("unfold1d"), cpu_.unfold1d(x, pad_left, cols);
+  }
+  void fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx) override {
+    count("fold1d"), cpu_.fold1d(dcols, pad_left, dx);
+  }
+  void depthwise_conv1d(const Tensor& x, const Tensor& w, int64_t pad_left, const Tensor& y) override {
+    count("depthwise_conv1d"), cpu_.depthwise_conv1d(x, w, pad_left, y);
+  }
+  void depthwise_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t pad_left,
+                                 const Tensor& dx, const Tensor& dw) override {
+    count("depthwise_conv1d_backward"), cpu_.depthwise_conv1d_backward(x, w, dy, pad_left, dx, dw);
+  }
+  void embedding(const Tensor& weight, const Tensor& ids, const Tensor& out) override {
+    count("embedding"), cpu_.embedding(weight, ids, out);
+  }
+  void embedding_backward(const Tensor& ids, const Tensor& dout, const Tensor& dweight) override {
+    count("embedding_backward"), cpu_.embedding_backward(ids, dout, dweight);
+  }
+  void one_hot(const Tensor& ids, const Tensor& out) override { count("one_hot"), cpu_.one_hot(ids, out); }
+  void cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& loss) override {
+    count("cross_entropy"), cpu_.cross_entropy(logits, targets, loss);
+  }
+  void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss,
+                              const Tensor& dlogits) override {
+    count("cross_entropy_backward"), cpu_.cross_entropy_backward(logits, targets, dloss, dlogits);
+  }
+  void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) override {
+    count("dropout_mask"), cpu_.dropout_mask(mask, p, seed, offset);
+  }
+  void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1, double beta2,
+                 double step_size, double eps, double decay, const Tensor& skip) override {
+    count("adam_step"), cpu_.adam_step(param, grad, m, v, beta1, beta2, step_size, eps, decay, skip);
+  }
+
+ private:
+  int count(const std::string& call) { return int(++calls[call]); }
+  Backend& cpu_ = cpu_backend();
+};
+
+// A batch of B random promoters, as the trainer's batches look (~5 % masked).
+Batch random_batch(int64_t B, int64_t T, Generator& gen) {
+  Batch batch;
+  batch.size = B;
+  batch.row_tokens = int(T);
+  const std::vector<double> u = ops::uniform({B * T}, 0, 1, gen, DType::f64).to_vector<double>();
+  for (double x : u) {
+    batch.targets.push_back(uint8_t(x * 4));
+    batch.mask.push_back(x < 0.05 ? 1.0f : 0.0f);
+    batch.tokens.push_back(x < 0.05 ? uint8_t(5) : uint8_t(x * 4));
+  }
+  batch.labels_z = ops::normal({B}, 0, 1, gen).to_vector<float>();
+  return batch;
+}
+
+// What the forward pass and loss leave alive for backward: the device bytes
+// live once the loss exists, above those live before. Under autocast that
+// includes the weights' low-precision copies (the GEMMs' backward reads them),
+// which do not grow with the batch; the rest does, row by row.
+struct SavedBytes {
+  size_t total = 0, weight_copies = 0;
+};
+SavedBytes saved_by_forward(const Proformer& model, const Batch& batch, DType dtype, Generator& dropout_gen) {
+  const BatchTensors in = to_tensors(batch, Device::cuda());
+  const size_t before = storage_stats(Device::Kind::CUDA).live_bytes;
+  autocast::AutocastGuard autocast(dtype);
+  const Loss loss = proformer_loss(model.forward(in.tokens, dropout_gen), in.labels_z, in.targets, in.mask, 1.0,
+                                   double(masked_count(batch)) + 1);
+  const size_t copies = dtype == DType::f32 ? 0 : size_t(model.parameter_count()) * dtype_size(dtype);
+  return {storage_stats(Device::Kind::CUDA).live_bytes - before, copies};
+}
+
+int main_body(int argc, char** argv) {
+  CommandLine cli("count_launches", "count_launches [options]",
+                  "Counts the backend calls (kernel launches), host syncs and activation bytes of one training step.");
+  cli.option("config", "full or small (configs/demo.yaml's model)", "full");
+  cli.option("batch", "batch size (activation bytes are also scaled to 512)", "8");
+  cli.option("dtype", "f32 or bf16 (mixed precision)", "bf16");
+  cli.option("threads", "CPU threads", "2");
+  if (!cli.parse(argc, argv)) return 0;
+  omp_set_num_threads(int(cli.get_int("threads", 1)));
+  ModelConfig config;  // full
+  if (cli.get("config") == "small") {
+    config.dim = 128, config.blocks = 2, config.heads = 4, config.head_dim = 128;
+  } else {
+    PF_CHECK(cli.get("config") == "full", "count_launches", "--config must be full or small, got '",
+             cli.get("config"), "'");
+  }
+  const int64_t B = cli.get_int("batch", 1);
+  Precision precision;
+  precision.dtype = dtype_from_name(cli.get("dtype"));
+
+  CountingBackend counting;
+  register_cuda_backend(&counting, 0);
+  const Device device = Device::cuda();
+  Proformer model(config, 0);
+  model.to(device);
+  model.train();
+  nn::Adam optimizer(model.named_parameters(), {});
+  nn::StepChecks checks(model.named_parameters());
+  OptimizerConfig clipping;
+  Generator gen(1), dropout_gen(2);
+  const Batch batch = random_batch(B, 2 * config.seq_len, gen);
+  BatchSplit split;
+  split.global = split.rows = split.micro = B;
+
+  StepContext context{model, optimizer, split, device, clipping, dropout_gen, nullptr, precision, checks};
+  compute_gradients(context, batch, 1);  // the warm-up step
+  apply_gradients(context, 1e-4, 1);
+  counting.calls.clear();
+  counting.host_syncs = counting.host_to_device = 0;
+  compute_gradients(context, batch, 2);
+  apply_gradients(context, 1e-4, 2);
+  const CountingBackend step = counting;  // the counts of this step alone
+  const SavedBytes saved = saved_by_forward(model, batch, precision.dtype, dropout_gen);
+
+  int64_t total = 0;
+  std::printf("one training step, %s model, batch %ld, %s, %ld parameters\n", cli.get("config").c_str(), long(B),
+              cli.get("dtype").c_str(), long(model.parameter_count()));
+  std::printf("%-34s %8s\n", "backend call", "count");
+  for (const auto& [call, n] : step.calls) {
+    std::printf("%-34s %8ld\n", call.c_str(), long(n));
+    total += n;
+  }
+  std::printf("%-34s %8ld\n", "backend calls (launches, a floor)", long(total));
+  std::printf("%-34s %8ld\n", "host syncs", long(step.host_syncs));
+  std::printf("%-34s %8ld\n", "host->device copies", long(step.host_to_device));
+  const double per_row = double(saved.total - saved.weight_copies) / double(B);
+  std::printf("%-34s %8.3f GB, of which %.3f GB low-precision weight copies; batch 512: %.1f GB\n",
+              "saved for backward", double(saved.total) / 1e9, double(saved.weight_copies) / 1e9,
+              (double(saved.weight_copies) + 512 * per_row) / 1e9);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return run_app("count_launches", main_body, argc, argv); }

@@ -1,0 +1,20 @@
+// The alignment of a pointer, as cuBLASLt's MIN_ALIGNMENT_{A,B,C,D}_BYTES
+// preferences take it (cuda/linear.cpp). Without them cuBLASLt assumes every
+// operand is 256-byte aligned (what cudaMalloc returns) and may pick a kernel
+// that loads 16 bytes at a time, which faults on a view at an odd offset.
+// Header only and free of CUDA, so the CPU tests check it.
+#pragma once
+#include <cstdint>
+
+namespace pf::cuda {
+
+// The largest power of two, at most `cap`, that divides the address of `p`
+// (`cap` for a null pointer).
+inline uint32_t pointer_alignment(const void* p, uint32_t cap = 256) {
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  uint32_t alignment = 1;
+  while (alignment < cap && address % (std::uintptr_t(alignment) * 2) == 0) alignment *= 2;
+  return alignment;
+}
+
+}  // namespace pf::cuda
