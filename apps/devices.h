@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "core/backend.h"
-#include "nn/communicator.h"
+#include "nn/distributed/communicator.h"
 #ifdef PF_HAVE_CUDA
 #include "cuda/register.h"
 #endif

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "apps/devices.h"
-#include "nn/communicator.h"
+#include "nn/distributed/communicator.h"
 #include "proformer/cli.h"
 #include "proformer/training/trainer.h"
 

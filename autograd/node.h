@@ -71,7 +71,7 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 // would be a reference cycle or keep the graph's history alive.
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward);
 
-// Data parallel (nn/grad_reducer.h): while set, backward() calls the hook once
+// Data parallel (nn/distributed/grad_reducer.h): while set, backward() calls the hook once
 // for each leaf that requires grad, as soon as the last gradient that backward
 // gives it has been added to its .grad, so that its all-reduce can start while
 // backward goes on. Leaves that no gradient reaches are not reported. One hook

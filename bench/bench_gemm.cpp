@@ -1,6 +1,7 @@
 // Times CpuBackend::gemm (f32, and bf16/f16 with --dtype: our packed GEMM,
 // core/cpu/sgemm.cpp, unless oneDNN has native half kernels here) at the full
-// model's shapes, beside Eigen's f32 product on the same 2-D operands, and
+// model's shapes, beside oneDNN's f32 matmul on the same (strided) operands
+// when oneDNN was found, and Eigen's f32 product on the same 2-D operands, and
 // prints GFLOP/s and the percentage of the fp32 peak measured by bench/peak.cpp.
 //
 //   bench_gemm --threads 2 --reps 5 [--dtype bf16]
@@ -18,6 +19,10 @@
 #include "core/cpu/cpu_backend.h"
 #include "core/ops.h"
 #include "proformer/cli.h"
+
+#ifdef PF_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
 
 using namespace pf;
 
@@ -68,6 +73,36 @@ double eigen_gflops(const Case& c, int reps) {
   return 2.0 * double(c.M * c.N * c.K) / s / 1e9;
 }
 
+#ifdef PF_DNNL
+// oneDNN's f32 matmul of a [batch, M, K] and b [batch, K, N] into out,
+// reading a transposed operand through its strides as ours does, GFLOP/s.
+double onednn_gflops(const Case& c, const Tensor& a, const Tensor& b, const Tensor& out, int reps) {
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  auto desc = [](const Tensor& t) {
+    return dnnl::memory::desc(t.shape(), dnnl::memory::data_type::f32, t.strides());
+  };
+  const dnnl::memory::desc a_md = desc(a), b_md = desc(b), out_md = desc(out);
+  const dnnl::matmul matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, out_md), engine));
+  const dnnl::memory am(a_md, engine, a.raw_data()), bm(b_md, engine, b.raw_data()), om(out_md, engine, out.raw_data());
+  dnnl::stream stream(engine);
+  const double s = median_seconds(
+      [&] {
+        matmul.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, om}});
+        stream.wait();
+      },
+      reps);
+  return 2.0 * double(c.batch * c.M * c.N * c.K) / s / 1e9;
+}
+#endif
+
+// "  123.4   56%" or, for a product not measured, dashes.
+void print_rate(double gflops, double peak) {
+  if (gflops > 0)
+    std::printf(" | %10.1f %5.0f%%", gflops, 100 * gflops / peak);
+  else
+    std::printf(" | %10s %6s", "-", "-");
+}
+
 int main_body(int argc, char** argv) {
   proformer::CommandLine cli("bench_gemm", "bench_gemm [options]", "Times our f32 GEMM at the model's shapes.");
   cli.option("threads", "CPU threads", "2");
@@ -80,8 +115,9 @@ int main_body(int argc, char** argv) {
   Eigen::setNbThreads(threads);
   const double peak = bench::measure_fp32_peak_gflops(threads);
   std::printf("fp32 peak (FMA loop, %d threads): %.1f GFLOP/s\n", threads, peak);
-  std::printf("%-24s %5s %5s %5s %5s | %8s %6s | %8s %6s\n", "product", "batch", "M", "N", "K",
-              (std::string("ours ") + dtype_name(dtype)).c_str(), "%peak", "eigen f32", "%peak");
+  std::printf("%-24s %5s %5s %5s %5s | %10s %6s | %10s %6s | %10s %6s\n", "product", "batch", "M", "N", "K",
+              (std::string("ours ") + dtype_name(dtype)).c_str(), "%peak", "oneDNN f32", "%peak", "eigen f32",
+              "%peak");
   Generator gen(1);
   for (const Case& c : kCases) {
     const Tensor a = operand(c.batch, c.M, c.K, c.a_transposed, dtype, gen);
@@ -89,13 +125,20 @@ int main_body(int argc, char** argv) {
     const Tensor out = Tensor::empty({c.batch, c.M, c.N}, dtype);
     const double s = median_seconds([&] { cpu_backend().gemm(a, b, out, 1.0, 0.0); }, reps);
     const double ours = 2.0 * double(c.batch * c.M * c.N * c.K) / s / 1e9;
+    double onednn = 0.0;  // not built with oneDNN: dashes
+#ifdef PF_DNNL
+    {
+      const Tensor a32 = operand(c.batch, c.M, c.K, c.a_transposed, DType::f32, gen);
+      const Tensor b32 = operand(c.batch, c.K, c.N, c.b_transposed, DType::f32, gen);
+      onednn = onednn_gflops(c, a32, b32, Tensor::empty({c.batch, c.M, c.N}), reps);
+    }
+#endif
     const double eigen = c.batch == 1 ? eigen_gflops(c, reps) : 0.0;
-    std::printf("%-24s %5ld %5ld %5ld %5ld | %8.1f %5.0f%% | ", c.name, long(c.batch), long(c.M), long(c.N),
-                long(c.K), ours, 100 * ours / peak);
-    if (eigen > 0)
-      std::printf("%8.1f %5.0f%%\n", eigen, 100 * eigen / peak);
-    else
-      std::printf("%8s %6s\n", "-", "-");
+    std::printf("%-24s %5ld %5ld %5ld %5ld", c.name, long(c.batch), long(c.M), long(c.N), long(c.K));
+    print_rate(ours, peak);
+    print_rate(onednn, peak);
+    print_rate(eigen, peak);
+    std::printf("\n");
   }
   return 0;
 }

@@ -33,7 +33,7 @@
 #include "core/storage.h"
 #include "proformer/cli.h"
 #include "proformer/model.h"
-#include "nn/optimizer.h"
+#include "nn/optim/optimizer.h"
 
 using namespace pf;
 using namespace pf::proformer;
@@ -98,6 +98,7 @@ int main_body(int argc, char** argv) {
   const Device device = parse_device(cli.get("device"));
   const DType dtype = dtype_from_name(cli.get("dtype"));
   const bool gemm_native = CpuBackend::native_half_gemm(dtype);
+  if (device.is_cpu()) std::fprintf(stderr, "bench_model: CPU GEMM: %s\n", CpuBackend::gemm_kernels().c_str());
 
   Proformer model(config, 0);
   model.to(device);
@@ -152,12 +153,13 @@ int main_body(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage);
   const cpu::HostMemoryStats memory = cpu::host_memory_stats();
   std::printf("{\"impl\": \"proformer-cpp\", \"config\": \"%s\", \"mode\": \"%s\", \"batch\": %ld, \"threads\": %d, "
-              "\"device\": \"%s\", \"dtype\": \"%s\", \"half_gemm\": \"%s\", \"median_s\": %.4f, \"per_s\": %.2f, "
+              "\"device\": \"%s\", \"dtype\": \"%s\", \"half_gemm\": \"%s\", \"cpu_gemm\": \"%s\", \"median_s\": %.4f, \"per_s\": %.2f, "
               "\"gflops\": %.1f, \"pct_peak\": %.1f, \"param_mb\": %.1f, \"activation_mb\": %.1f, "
               "\"peak_device_mb\": %.0f, \"peak_rss_mb\": %.0f, \"minor_faults_per_step\": %.0f, "
               "\"system_s_per_step\": %.4f, \"host_peak_in_use_mb\": %.0f, \"host_cached_mb\": %.0f}\n",
               cli.get("config").c_str(), cli.get("mode").c_str(), long(B), threads, device.str().c_str(),
-              dtype_name(dtype), dtype == DType::f32 ? "-" : gemm_native ? "onednn" : "sgemm", median,
+              dtype_name(dtype), dtype == DType::f32 ? "-" : gemm_native ? "onednn" : "sgemm",
+              CpuBackend::gemm_kernels().c_str(), median,
               double(B) / median, gflops, 100 * gflops / peak, (param_bytes + copy_bytes) / (1 << 20),
               double(activation_bytes) / (1 << 20), double(storage_stats(device.kind).peak_bytes) / (1 << 20),
               double(usage.ru_maxrss) / 1024.0, double(end.minor_faults - after_warmup.minor_faults) / reps,

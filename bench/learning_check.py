@@ -273,7 +273,7 @@ def run_cpp(args, overrides, out_dir):
 
 # ================================================================ PyTorch reference
 def learning_rate(schedule, dim, total_steps, step):
-    """nn/schedule.cpp at `step` (1-based)."""
+    """nn/optim/schedule.cpp at `step` (1-based)."""
     s = schedule
     if s["name"] == "noam":
         t = max(step, 1)

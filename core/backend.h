@@ -150,7 +150,7 @@ class Backend {
   // The caller folds the learning rate and bias corrections into step_size.
   // skip: undefined, or a 0-d f64 tensor on the same device; when it holds a
   // nonzero value nothing changes (read by the kernel, so deciding to skip
-  // costs the host no read-back; see nn/step_checks.h).
+  // costs the host no read-back; see nn/optim/step_checks.h).
   virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1,
                          double beta2, double step_size, double eps, double decay, const Tensor& skip) = 0;
 };

@@ -1,8 +1,10 @@
 // Turning a runtime DType into a template parameter, for the kernels of every
 // backend (core/cpu/ and cuda/):
 //   dispatch_float(x.dtype(), "softmax", [&]<typename T>() { ... });   // T = float or double
+// and the type such a kernel computes in (compute_t).
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -19,9 +21,16 @@ void dispatch_float(DType dtype, const char* op, Fn&& fn) {
   }
 }
 
+// The arithmetic type of a kernel whose tensors hold T: f32 for bf16 and f16
+// (loaded, computed in f32, rounded as they are stored), T itself otherwise.
+// The CPU and CUDA kernels share it, so both backends compute in the same type.
+template <typename T>
+using compute_t = std::conditional_t<std::is_same_v<T, bf16> || std::is_same_v<T, f16>, float, T>;
+
 // Calls fn.template operator()<T>() with T = float, double, bf16 or f16: for
-// kernels that load half types and compute in f32 (CPU: compute_t in
-// core/cpu/dispatch.h; CUDA: ComputeType in cuda/common.cuh).
+// kernels that load half types and compute in compute_t<T> (CPU: load/store
+// in core/cpu/kernel_helpers.h; CUDA: to_compute/from_compute in
+// cuda/common.cuh).
 template <typename Fn>
 void dispatch_float_or_half(DType dtype, const char* op, Fn&& fn) {
   switch (dtype) {

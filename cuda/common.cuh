@@ -1,7 +1,7 @@
 // Shared by the .cu files of the CUDA backend:
-//   dispatch_float_or_half  runtime DType -> kernel template parameter (host;
-//                     dispatch_float/dispatch_index are core/dispatch.h's)
-//   to/from_compute   element conversions: bf16 and f16 compute in f32
+//   to/from_compute   element conversions to and from compute_t<T> (bf16 and
+//                     f16 compute in f32); compute_t and the dtype dispatch
+//                     are core/dispatch.h's, shared with the CPU backend
 //   launch            the one kernel-launch helper (grid size, error check)
 //   zero_fill         memset of a whole tensor
 //   global_index      the element a thread of a one-thread-per-element kernel owns
@@ -32,22 +32,8 @@ namespace pf::cuda {
 // dispatch_index (i32, i64) come from core/dispatch.h.
 
 // ---- element conversions (device) ----
-// The arithmetic type of a storage type: the CPU upcasts bf16/f16 to f32 before
-// computing, so kernels load them as float and round the result back.
-template <typename T>
-struct ComputeType {
-  using type = T;
-};
-template <>
-struct ComputeType<bf16> {
-  using type = float;
-};
-template <>
-struct ComputeType<f16> {
-  using type = float;
-};
-template <typename T>
-using compute_t = typename ComputeType<T>::type;
+// Kernels compute in compute_t<T> (core/dispatch.h, shared with the CPU):
+// they load bf16/f16 as float and round the result back.
 
 template <typename T>
 __device__ inline T to_compute(T v) {

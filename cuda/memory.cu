@@ -10,7 +10,7 @@ namespace pf::cuda {
 namespace {
 
 // Any dtype read as double / written from double, converting as the CPU's
-// load_as_double / store_from_double (core/cpu/dispatch.h) do.
+// load_as_double / store_from_double (core/cpu/kernel_helpers.h) do.
 __device__ double load_as_double(const void* p, DType type, int64_t i) {
   switch (type) {
     case DType::f32: return static_cast<const float*>(p)[i];

@@ -1,6 +1,6 @@
 // NcclCommunicator: this process's rank in an NCCL group, one process per GPU,
 // for tensors on the GPU (built only when NCCL is found: PF_HAVE_NCCL). It is
-// an nn::Communicator (nn/communicator.h, a header-only interface: pf_cuda
+// an nn::Communicator (nn/distributed/communicator.h, a header-only interface: pf_cuda
 // does not link pf_nn). Rank 0 creates the group's unique id with
 // new_unique_id() and hands its bytes to the other ranks over MPI (pf-train
 // broadcasts them with the MPI communicator); every rank then constructs a
@@ -18,7 +18,7 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
-#include "nn/communicator.h"
+#include "nn/distributed/communicator.h"
 
 namespace pf::cuda {
 

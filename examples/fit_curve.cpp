@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "nn/linear.h"     // nn::Linear (and nn::Module, pf::tanh, pf::mse_loss)
-#include "nn/optimizer.h"  // nn::Adam
+#include "nn/layers/linear.h"     // nn::Linear (and nn::Module, pf::tanh, pf::mse_loss)
+#include "nn/optim/optimizer.h"  // nn::Adam
 
 using namespace pf;
 

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "nn/optimizer.h"          // nn::Adam, nn::clip_gradients
+#include "nn/optim/optimizer.h"          // nn::Adam, nn::clip_gradients
 #include "proformer/data/batches.h"     // BatchIterator: shuffled, masked batches
 #include "proformer/checkpoint.h"  // save_checkpoint
 #include "proformer/data/dataset.h"     // EncodedDataset, split_train_val, label_stats

@@ -1,4 +1,4 @@
-// Fuzz target: nn/safetensors.h load_safetensors on the input as a file (a
+// Fuzz target: nn/formats/safetensors.h load_safetensors on the input as a file (a
 // memfd). A file that loads must keep its promises: every tensor a
 // contiguous CPU tensor whose bytes lie inside the file.
 // A pf::Error is the expected answer to bad input, as one short line
@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "fuzz/error_rule.h"
 #include "fuzz/memfile.h"
-#include "nn/safetensors.h"
+#include "nn/formats/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static pf::fuzz::MemFile file;

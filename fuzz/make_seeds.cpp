@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "core/ops.h"
-#include "nn/safetensors.h"
+#include "nn/formats/safetensors.h"
 #include "proformer/checkpoint.h"
 #include "proformer/config.h"
 #include "proformer/data/dataset.h"

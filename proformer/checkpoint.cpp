@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <map>
 
-#include "nn/safetensors.h"
+#include "nn/formats/safetensors.h"
 
 namespace pf::proformer {
 

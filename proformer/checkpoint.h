@@ -16,8 +16,8 @@
 #include <memory>
 #include <string>
 
-#include "nn/loss_scaler.h"
-#include "nn/optimizer.h"
+#include "nn/optim/loss_scaler.h"
+#include "nn/optim/optimizer.h"
 #include "proformer/data/batches.h"
 #include "proformer/data/dataset.h"
 #include "proformer/model.h"

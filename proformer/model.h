@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "nn/attention.h"
-#include "nn/conv.h"
-#include "nn/embedding.h"
-#include "nn/feed_forward.h"
+#include "nn/layers/attention.h"
+#include "nn/layers/conv.h"
+#include "nn/layers/embedding.h"
+#include "nn/layers/feed_forward.h"
 #include "proformer/config.h"
 
 namespace pf::proformer {

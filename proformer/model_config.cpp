@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
-#include "nn/json_input.h"
+#include "nn/formats/json_input.h"
 #include "proformer/model.h"
 
 namespace pf::proformer {

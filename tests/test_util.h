@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "nn/safetensors.h"
+#include "nn/formats/safetensors.h"
 #include "proformer/config.h"
 
 extern char** environ;

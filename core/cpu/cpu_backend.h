@@ -14,10 +14,11 @@
 //   embedding.cpp    embedding gather/scatter-add, one-hot
 //   optimizer.cpp    the fused Adam step
 #pragma once
+#include <string>
 #include <atomic>
 
 #include "core/backend.h"
-#include "core/cpu/dispatch.h"
+#include "core/cpu/kernel_helpers.h"
 
 namespace pf {
 
@@ -51,6 +52,9 @@ class CpuBackend final : public Backend {
   // Whether half GEMMs of this dtype run on oneDNN's native kernels here (the
   // CPU has bf16/f16 dot-product instructions and the build found oneDNN).
   static bool native_half_gemm(DType dtype);
+  // Which GEMM code runs on this CPU, for logs: "f32 sgemm avx512 (12 x 32
+  // tile), bf16 onednn, f16 sgemm avx512" (gemm.cpp).
+  static std::string gemm_kernels();
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;

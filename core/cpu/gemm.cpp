@@ -1,5 +1,5 @@
 // Batched GEMM: f32, bf16 and f16 through our packed GEMM (sgemm.cpp) where
-// the target has its micro-kernel (half types go to oneDNN instead where the
+// the CPU runs its loops (AVX2 + FMA or AVX-512; half types go to oneDNN instead where the
 // CPU has native kernels for them: gemm_half.cpp), f64 (and f32 elsewhere)
 // through Eigen's blocked kernels.
 // Each Eigen operand is mapped in place (no copies): a row-major view of a
@@ -82,7 +82,8 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
     }
   };
 #if PF_HAVE_SGEMM
-  if (c.dtype() == DType::f32 || (is_half(c.dtype()) && !native_half_gemm(c.dtype()))) {
+  if (cpu::sgemm_isa() != cpu::SgemmIsa::none &&
+      (c.dtype() == DType::f32 || (is_half(c.dtype()) && !native_half_gemm(c.dtype())))) {
     return each_item([&](int64_t item) {
       cpu::sgemm(M, N, K, float(alpha), matrix_of(a, item), matrix_of(b, item), float(beta),
                  {static_cast<char*>(c.raw_data()) + item * M * N * dtype_size(c.dtype()), N, c.dtype()}, !by_item);
@@ -96,6 +97,21 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
                     c.data<T>() + item * M * N, M, N, K, a, b, T(alpha), T(beta));
     });
   });
+}
+
+std::string CpuBackend::gemm_kernels() {
+  std::string ours = "eigen";
+#if PF_HAVE_SGEMM
+  if (const cpu::SgemmIsa isa = cpu::sgemm_isa(); isa != cpu::SgemmIsa::none) {
+    const cpu::SgemmBlocking blk = cpu::sgemm_blocking(isa);
+    ours = std::string("sgemm ") + cpu::sgemm_isa_name(isa) + " (" + std::to_string(blk.mr) + " x " +
+           std::to_string(blk.nr) + " tile)";
+  }
+#endif
+  std::string summary = "f32 " + ours;
+  for (DType half : {DType::bf16, DType::f16})
+    summary += std::string(", ") + dtype_name(half) + " " + (native_half_gemm(half) ? "onednn" : ours);
+  return summary;
 }
 
 }  // namespace pf

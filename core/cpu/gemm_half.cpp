@@ -8,7 +8,7 @@
 //     Used only when oneDNN has a native kernel for the case on this CPU; its
 //     reference kernel ("ref:any"), which it picks when the CPU lacks them,
 //     is far slower than sgemm, so it is never used.
-//   fallback, for targets without sgemm's micro-kernel (no AVX2+FMA): the
+//   fallback, for CPUs that run none of sgemm's loops (no AVX2+FMA): the
 //     operands converted to f32, Eigen's f32 GEMM, the result rounded to the
 //     half type.
 #include "core/cpu/cpu_backend.h"

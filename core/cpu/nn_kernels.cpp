@@ -2,7 +2,7 @@
 // SwiGLU, cross-entropy. Rows are independent, so threads split the rows.
 // Tensors may hold f32, f64, bf16 or f16; the arithmetic is in C =
 // compute_t<T> (f32 for the half types, which are loaded and stored per row
-// or per element: see RowIn/RowOut in dispatch.h).
+// or per element: see RowIn/RowOut in kernel_helpers.h).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>

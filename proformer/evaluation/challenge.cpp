@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "core/error.h"
-#include "nn/json_input.h"
+#include "nn/formats/json_input.h"
 #include "proformer/evaluation/metrics.h"
 #include "proformer/data/reader.h"
 

@@ -36,41 +36,42 @@ Loss add_losses(const Loss& a, const Loss& b) {
 
 }  // namespace
 
-void train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
-                const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer,
-                const Precision& precision, nn::StepChecks& checks, int64_t step_number) {
+void compute_gradients(StepContext& step, const Batch& batch, int64_t step_number) {
+  const BatchSplit& split = step.split;
   const double ce_denominator = double(masked_count(batch)) + 1.0;  // of the global batch
   const double mse_weight = double(split.micro) / double(split.global);
-  const uint64_t dropout_offset = dropout_gen.offset;  // every micro-batch draws from the batch's fills
-  model.zero_grad();
-  const double scale = precision.scaler ? precision.scaler->scale() : 1.0;
-  Loss step;
+  const uint64_t dropout_offset = step.dropout_gen.offset;  // every micro-batch draws from the batch's fills
+  step.model.zero_grad();
+  const double scale = step.precision.scaler ? step.precision.scaler->scale() : 1.0;
+  Loss total;
   {
-    autocast::AutocastGuard autocast(precision.dtype);  // the weights' low copies: made once for the whole step
+    autocast::AutocastGuard autocast(step.precision.dtype);  // the weights' low copies: made once for the whole step
     for (int64_t m = 0; m < split.micro_batches(); ++m) {
       const int64_t first = split.first_row + m * split.micro;
-      const BatchTensors micro = to_tensors(batch_rows(batch, first, split.micro), device);
-      dropout_gen.offset = dropout_offset;
-      dropout_gen.rows = {uint64_t(first), uint64_t(split.micro), uint64_t(split.global)};
-      ModelOutput out = model.forward(micro.tokens, dropout_gen);
+      const BatchTensors micro = to_tensors(batch_rows(batch, first, split.micro), step.device);
+      step.dropout_gen.offset = dropout_offset;
+      step.dropout_gen.rows = {uint64_t(first), uint64_t(split.micro), uint64_t(split.global)};
+      ModelOutput out = step.model.forward(micro.tokens, step.dropout_gen);
       Loss loss = proformer_loss(out, micro.labels_z, micro.targets, micro.mask, mse_weight, ce_denominator);
-      if (reducer && m + 1 == split.micro_batches()) reducer->arm();  // the last backward all-reduces
+      if (step.reducer && m + 1 == split.micro_batches()) step.reducer->arm();  // the last backward all-reduces
       // Adds to the gradients of the micro-batches before.
       (scale == 1.0 ? loss.total : mul(loss.total, scale)).backward();
-      step = add_losses(step, loss);
+      total = add_losses(total, loss);
     }
   }
-  dropout_gen.rows = {};
-  if (reducer) reducer->finish();
-  checks.add_losses(step_number, {step.total, step.mse, step.ce});  // this rank's parts
-  const nn::NamedTensors params = model.named_parameters();
-  if (precision.after_backward) precision.after_backward(params);
+  step.dropout_gen.rows = {};
+  if (step.reducer) step.reducer->finish();
+  step.checks.add_losses(step_number, {total.total, total.mse, total.ce});  // this rank's parts
+}
+
+void apply_gradients(StepContext& step, double lr, int64_t step_number) {
+  const nn::NamedTensors params = step.model.named_parameters();
   // After the all-reduce every rank sees the same gradients, so all skip or stop together.
-  if (precision.scaler && !precision.scaler->unscale_or_skip(params)) return;
-  const Tensor skip = checks.check_gradients(step_number);
-  const nn::ClipMode mode = clipping.clip_mode == "global" ? nn::ClipMode::Global : nn::ClipMode::PerParameter;
-  nn::clip_gradients(model.parameters(), clipping.clip_value, clipping.clip_norm, mode);
-  optimizer.step(lr, skip);
+  if (step.precision.scaler && !step.precision.scaler->unscale_or_skip(params)) return;
+  const Tensor skip = step.checks.check_gradients(step_number);
+  const nn::ClipMode mode = step.clipping.clip_mode == "global" ? nn::ClipMode::Global : nn::ClipMode::PerParameter;
+  nn::clip_gradients(step.model.parameters(), step.clipping.clip_value, step.clipping.clip_norm, mode);
+  step.optimizer.step(lr, skip);
 }
 
 }  // namespace pf::proformer

@@ -17,13 +17,11 @@
 // (Generator::rows), so the summed gradient is the whole batch's for any N and
 // M, up to the order of float additions.
 #pragma once
-#include <functional>
-
 #include "core/philox.h"
-#include "nn/grad_reducer.h"
-#include "nn/loss_scaler.h"
-#include "nn/optimizer.h"
-#include "nn/step_checks.h"
+#include "nn/distributed/grad_reducer.h"
+#include "nn/optim/loss_scaler.h"
+#include "nn/optim/optimizer.h"
+#include "nn/optim/step_checks.h"
 #include "proformer/data/batches.h"
 #include "proformer/config.h"
 #include "proformer/model.h"
@@ -51,27 +49,42 @@ struct BatchSplit {
 // they do not split evenly over `ranks`.
 BatchSplit split_batch(const TrainConfig& train, int ranks, int rank);
 
-// How a step handles precision (autograd/autocast.h, nn/loss_scaler.h).
+// How a step handles precision (autograd/autocast.h, nn/optim/loss_scaler.h).
 struct Precision {
   DType dtype = DType::f32;          // autocast's low dtype; f32: autocast off
   nn::LossScaler* scaler = nullptr;  // f16: the loss is scaled, overflowing steps are skipped
-  // Called between backward and the checks with every parameter; tests use it
-  // to corrupt a gradient on purpose.
-  std::function<void(const nn::NamedTensors&)> after_backward;
 };
 
-// Runs one step on this rank's share of the global `batch` with learning rate
-// lr: the gradients are summed over its micro-batches and, with a reducer,
-// over the ranks, so every rank clips and updates the same. Dropout draws
-// from dropout_gen. Nothing is read back (except by an f16 scaler): this
-// rank's part of the batch's losses (total, mse, ce; computed before the
-// update, unscaled; their sum over ranks is the batch's loss) and the
-// finiteness of loss and gradients go to `checks`, whose skip flag stops the
+// What every step of a run works with. The step's own inputs (its batch,
+// learning rate and number) are the arguments of the two phases below.
+struct StepContext {
+  Proformer& model;
+  nn::Adam& optimizer;
+  BatchSplit split;                 // this rank's share of each global batch
+  Device device;                    // the model's
+  const OptimizerConfig& clipping;  // clip_value, clip_norm, clip_mode
+  Generator& dropout_gen;           // dropout draws from it
+  nn::GradReducer* reducer;         // sums the gradients over the ranks; nullptr: one process
+  Precision precision;
+  nn::StepChecks& checks;           // losses and finiteness, read back at log intervals
+};
+
+// One step is compute_gradients, then apply_gradients: the gradients lie
+// complete in the parameters' .grad in between (where the trainer's
+// TrainOptions::after_backward looks at them).
+//
+// compute_gradients runs this rank's share of the global `batch`: the
+// gradients are summed over its micro-batches and, with a reducer, over the
+// ranks, so every rank clips and updates the same. Nothing is read back: this
+// rank's part of the batch's losses (total, mse, ce; unscaled; their sum over
+// ranks is the batch's loss) goes to `checks`, naming `step_number` (1-based).
+void compute_gradients(StepContext& step, const Batch& batch, int64_t step_number);
+
+// apply_gradients checks, clips and applies them with learning rate lr. The
+// finiteness of the gradients goes to `checks`, whose skip flag stops the
 // update on the device from the first non-finite step on; checks.read()
-// reports it, naming `step` (1-based). An f16 overflow is no error: the
-// scaler skips that update.
-void train_step(Proformer& model, nn::Adam& optimizer, const Batch& batch, const BatchSplit& split, Device device,
-                const OptimizerConfig& clipping, double lr, Generator& dropout_gen, nn::GradReducer* reducer,
-                const Precision& precision, nn::StepChecks& checks, int64_t step);
+// reports it. An f16 overflow is no error: the scaler skips that update (its
+// one read-back).
+void apply_gradients(StepContext& step, double lr, int64_t step_number);
 
 }  // namespace pf::proformer

@@ -15,7 +15,8 @@
 
 #include "autograd/autocast.h"
 #include "core/atomic_file.h"
-#include "nn/schedule.h"
+#include "core/cpu/cpu_backend.h"
+#include "nn/optim/schedule.h"
 #include "proformer/checkpoint.h"
 #include "proformer/training/metrics_log.h"
 #include "proformer/plots.h"
@@ -78,6 +79,7 @@ void print_start(const Config& config, const TrainingData& t, const TrainState& 
                "labels mean %.4f std %.4f\n",
                t.source.c_str(), long(t.data.size()), long(t.data.dropped_too_long), long(config.model.seq_len),
                t.split.train.size(), t.split.val.size(), t.stats.mean, t.stats.std);
+  if (config.train.device == "cpu") std::fprintf(stderr, "CPU GEMM: %s\n", CpuBackend::gemm_kernels().c_str());
   if (!config.train.init_from.empty())
     std::fprintf(stderr, "initialised from %s%s\n", config.train.init_from.c_str(),
                  config.train.reset_head ? " (expression head reset)" : "");
@@ -161,161 +163,232 @@ std::unique_ptr<Proformer> initial_model(const Config& config) {
   return model;
 }
 
-TrainSummary train(const Config& config, const TrainOptions& options) {
-  namespace fs = std::filesystem;
-  set_threads(int(config.train.threads));
-  const std::unique_ptr<nn::Communicator> alone = options.world ? nullptr : nn::single_process();
-  nn::Communicator& world = options.world ? *options.world : *alone;
-  nn::Communicator& gradients = options.gradients ? *options.gradients : world;
-  const bool root = world.is_root();  // prints and writes files
-  const fs::path dir = config.output.dir;
-  // Everything that can fail on bad input (the data, the split, init_from,
-  // the checkpoint to resume from) comes before the first file is written
-  // into output.dir, and nothing is printed before it either: a run that
-  // cannot start leaves output.dir as it was and prints one error line.
-  const TrainingData t = load_training_data(config);
-  const BatchSplit split = split_batch(config.train, world.size(), world.rank());
+namespace {
 
-  // ---- model and optimiser ----
-  const Device device = train_device(config.train, world.local_rank());
-  // Builds the model (fresh, or from init_from); prints nothing, so a failure
-  // further down still leaves a single error line.
-  const std::unique_ptr<Proformer> initial = initial_model(config);
-  Proformer& model = *initial;
-  model.to(device);
-  model.train();
-  nn::Adam optimizer(model.named_parameters(), adam_options(config.optimizer));
-  backend_for(device).set_tf32(config.train.tf32);
+// The run's model: initial_model on `device`, in training mode.
+std::unique_ptr<Proformer> model_on(const Config& config, Device device) {
+  std::unique_ptr<Proformer> model = initial_model(config);
+  model->to(device);
+  model->train();
+  return model;
+}
 
-  BatchOptions batch_options;
-  batch_options.batch_size = config.train.batch_size;
-  batch_options.seed = uint64_t(config.train.seed);
-  batch_options.mask_prob = config.data.mask_prob;
-  const int64_t batches_per_epoch = BatchIterator(t.data, t.split.train, t.stats, batch_options).batches_per_epoch();
-  int64_t total_steps = config.train.epochs * batches_per_epoch;
-  if (config.train.max_steps > 0) total_steps = std::min(total_steps, config.train.max_steps);
-  const auto schedule = make_schedule(config, total_steps);
+// One training run, in the order it happens: the constructor sets it up
+// (reads and checks every input, then opens output.dir), step() runs one
+// optimisation step and then end_of_step() its policy (read the losses, log,
+// evaluate, save), and finish() prints the summary and draws the plots.
+class Run {
+ public:
+  Run(const Config& config, const TrainOptions& options);
+  bool running() const { return state_.step < total_steps_ && !stop_; }
+  void step();
+  TrainSummary finish();
+
+ private:
+  void end_of_step(const Batch& batch, double lr);
+  void checkpoint(const std::string& prefix, bool with_optimizer);
+
+  const Config& config_;
+  const TrainOptions& options_;
+  const std::unique_ptr<nn::Communicator> alone_;  // the world when options.world is null
+  nn::Communicator& world_;
+  nn::Communicator& gradients_;
+  const bool root_;  // prints and writes files
+  const std::filesystem::path dir_;
+  const std::string last_, best_;  // checkpoint prefixes in dir
+  const TrainingData data_;
+  const BatchSplit split_;
+  const Device device_;
+  const std::unique_ptr<Proformer> model_;
+  nn::Adam optimizer_;
+  BatchOptions batch_options_;
+  int64_t total_steps_ = 0;
+  std::unique_ptr<nn::LrSchedule> schedule_;
+  TrainState state_;
+  bool resuming_ = false;
+  std::unique_ptr<nn::GradReducer> reducer_;
+  std::optional<RunLock> lock_;  // one run per output.dir: a second stops before writing
+  std::optional<MetricsLog> metrics_;
+  Generator dropout_gen_;
+  nn::LossScaler scaler_;
+  nn::StepChecks checks_;
+  StepContext step_;
+  std::optional<Prefetcher> batches_;
+  std::optional<Progress> progress_;
+  TrainSummary summary_;
+  int64_t first_step_ = 0;
+  char status_[96] = "";  // shows the loss last read
+  bool stop_ = false;
+};
+
+// Everything that can fail on bad input (the data, the split, init_from, the
+// checkpoint to resume from) comes before the first file is written into
+// output.dir, and nothing is printed before it either: a run that cannot
+// start leaves output.dir as it was and prints one error line.
+Run::Run(const Config& config, const TrainOptions& options)
+    : config_(config),
+      options_(options),
+      alone_(options.world ? nullptr : nn::single_process()),
+      world_(options.world ? *options.world : *alone_),
+      gradients_(options.gradients ? *options.gradients : world_),
+      root_(world_.is_root()),
+      dir_(config.output.dir),
+      last_((dir_ / "last").string()),
+      best_((dir_ / "best").string()),
+      data_(load_training_data(config)),
+      split_(split_batch(config.train, world_.size(), world_.rank())),
+      device_(train_device(config.train, world_.local_rank())),
+      // The model (fresh, or from init_from); prints nothing, so a failure
+      // further down still leaves a single error line.
+      model_(model_on(config, device_)),
+      optimizer_(model_->named_parameters(), adam_options(config.optimizer)),
+      dropout_gen_(uint64_t(config.train.seed + 1)),
+      scaler_(config.train.loss_scale_growth_interval),
+      checks_(model_->named_parameters()),
+      step_{*model_, optimizer_, split_, device_, config.optimizer, dropout_gen_, nullptr, {}, checks_} {
+  backend_for(device_).set_tf32(config.train.tf32);
+  batch_options_.batch_size = config.train.batch_size;
+  batch_options_.seed = uint64_t(config.train.seed);
+  batch_options_.mask_prob = config.data.mask_prob;
+  const int64_t batches_per_epoch =
+      BatchIterator(data_.data, data_.split.train, data_.stats, batch_options_).batches_per_epoch();
+  total_steps_ = config.train.epochs * batches_per_epoch;
+  if (config.train.max_steps > 0) total_steps_ = std::min(total_steps_, config.train.max_steps);
+  schedule_ = make_schedule(config, total_steps_);
 
   // ---- resume ----
-  TrainState state;
-  state.label_stats = t.stats;
-  const std::string last = (dir / "last").string(), best = (dir / "best").string();
-  const bool resuming = options.resume && fs::exists(model_file(last));
-  if (resuming) {
-    LoadedModel loaded = load_model(last);
-    state = loaded.state;
-    load_weights(last, model, {});
-    load_optimizer(last, optimizer, state);
-    PF_CHECK(state.next_batch.batch < batches_per_epoch, "train", model_file(last), ": resumes at batch ",
-             state.next_batch.batch, " of an epoch of ", batches_per_epoch,
+  state_.label_stats = data_.stats;
+  resuming_ = options.resume && std::filesystem::exists(model_file(last_));
+  if (resuming_) {
+    state_ = load_model(last_).state;
+    load_weights(last_, *model_, {});
+    load_optimizer(last_, optimizer_, state_);
+    PF_CHECK(state_.next_batch.batch < batches_per_epoch, "train", model_file(last_), ": resumes at batch ",
+             state_.next_batch.batch, " of an epoch of ", batches_per_epoch,
              " batches (HINT: data or train.batch_size differ from the run that wrote it)");
   }
-  const std::unique_ptr<nn::GradReducer> reducer = join_ranks(model, world.size(), gradients, config.train.bucket_mb);
+  reducer_ = join_ranks(*model_, world_.size(), gradients_, config.train.bucket_mb);
 
   // ---- output: from here on files are written (by rank 0) ----
-  std::optional<MetricsLog> metrics;
-  std::optional<RunLock> lock;  // one run per output.dir: a second stops here, before writing
-  if (root) {
-    fs::create_directories(dir);
-    lock.emplace(dir.string());
-    prepare_output_dir(dir, config);
-    metrics.emplace((dir / "metrics.csv").string(), state.step);
-    print_start(config, t, state, resuming, last);
-    print_ranks(world, gradients, split, reducer.get());
+  if (root_) {
+    std::filesystem::create_directories(dir_);
+    lock_.emplace(dir_.string());
+    prepare_output_dir(dir_, config);
+    metrics_.emplace((dir_ / "metrics.csv").string(), state_.step);
+    print_start(config, data_, state_, resuming_, last_);
+    print_ranks(world_, gradients_, split_, reducer_.get());
   }
-  Generator dropout_gen(uint64_t(config.train.seed + 1), state.dropout_rng_offset);
-  Precision precision{dtype_from_name(config.train.dtype), nullptr, options.after_backward};
-  nn::LossScaler scaler(config.train.loss_scale_growth_interval, state.loss_scaler);
-  if (precision.dtype == DType::f16) precision.scaler = &scaler;
-
-  auto checkpoint = [&](const std::string& prefix, bool with_optimizer) {
-    const std::string bad = nn::first_non_finite_value(model.named_parameters());
-    PF_CHECK(bad.empty(), "train", "parameter ", bad, " is not finite at step ", state.step,
-             "; no checkpoint written, ", last, " keeps the last good one");
-    state.dropout_rng_offset = dropout_gen.offset;
-    state.loss_scaler = scaler.state();
-    if (root) save_checkpoint(prefix, model, with_optimizer ? &optimizer : nullptr, state, to_yaml(config));
-  };
+  dropout_gen_.offset = state_.dropout_rng_offset;
+  scaler_ = nn::LossScaler(config.train.loss_scale_growth_interval, state_.loss_scaler);
+  step_.reducer = reducer_.get();
+  step_.precision.dtype = dtype_from_name(config.train.dtype);
+  if (step_.precision.dtype == DType::f16) step_.precision.scaler = &scaler_;
 
   g_stop_requested = false;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
+  batches_.emplace(BatchIterator(data_.data, data_.split.train, data_.stats, batch_options_, state_.next_batch));
+  progress_.emplace("train", total_steps_, "samples", config.train.log_every);
+  first_step_ = state_.step;
+}
 
-  // ---- the loop ----
-  Prefetcher batches(BatchIterator(t.data, t.split.train, t.stats, batch_options, state.next_batch));
-  Progress progress("train", total_steps, "samples", config.train.log_every);
-  TrainSummary summary;
-  const int64_t first_step = state.step;
-  nn::StepChecks checks(model.named_parameters());
-  char status[96] = "";  // shows the loss last read
-  bool stop = false;
-  while (state.step < total_steps && !stop) {
-    Batch batch = batches.next();  // the global batch: every rank slices its own rows
-    const double lr = schedule->lr(state.step + 1);
-    const auto step_begin = std::chrono::steady_clock::now();
-    train_step(model, optimizer, batch, split, device, config.optimizer, lr, dropout_gen, reducer.get(), precision,
-               checks, state.step + 1);
-    ++state.step;
-    state.next_batch = batches.position();
+void Run::step() {
+  Batch batch = batches_->next();  // the global batch: every rank slices its own rows
+  const double lr = schedule_->lr(state_.step + 1);
+  const auto begin = std::chrono::steady_clock::now();
+  compute_gradients(step_, batch, state_.step + 1);
+  if (options_.after_backward) options_.after_backward(model_->named_parameters());
+  apply_gradients(step_, lr, state_.step + 1);
+  ++state_.step;
+  state_.next_batch = batches_->position();
+  summary_.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  end_of_step(batch, lr);
+}
 
-    const bool epoch_end = state.next_batch.batch == 0;
-    const bool evaluate = config.train.eval_every > 0 ? state.step % config.train.eval_every == 0 : epoch_end;
-    const bool log = state.step % std::max<int64_t>(config.train.log_every, 1) == 0;
-    const bool save = config.output.checkpoint_every > 0 ? state.step % config.output.checkpoint_every == 0 : epoch_end;
-    // The losses and checks are read from the device only here, not every
-    // step (a read-back waits for the device to drain); a lone process also
-    // reads when asked to stop, so that it stops at once.
-    if (log || evaluate || save || state.step == total_steps || (world.size() == 1 && g_stop_requested)) {
-      const LoggedLosses loss = read_losses(world, checks);
-      stop = loss.stop_requested;
-      std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
-                    loss.total / double(std::max<int64_t>(loss.steps, 1)), lr);
-      if (root) metrics->add_steps(loss.total, loss.mse, loss.ce, loss.steps);
-    }
-    summary.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_begin).count();
-    if (root) progress.update(state.step, batch.size, status);
-    const bool finished = state.step == total_steps || stop;
-    ValidationResult val{NAN, NAN, NAN, {}};
-    if ((evaluate || finished) && !t.split.val.empty()) {
-      {
-        autocast::AutocastGuard autocast(precision.dtype);  // validates in the run's precision
-        val = validate(model, t.data, t.split.val, t.stats, config.train.batch_size, world);
-      }
-      summary.last_val_pearson = val.pearson;
-      if (root)
-        std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
-                     isatty(fileno(stderr)) ? "\n" : "", long(state.step), val.mse, val.pearson, val.spearman);
-      if (val.pearson > state.best_val_pearson) {
-        state.best_val_pearson = val.pearson;
-        checkpoint(best, false);
-        if (root)
-          write_val_predictions((dir / "val_predictions.tsv").string(), t.data, t.split.val, t.stats,
-                                val.predictions);
-      }
-    }
-    if (root && (log || !std::isnan(val.pearson) || finished))
-      metrics->write_row(state.step, batch.position.epoch + 1, lr, val, progress.items_per_second());
-    if (save || finished) checkpoint(last, true);
+void Run::end_of_step(const Batch& batch, double lr) {
+  const TrainConfig& train = config_.train;
+  const bool epoch_end = state_.next_batch.batch == 0;
+  const bool evaluate = train.eval_every > 0 ? state_.step % train.eval_every == 0 : epoch_end;
+  const bool log = state_.step % std::max<int64_t>(train.log_every, 1) == 0;
+  const bool save =
+      config_.output.checkpoint_every > 0 ? state_.step % config_.output.checkpoint_every == 0 : epoch_end;
+  // The losses and checks are read from the device only here, not every step
+  // (a read-back waits for the device to drain); a lone process also reads
+  // when asked to stop, so that it stops at once. The read counts as step time.
+  if (log || evaluate || save || state_.step == total_steps_ || (world_.size() == 1 && g_stop_requested)) {
+    const auto begin = std::chrono::steady_clock::now();
+    const LoggedLosses loss = read_losses(world_, checks_);
+    stop_ = loss.stop_requested;
+    std::snprintf(status_, sizeof status_, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
+                  loss.total / double(std::max<int64_t>(loss.steps, 1)), lr);
+    if (root_) metrics_->add_steps(loss.total, loss.mse, loss.ce, loss.steps);
+    summary_.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   }
+  if (root_) progress_->update(state_.step, batch.size, status_);
+  const bool finished = state_.step == total_steps_ || stop_;
+  ValidationResult val{NAN, NAN, NAN, {}};
+  if ((evaluate || finished) && !data_.split.val.empty()) {
+    {
+      autocast::AutocastGuard autocast(step_.precision.dtype);  // validates in the run's precision
+      val = validate(*model_, data_.data, data_.split.val, data_.stats, train.batch_size, world_);
+    }
+    summary_.last_val_pearson = val.pearson;
+    if (root_)
+      std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
+                   isatty(fileno(stderr)) ? "\n" : "", long(state_.step), val.mse, val.pearson, val.spearman);
+    if (val.pearson > state_.best_val_pearson) {
+      state_.best_val_pearson = val.pearson;
+      checkpoint(best_, false);
+      if (root_)
+        write_val_predictions((dir_ / "val_predictions.tsv").string(), data_.data, data_.split.val, data_.stats,
+                              val.predictions);
+    }
+  }
+  if (root_ && (log || !std::isnan(val.pearson) || finished))
+    metrics_->write_row(state_.step, batch.position.epoch + 1, lr, val, progress_->items_per_second());
+  if (save || finished) checkpoint(last_, true);
+}
+
+// A checkpoint of the model (and with_optimizer, Adam's state) at `prefix`;
+// never one with a non-finite parameter.
+void Run::checkpoint(const std::string& prefix, bool with_optimizer) {
+  const std::string bad = nn::first_non_finite_value(model_->named_parameters());
+  PF_CHECK(bad.empty(), "train", "parameter ", bad, " is not finite at step ", state_.step,
+           "; no checkpoint written, ", last_, " keeps the last good one");
+  state_.dropout_rng_offset = dropout_gen_.offset;
+  state_.loss_scaler = scaler_.state();
+  if (root_) save_checkpoint(prefix, *model_, with_optimizer ? &optimizer_ : nullptr, state_, to_yaml(config_));
+}
+
+TrainSummary Run::finish() {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  summary.all_reduce_wait_seconds = reducer ? reducer->wait_seconds() : 0;
-  summary.steps = state.step;
-  summary.best_val_pearson = state.best_val_pearson;
-  summary.best_checkpoint = best;
-  world.barrier();  // no rank leaves (and finalises MPI) while another still needs it
-  if (!root) return summary;
-  progress.finish();
-  metrics->close();  // complete on disk before gnuplot reads it
-  if (plot_training(dir.string()))
-    std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir.c_str(),
-                 t.split.val.empty() ? "" : ", val_scatter.png");
+  summary_.all_reduce_wait_seconds = reducer_ ? reducer_->wait_seconds() : 0;
+  summary_.steps = state_.step;
+  summary_.best_val_pearson = state_.best_val_pearson;
+  summary_.best_checkpoint = best_;
+  world_.barrier();  // no rank leaves (and finalises MPI) while another still needs it
+  if (!root_) return summary_;
+  progress_->finish();
+  metrics_->close();  // complete on disk before gnuplot reads it
+  if (plot_training(dir_.string()))
+    std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir_.c_str(),
+                 data_.split.val.empty() ? "" : ", val_scatter.png");
+  const double seconds = std::max(summary_.train_seconds, 1e-9);
   std::fprintf(stderr, "training steps: %.1f s, %.1f samples/s; waiting for gradient all-reduces: %.2f s (%.1f%%)\n",
-               summary.train_seconds, double((state.step - first_step) * config.train.batch_size) / std::max(summary.train_seconds, 1e-9),
-               summary.all_reduce_wait_seconds,
-               100 * summary.all_reduce_wait_seconds / std::max(summary.train_seconds, 1e-9));
-  if (stop) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(state.step));
-  return summary;
+               summary_.train_seconds, double((state_.step - first_step_) * config_.train.batch_size) / seconds,
+               summary_.all_reduce_wait_seconds, 100 * summary_.all_reduce_wait_seconds / seconds);
+  if (stop_) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(state_.step));
+  return summary_;
+}
+
+}  // namespace
+
+TrainSummary train(const Config& config, const TrainOptions& options) {
+  set_threads(int(config.train.threads));
+  Run run(config, options);
+  while (run.running()) run.step();
+  return run.finish();
 }
 
 }  // namespace pf::proformer

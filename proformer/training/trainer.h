@@ -31,7 +31,7 @@
 #include <memory>
 #include <string>
 
-#include "nn/communicator.h"
+#include "nn/distributed/communicator.h"
 #include "proformer/config.h"
 #include "proformer/model.h"
 
@@ -45,8 +45,9 @@ struct TrainOptions {
   // What all-reduces the gradients and broadcasts the parameters: NCCL for a
   // model on GPUs; nullptr: world.
   nn::Communicator* gradients = nullptr;
-  // Called after each backward with the parameters (Precision::after_backward);
-  // tests use it to inject a non-finite gradient.
+  // Called in each step between compute_gradients and apply_gradients
+  // (train_step.h) with the parameters, their gradients complete; tests use
+  // it to inject a non-finite gradient.
   std::function<void(const nn::NamedTensors&)> after_backward;
 };
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/communicator.h"
+#include "nn/distributed/communicator.h"
 #include "proformer/data/dataset.h"
 #include "proformer/model.h"
 

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/safetensors.h"
+#include "nn/formats/safetensors.h"
 #include "proformer/checkpoint.h"
 #include "proformer/config.h"
 #include "proformer/model.h"

@@ -1,4 +1,5 @@
-// Our packed GEMM (core/cpu/sgemm.cpp) against Eigen's product in f64, on
+// Our packed GEMM (core/cpu/sgemm/) against Eigen's product in f64, with
+// the loops of every instruction set this CPU runs (AVX2, AVX-512), on
 // shapes that cut its blocks and tiles unevenly, on strided and transposed
 // operands, with alpha/beta, on 1 and 2 threads; its bf16/f16 products bit for
 // bit against its f32 product of the same rounded inputs, rounded once; and
@@ -50,12 +51,20 @@ std::string describe(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float al
          std::to_string(alpha) + " beta " + std::to_string(beta) + " threads " + std::to_string(threads);
 }
 
-// sgemm on `threads` OpenMP threads.
-void run_sgemm(int64_t M, int64_t N, int64_t K, float alpha, cpu::ConstMatrix a, cpu::ConstMatrix b, float beta,
-               cpu::OutMatrix c, int threads) {
+// The instruction sets whose loops this CPU runs: each is tested.
+std::vector<cpu::SgemmIsa> isas_this_cpu_runs() {
+  std::vector<cpu::SgemmIsa> isas;
+  for (cpu::SgemmIsa isa : {cpu::SgemmIsa::avx2, cpu::SgemmIsa::avx512})
+    if (cpu::cpu_runs(isa)) isas.push_back(isa);
+  return isas;
+}
+
+// sgemm with isa's loops on `threads` OpenMP threads.
+void run_sgemm(cpu::SgemmIsa isa, int64_t M, int64_t N, int64_t K, float alpha, cpu::ConstMatrix a,
+               cpu::ConstMatrix b, float beta, cpu::OutMatrix c, int threads) {
   const int saved_threads = omp_get_max_threads();
   omp_set_num_threads(threads);
-  cpu::sgemm(M, N, K, alpha, a, b, beta, c, threads > 1);
+  cpu::sgemm_with(isa, M, N, K, alpha, a, b, beta, c, threads > 1);
   omp_set_num_threads(saved_threads);
 }
 
@@ -63,8 +72,9 @@ void run_sgemm(int64_t M, int64_t N, int64_t K, float alpha, cpu::ConstMatrix a,
 // padding of c is untouched) with alpha * A @ B + beta * C0 in f64. The
 // tolerance scales with sum_k |alpha a_ik b_kj| + |beta c_ij|: fp32 rounding of
 // a K-term sum, far below the error of any wrong index or missed tile.
-void check_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, int threads) {
-  INFO(describe(M, N, K, ta, tb, alpha, beta, threads));
+void check_case(cpu::SgemmIsa isa, int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta,
+                int threads) {
+  INFO(cpu::sgemm_isa_name(isa), " ", describe(M, N, K, ta, tb, alpha, beta, threads));
   std::mt19937 rng(unsigned(M * 131 + N * 17 + K));
   const Strided a = make_matrix(M, K, ta, rng), b = make_matrix(K, N, tb, rng);
   Strided c = make_matrix(M, N, false, rng);
@@ -77,7 +87,7 @@ void check_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, 
   const MatrixD scale = std::abs(double(alpha)) * a.values.cwiseAbs() * b.values.cwiseAbs() +
                         (beta == 0.0f ? MatrixD::Zero(M, N) : MatrixD(std::abs(double(beta)) * c.values.cwiseAbs()));
 
-  run_sgemm(M, N, K, alpha, a.view, b.view, beta, {c.buffer.data(), ldc}, threads);
+  run_sgemm(isa, M, N, K, alpha, a.view, b.view, beta, {c.buffer.data(), ldc}, threads);
 
   int64_t wrong = 0;
   std::string first_wrong;
@@ -109,9 +119,11 @@ std::vector<T> round_to(Strided& m) {
 // and sums in the same order, so each element must be the f32 result rounded
 // once: compared bit for bit (and the padding of c untouched).
 template <typename T>
-void check_half_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, int threads) {
+void check_half_case(cpu::SgemmIsa isa, int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta,
+                     int threads) {
   const DType dtype = dtype_of<T>::value;
-  INFO(std::string(dtype_name(dtype)), " ", describe(M, N, K, ta, tb, alpha, beta, threads));
+  INFO(cpu::sgemm_isa_name(isa), " ", std::string(dtype_name(dtype)), " ",
+       describe(M, N, K, ta, tb, alpha, beta, threads));
   std::mt19937 rng(unsigned(M * 131 + N * 17 + K));
   Strided a = make_matrix(M, K, ta, rng), b = make_matrix(K, N, tb, rng), c = make_matrix(M, N, false, rng);
   const int64_t ldc = c.view.row_stride;
@@ -121,8 +133,8 @@ void check_half_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float al
   const std::vector<T> a_half = round_to<T>(a), b_half = round_to<T>(b);
   std::vector<T> c_half = round_to<T>(c);
 
-  run_sgemm(M, N, K, alpha, a.view, b.view, beta, {c.buffer.data(), ldc}, threads);
-  run_sgemm(M, N, K, alpha, {a_half.data(), a.view.row_stride, a.view.col_stride, dtype},
+  run_sgemm(isa, M, N, K, alpha, a.view, b.view, beta, {c.buffer.data(), ldc}, threads);
+  run_sgemm(isa, M, N, K, alpha, {a_half.data(), a.view.row_stride, a.view.col_stride, dtype},
             {b_half.data(), b.view.row_stride, b.view.col_stride, dtype}, beta, {c_half.data(), ldc, dtype}, threads);
 
   int64_t wrong = 0;
@@ -142,45 +154,49 @@ void check_half_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float al
 }  // namespace
 
 TEST_CASE("sgemm: matches Eigen on uneven shapes, strides, alpha and beta") {
-  const cpu::SgemmBlocking blk = cpu::sgemm_blocking();
-  struct Shape3 {
-    int64_t M, N, K;
-  };
-  const std::vector<Shape3> shapes = {
-      {1, 1, 1},   {1, 37, 5},  {37, 1, 5},  {5, 7, 1},  {13, 17, 29}, {blk.mr, blk.nr, 8},   // tiles and edges
-      {blk.mc + 3, 2 * blk.nr + 5, 9},                                                        // two row blocks
-      {7, 11, blk.kc + 5},                                                                    // two k-slices
-      {5, blk.nc + 7, 3},                                                                     // two column panels
-  };
-  for (const Shape3& s : shapes)
-    for (bool ta : {false, true})
-      for (bool tb : {false, true}) check_case(s.M, s.N, s.K, ta, tb, 1.0f, 0.0f, 1);
-  check_case(29, 45, blk.kc + 5, false, true, 0.5f, 1.0f, 1);  // beta 1 over two k-slices
-  check_case(29, 45, 31, true, false, -2.0f, 0.75f, 1);
-  check_case(31, 19, 0, false, false, 1.0f, 0.5f, 1);  // K = 0: c = beta * c
-  // Two threads: B~ packed by both, the row blocks split between them.
-  check_case(blk.mc * 2 + 7, 3 * blk.nr + 1, blk.kc + 9, false, false, 1.0f, 0.0f, 2);
-  check_case(blk.mr + 1, 70, 33, true, true, 1.0f, 1.0f, 2);  // fewer rows than two full blocks
+  for (cpu::SgemmIsa isa : isas_this_cpu_runs()) {
+    const cpu::SgemmBlocking blk = cpu::sgemm_blocking(isa);
+    struct Shape3 {
+      int64_t M, N, K;
+    };
+    const std::vector<Shape3> shapes = {
+        {1, 1, 1},   {1, 37, 5},  {37, 1, 5},  {5, 7, 1},  {13, 17, 29}, {blk.mr, blk.nr, 8},   // tiles and edges
+        {blk.mc + 3, 2 * blk.nr + 5, 9},                                                        // two row blocks
+        {7, 11, blk.kc + 5},                                                                    // two k-slices
+        {5, blk.nc + 7, 3},                                                                     // two column panels
+    };
+    for (const Shape3& s : shapes)
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) check_case(isa, s.M, s.N, s.K, ta, tb, 1.0f, 0.0f, 1);
+    check_case(isa, 29, 45, blk.kc + 5, false, true, 0.5f, 1.0f, 1);  // beta 1 over two k-slices
+    check_case(isa, 29, 45, 31, true, false, -2.0f, 0.75f, 1);
+    check_case(isa, 31, 19, 0, false, false, 1.0f, 0.5f, 1);  // K = 0: c = beta * c
+    // Two threads: B~ packed by both, the row blocks split between them.
+    check_case(isa, blk.mc * 2 + 7, 3 * blk.nr + 1, blk.kc + 9, false, false, 1.0f, 0.0f, 2);
+    check_case(isa, blk.mr + 1, 70, 33, true, true, 1.0f, 1.0f, 2);  // fewer rows than two full blocks
+  }
 }
 TEST_CASE("sgemm: bf16 and f16 products are the f32 product of the same inputs, rounded once") {
-  const cpu::SgemmBlocking blk = cpu::sgemm_blocking();
-  auto each_half = [](auto&& check) {
-    check.template operator()<bf16>();
-    check.template operator()<f16>();
-  };
-  each_half([&]<typename T>() {
-    for (auto [M, N, K] : {std::array<int64_t, 3>{1, 1, 1}, {5, 7, 1}, {13, 17, 29}, {blk.mr, blk.nr, 8},
-                           {blk.mc + 3, 2 * blk.nr + 5, 9}})  // edges, full tiles, two row blocks, K = 1
-      for (bool ta : {false, true})
-        for (bool tb : {false, true}) check_half_case<T>(M, N, K, ta, tb, 1.0f, 0.0f, 1);
-    check_half_case<T>(29, 45, 31, true, false, -2.0f, 0.75f, 1);
-    // Three k-slices: the partial sums stay in f32 between them, beta * c is
-    // added in the first and c rounded in the last.
-    check_half_case<T>(29, 45, 2 * blk.kc + 5, false, true, 0.5f, 1.0f, 1);
-    check_half_case<T>(blk.mc * 2 + 7, 3 * blk.nr + 1, blk.kc + 9, false, false, 1.0f, 0.0f, 2);
-    check_half_case<T>(blk.mr + 1, 70, 2 * blk.kc + 1, true, true, 1.0f, -1.5f, 2);
-    check_half_case<T>(31, 19, 0, false, false, 1.0f, 0.5f, 1);  // K = 0: c = beta * c, rounded
-  });
+  for (cpu::SgemmIsa isa : isas_this_cpu_runs()) {
+    const cpu::SgemmBlocking blk = cpu::sgemm_blocking(isa);
+    auto each_half = [](auto&& check) {
+      check.template operator()<bf16>();
+      check.template operator()<f16>();
+    };
+    each_half([&]<typename T>() {
+      for (auto [M, N, K] : {std::array<int64_t, 3>{1, 1, 1}, {5, 7, 1}, {13, 17, 29}, {blk.mr, blk.nr, 8},
+                             {blk.mc + 3, 2 * blk.nr + 5, 9}})  // edges, full tiles, two row blocks, K = 1
+        for (bool ta : {false, true})
+          for (bool tb : {false, true}) check_half_case<T>(isa, M, N, K, ta, tb, 1.0f, 0.0f, 1);
+      check_half_case<T>(isa, 29, 45, 31, true, false, -2.0f, 0.75f, 1);
+      // Three k-slices: the partial sums stay in f32 between them, beta * c is
+      // added in the first and c rounded in the last.
+      check_half_case<T>(isa, 29, 45, 2 * blk.kc + 5, false, true, 0.5f, 1.0f, 1);
+      check_half_case<T>(isa, blk.mc * 2 + 7, 3 * blk.nr + 1, blk.kc + 9, false, false, 1.0f, 0.0f, 2);
+      check_half_case<T>(isa, blk.mr + 1, 70, 2 * blk.kc + 1, true, true, 1.0f, -1.5f, 2);
+      check_half_case<T>(isa, 31, 19, 0, false, false, 1.0f, 0.5f, 1);  // K = 0: c = beta * c, rounded
+    });
+  }
 }
 #endif  // PF_HAVE_SGEMM (otherwise f32 goes through Eigen, tested with the ops)
 

@@ -33,7 +33,7 @@
 #include "autograd/functional.h"
 #include "core/ops.h"
 #include "cuda/register.h"
-#include "nn/optimizer.h"
+#include "nn/optim/optimizer.h"
 #include "proformer/model.h"
 #ifdef PF_HAVE_NCCL
 #include "cuda/nccl_communicator.h"

@@ -6,8 +6,8 @@
 #include <limits>
 
 #include "autograd/autocast.h"
-#include "nn/linear.h"
-#include "nn/loss_scaler.h"
+#include "nn/layers/linear.h"
+#include "nn/optim/loss_scaler.h"
 
 using namespace pf;
 

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "nn/safetensors.h"
+#include "nn/formats/safetensors.h"
 #include "proformer/config.h"
 #include "proformer/training/trainer.h"
 #include "test_util.h"

@@ -8,7 +8,7 @@
 #include <cstdio>
 
 #include "autograd/autocast.h"
-#include "nn/safetensors.h"
+#include "nn/formats/safetensors.h"
 #include "proformer/model.h"
 
 using namespace pf;

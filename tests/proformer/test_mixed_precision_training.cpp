@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "autograd/autocast.h"
-#include "nn/safetensors.h"
+#include "nn/formats/safetensors.h"
 #include "proformer/checkpoint.h"
 #include "proformer/training/trainer.h"
 #include "tiny_checkpoint.h"

@@ -1,5 +1,5 @@
 // The trainer reads losses and checks back from the device once per log
-// interval (nn/step_checks.h), not once per step, and still stops at a
+// interval (nn/optim/step_checks.h), not once per step, and still stops at a
 // non-finite step it learns of only at the next read.
 #include <doctest/doctest.h>
 
