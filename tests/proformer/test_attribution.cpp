@@ -168,7 +168,7 @@ TEST_CASE("attributions: integrated gradients are complete within 1 % at 64 step
   }
 }
 
-TEST_CASE("attributions: ism is mean-centred in-silico mutagenesis; input-x-gradient is saliency at own bases") {
+TEST_CASE("attributions: ism is mean-centred in-silico mutagenesis, and input-x-gradient is saliency at own bases") {
   TempDir dir;
   const LoadedModel model = load_model(save_tiny_checkpoint(dir.file("tiny"), 8, {5.0, 2.0}));
   const std::vector<SequenceRecord> records = test_sequences(3);
