@@ -6,12 +6,16 @@
 //   pf-infer --checkpoint runs/demo/best --ism --plot ism/ examples.fa   (in-silico mutagenesis, ism.h)
 //   pf-infer --checkpoint runs/demo/best --attributions saliency --output attr/ --plot logos/ examples.fa
 //                                                                         (attributions, attribution.h)
+//   pf-infer --checkpoint runs/demo/best --vcf calls.vcf.gz --genome genome.fa --regions promoters.bed
+//                                               (variant effects in promoters of a genome, genome_variants.h)
+//   pf-infer --checkpoint runs/demo/best --genome genome.fa --regions promoters.bed   (native promoters)
 #include <omp.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
-#include <utility>
 #include <memory>
+#include <utility>
 
 #include "apps/devices.h"
 #include "autograd/autocast.h"
@@ -20,6 +24,8 @@
 #include "proformer/data/reader.h"
 #include "proformer/inference/attribution.h"
 #include "proformer/inference/attribution_output.h"
+#include "proformer/inference/genome_regions.h"
+#include "proformer/inference/genome_variants.h"
 #include "proformer/inference/inference.h"
 #include "proformer/inference/ism.h"
 #include "proformer/inference/logo.h"
@@ -120,12 +126,50 @@ void attributions(const LoadedModel& model, const std::vector<std::string>& inpu
                skipped ? (", " + std::to_string(skipped) + " invalid skipped").c_str() : "");
 }
 
+// --genome --regions: each promoter region of the genome predicted.
+void native_promoters(const LoadedModel& model, const std::vector<GenomeRegion>& regions, int64_t batch_size,
+                      const Emit& emit) {
+  emit(region_prediction_tsv_header());
+  predict_regions(model, regions, batch_size, [&](const RegionPrediction& p) { emit(region_prediction_tsv_row(p)); });
+  std::fprintf(stderr, "pf-infer: %zu regions predicted\n", regions.size());
+}
+
+// --vcf --genome --regions: the effect of each VCF allele in each region it
+// falls in; alleles not scored go to `skipped_path` with their reason.
+void genome_variant_effects(const LoadedModel& model, const Genome& genome, const std::vector<GenomeRegion>& regions,
+                            const std::string& vcf_path, const GenomeVariantOptions& options,
+                            const std::string& skipped_path, const Emit& emit) {
+  VcfReader vcf(vcf_path);
+  AtomicFile skipped(skipped_path);
+  emit(genome_variant_tsv_header(options.effect_percentiles));
+  skipped.write(skipped_variant_tsv_header());
+  const GenomeVariantStats stats = score_genome_variants(
+      model, genome, regions, vcf, options,
+      [&](const RegionVariantEffect& row) { emit(genome_variant_tsv_row(row, options.effect_percentiles)); },
+      [&](const SkippedVariant& s) { skipped.write(skipped_variant_tsv_row(s)); });
+  skipped.commit();
+  std::fprintf(stderr,
+               "pf-infer: %ld VCF records (%s): %ld effects, %ld alleles skipped (reasons in %s), %ld reference "
+               "predictions for %zu regions\n",
+               long(stats.records), stats.indexed ? "queried through the index" : "streamed", long(stats.scored),
+               long(stats.skipped), skipped_path.c_str(), long(stats.reference_predictions), regions.size());
+}
+
+// skipped.tsv beside the --output file, or in the current directory.
+std::string default_skipped_path(const CommandLine& cli) {
+  if (!cli.has("output")) return "skipped.tsv";
+  return (std::filesystem::path(cli.get("output")).parent_path() / "skipped.tsv").string();
+}
+
 int main_body(int argc, char** argv) {
   CommandLine cli("pf-infer",
                   "pf-infer --checkpoint CKPT [options] [INPUT ...]\n"
                   "       pf-infer --checkpoint CKPT --variants PAIRS.tsv [options]\n"
                   "       pf-infer --checkpoint CKPT --ism [--plot DIR] [options] [INPUT ...]\n"
-                  "       pf-infer --checkpoint CKPT --attributions METHOD --output DIR [--plot DIR] [options] [INPUT ...]",
+                  "       pf-infer --checkpoint CKPT --attributions METHOD --output DIR [--plot DIR] [options] [INPUT ...]\n"
+
+                  "       pf-infer --checkpoint CKPT --vcf CALLS.vcf.gz --genome GENOME.fa --regions PROMOTERS.bed\n"
+                  "       pf-infer --checkpoint CKPT --genome GENOME.fa --regions PROMOTERS.bed",
                   "Predicts expression for each sequence of the inputs (DREAM txt/tsv, FASTA or one sequence per\n"
                   "line; plain or gzip; '-' or nothing for stdin). Sequences may carry the plasmid flanks or not.\n"
                   "TSV output columns: id, sequence, prediction (training label scale), prediction_z.\n"
@@ -142,7 +186,17 @@ int main_body(int argc, char** argv) {
                   "integrated-gradients or ism, on the training label scale. --output DIR gets ohe.npz and attr.npz\n"
                   "(float32 [N, 4, L], L the model's length; shorter promoters start at column 0, zeros after them)\n"
                   "for 'modisco motifs -s DIR/ohe.npz -a DIR/attr.npz -w L', and attributions.tsv (id, sequence,\n"
-                  "length, prediction, the projected score of each position).");
+                  "length, prediction, the projected score of each position).\n"
+                  "\n"
+                  "--genome --regions: each BED6 region (chrom, start, end, name, score, strand) cut from the genome\n"
+                  "FASTA (plain or bgzip, with its .fai index), reverse-complemented on the - strand, predicted.\n"
+                  "Output columns: name, chrom, start, end, strand, sequence, prediction.\n"
+                  "With --vcf (VCF or BCF, plain or bgzip; an index is used when present): one row per\n"
+                  "(alternative allele, region it falls in): chrom, pos, id, ref, alt, region, strand, offset\n"
+                  "(1-based in the region as the model reads it), ref_prediction, alt_prediction, effect (alt - ref)\n"
+                  "and, with --effect-percentiles, effect_percentile. Alleles not scored go to --skipped with the\n"
+                  "reason.\n"
+                  "See docs/variants.md.");
   cli.option("checkpoint", "model checkpoint (a .model.safetensors file or its prefix, e.g. runs/demo/best)");
   cli.option("output", "output file (written atomically), stdout when not given; with --attributions a directory");
   cli.option("format", "output format: tsv or dream-json ({\"0\": pred, ...})", "tsv");
@@ -155,6 +209,11 @@ int main_body(int argc, char** argv) {
   cli.flag("skip-invalid", "report and skip bad records instead of stopping (not with --variants)");
   cli.option("variants", "predict variant effects for the pairs of this TSV file instead of the inputs");
   cli.flag("ism", "in-silico mutagenesis of each input sequence (L x 4 effects)");
+  cli.option("genome", "genome FASTA (plain or bgzip, indexed with samtools faidx) for --regions");
+  cli.option("regions", "BED6 promoter regions of --genome: predicted, or with --vcf the regions scored");
+  cli.option("vcf", "VCF/BCF of variants scored in --regions of --genome");
+  cli.option("skipped", "with --vcf: TSV of the alleles not scored and why (default: skipped.tsv beside --output)");
+  cli.flag("effect-percentiles", "with --vcf: rank each SNV effect among all substitutions of its region (ISM)");
   cli.option("plot", "with --ism: a heat map per sequence, DIR/<id>.ism.png (needs gnuplot); with --attributions: a "
              "logo per sequence, DIR/<id>.logo.svg and .png (gnuplot)");
   cli.option("attributions", "attributions of each input sequence: saliency, input-x-gradient, "
@@ -195,6 +254,15 @@ int main_body(int argc, char** argv) {
              "pf-infer", "--", name, " needs --attributions integrated-gradients");
   PF_CHECK(attribution.baseline == IgBaseline::kShuffled || !(cli.has("ig-shuffles") || cli.has("ig-seed")),
            "pf-infer", "--ig-shuffles and --ig-seed need --ig-baseline shuffled");
+  const bool genome_mode = cli.has("genome") || cli.has("regions") || cli.has("vcf");
+  PF_CHECK(!genome_mode || (cli.has("genome") && cli.has("regions")), "pf-infer",
+           "--genome and --regions go together (and --vcf needs both)");
+  PF_CHECK(!genome_mode || !(variants || ism || attributing || !cli.positional().empty()), "pf-infer",
+           "--genome/--regions/--vcf take no INPUT and cannot be combined with --variants, --ism or --attributions");
+  PF_CHECK(!genome_mode || format == "tsv", "pf-infer", "--genome writes TSV; drop --format ", format);
+  PF_CHECK(!genome_mode || !cli.enabled("skip-invalid"), "pf-infer", "--skip-invalid does not apply to --genome");
+  PF_CHECK(cli.has("vcf") || !(cli.has("skipped") || cli.enabled("effect-percentiles")), "pf-infer",
+           "--skipped and --effect-percentiles need --vcf");
   if (const int64_t threads = cli.get_int("threads", 0); threads > 0) omp_set_num_threads(int(threads));
 
   const DType dtype = dtype_from_name(cli.get("dtype"));
@@ -224,12 +292,27 @@ int main_body(int argc, char** argv) {
     else
       std::fwrite(text.data(), 1, text.size(), stdout);
   };
-  if (variants)
+  if (genome_mode) {
+    const Genome genome(cli.get("genome"));
+    const std::vector<GenomeRegion> regions =
+        read_genome_regions(genome, cli.get("regions"), model.model->config().seq_len);
+    if (cli.has("vcf")) {
+      GenomeVariantOptions variant_options;
+      variant_options.batch_size = options.batch_size;
+      variant_options.effect_percentiles = cli.enabled("effect-percentiles");
+      variant_options.progress = true;
+      genome_variant_effects(model, genome, regions, cli.get("vcf"), variant_options,
+                             cli.has("skipped") ? cli.get("skipped") : default_skipped_path(cli), emit);
+    } else {
+      native_promoters(model, regions, options.batch_size, emit);
+    }
+  } else if (variants) {
     predict_variant_effects(model, cli.get("variants"), options.batch_size, emit);
-  else if (ism)
+  } else if (ism) {
     mutagenesis(model, inputs, options, cli.get("plot"), emit);
-  else
+  } else {
     predict_expression(model, inputs, options, format, emit);
+  }
   if (file) file->commit();
   return 0;
 }

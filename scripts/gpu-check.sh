@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first run on a GPU machine, in one command (README: "GPU"):
+# The first run on a GPU machine, in one command (docs/gpu.md):
 #   1. builds for this machine's GPU only (PF_CUDA_ARCHS=native) into build-gpu,
 #   2. runs the CUDA tests (tests/cuda: every op in f32/f64/bf16/f16 against
 #      the CPU, attention at the model's shapes, a whole training step) plainly,

@@ -4,7 +4,7 @@
 # it comes with the machine, and the build uses it when nvcc is found.
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev zlib1g-dev
-          nlohmann-json3-dev doctest-dev libopenmpi-dev openmpi-bin libdnnl-dev "$@")
+          nlohmann-json3-dev doctest-dev libopenmpi-dev openmpi-bin libdnnl-dev libhts-dev tabix "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -23,6 +23,8 @@ TEST_CASE("tensor: views share storage") {
   Tensor t = Tensor::from_vector<float>({0, 1, 2, 3, 4, 5}, {2, 3});
   Tensor tt = ops::transpose(t, 0, 1);  // [3, 2]
   CHECK(tt.shape() == Shape{3, 2});
+  CHECK(tt.strides() == Shape{1, 3});    // the two strides swapped
+  CHECK(tt.storage() == t.storage());    // one allocation, two views
   CHECK(!tt.is_contiguous());
   CHECK(tt.to_vector<float>() == std::vector<float>{0, 3, 1, 4, 2, 5});
   CHECK(ops::slice(t, 1, 0, 3, 2).to_vector<float>() == std::vector<float>{0, 2, 3, 5});

@@ -1,102 +1,20 @@
-// docs/tour.md names files and symbols; this test keeps it true to the code.
-//
-// The convention (stated at the top of the tour): a link to a file of the
-// repository, [core/tensor.h](../core/tensor.h), followed on the same line by
-// names in backticks, `Tensor`, `Storage::data`, `backward()`, says that each
-// name appears in that file. A name is an identifier, optionally qualified
-// with :: and followed by (); each part must occur in the file as a whole
-// word. Other code in backticks (shapes, expressions) is not a name and is not
-// checked; nor are code blocks. The check fails with one line per missing
-// file or name: rename a file or a function without updating the tour and
-// this test says which.
+// docs/tour.md names files and symbols and quotes code; these tests keep it
+// true to the code. The checker and its conventions: tests/docs/tour_check.h.
+// Each check fails with one line per problem: rename a file or a function, or
+// change code the tour quotes, without updating the tour and the test says
+// where.
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cctype>
-#include <filesystem>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "docs/tour_check.h"
 #include "test_util.h"
 
-namespace fs = std::filesystem;
 using namespace pf::test;
 
 namespace {
-
-bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
-// Does `word` occur in `text` with no identifier character on either side?
-bool has_word(const std::string& text, const std::string& word) {
-  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
-    const size_t end = at + word.size();
-    if ((at == 0 || !is_word_char(text[at - 1])) && (end == text.size() || !is_word_char(text[end]))) return true;
-  }
-  return false;
-}
-
-// The parts of a name in backticks (`a::b`, `f()`) that must be words of the
-// file, or nothing when the code is not a name.
-std::vector<std::string> name_parts(std::string code) {
-  static const std::regex kName(R"(~?[A-Za-z_]\w*(::~?[A-Za-z_]\w*)*(\(\))?)");
-  if (!std::regex_match(code, kName)) return {};
-  if (code.ends_with("()")) code.resize(code.size() - 2);
-  std::vector<std::string> parts;
-  for (size_t start = 0;;) {
-    const size_t sep = code.find("::", start);
-    std::string part = code.substr(start, sep == std::string::npos ? std::string::npos : sep - start);
-    if (part.starts_with("~")) part.erase(0, 1);
-    parts.push_back(part);
-    if (sep == std::string::npos) break;
-    start = sep + 2;
-  }
-  return parts;
-}
-
-// Checks the tour at `tour` (its links are relative to its folder) against the
-// files under `root`. Returns one line per problem: "tour.md:LINE: ...".
-std::vector<std::string> check_tour(const fs::path& tour, const fs::path& root) {
-  static const std::regex kLink(R"(\[[^\]]*\]\(([^)\s]+)\))");
-  static const std::regex kCode("`([^`]+)`");
-  std::vector<std::string> problems;
-  const std::string text = read_text(tour.string());
-  REQUIRE_MESSAGE(!text.empty(), tour.string(), " is missing or empty");
-  std::istringstream lines(text);
-  bool in_code_block = false;
-  int number = 0;
-  for (std::string line; std::getline(lines, line);) {
-    ++number;
-    if (line.starts_with("```")) in_code_block = !in_code_block;
-    if (in_code_block) continue;
-    const std::string where = tour.filename().string() + ":" + std::to_string(number) + ": ";
-    std::vector<std::smatch> links;
-    for (auto it = std::sregex_iterator(line.begin(), line.end(), kLink); it != std::sregex_iterator(); ++it)
-      links.push_back(*it);
-    for (size_t i = 0; i < links.size(); ++i) {
-      std::string target = links[i][1].str();
-      if (target.starts_with("http") || target.starts_with("#")) continue;
-      target = target.substr(0, target.find('#'));
-      const fs::path file = (tour.parent_path() / target).lexically_normal();
-      const std::string shown = file.lexically_relative(root).generic_string();
-      if (!fs::exists(file)) {
-        problems.push_back(where + shown + ": no such file");
-        continue;
-      }
-      // The names between this link and the next one on the line.
-      const auto from = links[i].suffix().first;
-      const auto to = i + 1 < links.size() ? links[i + 1].prefix().second : line.cend();
-      if (fs::is_directory(file)) continue;
-      const std::string content = read_text(file.string());
-      for (auto it = std::sregex_iterator(from, to, kCode); it != std::sregex_iterator(); ++it)
-        for (const std::string& part : name_parts((*it)[1].str()))
-          if (!has_word(content, part))
-            problems.push_back(where + "`" + (*it)[1].str() + "` not found in " + shown);
-    }
-  }
-  return problems;
-}
 
 std::string joined(const std::vector<std::string>& lines) {
   std::string out;
@@ -104,17 +22,42 @@ std::string joined(const std::vector<std::string>& lines) {
   return out;
 }
 
+// The tour's line number (from 1) of the first line holding `part`.
+int line_of(const std::string& text, const std::string& part) {
+  const size_t at = text.find(part);
+  REQUIRE(at != std::string::npos);
+  return 1 + int(std::count(text.begin(), text.begin() + std::ptrdiff_t(at), '\n'));
+}
+
 const fs::path kRoot = PF_SOURCE_DIR;
 
 }  // namespace
 
-TEST_CASE("tour: every file and name that docs/tour.md points to exists") {
+TEST_CASE("tour: every file, name and excerpt in docs/tour.md matches the code") {
   const std::vector<std::string> problems = check_tour(kRoot / "docs/tour.md", kRoot);
   INFO(joined(problems));
   CHECK(problems.empty());
-  // The tour does point at code: a stop per layer, the names in it checked.
+  // The tour does point at code and quote it: names on every stop, an excerpt on most.
   const std::string tour = read_text((kRoot / "docs/tour.md").string());
   CHECK(std::count(tour.begin(), tour.end(), '`') > 100);
+  int fences = 0;
+  for (size_t at = tour.find("\n```"); at != std::string::npos; at = tour.find("\n```", at + 1)) ++fences;
+  CHECK(fences / 2 >= 10);
+}
+
+// An excerpt edited in the tour alone (or code changed under it): the real
+// tour, with one quoted line doctored, fails on that line.
+TEST_CASE("tour: the check names a doctored excerpt of the real tour") {
+  const std::string tour = read_text((kRoot / "docs/tour.md").string());
+  const std::string quoted = "Shape strides;       // in elements";
+  const std::string doctored_line = "Shape strides;       // in bytes";
+  REQUIRE_MESSAGE(contains(tour, quoted), "the tour no longer quotes ", quoted);
+  std::string doctored = tour;
+  doctored.replace(doctored.find(quoted), quoted.size(), doctored_line);
+  CHECK(check_excerpts(tour, "tour.md", kRoot).empty());
+  CHECK(joined(check_excerpts(doctored, "tour.md", kRoot)) ==
+        "tour.md:" + std::to_string(line_of(doctored, doctored_line)) +
+            ": excerpt differs from core/tensor.h here: " + doctored_line + "\n");
 }
 
 // Renaming, seen from the tour: the tour names a file or a function that the
@@ -153,15 +96,47 @@ TEST_CASE("tour: the check fails when the code renames what the tour names") {
   write_text(tmp.file("docs/tour.md"),
              "Intro, `not_checked` (no link before it).\n"
              "See [lib/a.h](../lib/a.h): `Engine::run()`, `helper`, shapes `[B, T]` are not names.\n"
-             "```\n[lib/gone.h](../lib/gone.h) `in_a_code_block`\n```\n");
+             "```cpp\n// lib/b.h\n// [lib/gone.h](../lib/gone.h) `in_a_code_block` is quoted, not a reference\n```\n");
   write_text(tmp.file("lib/a.h"), "struct Engine { void run(); };\nint helper();\n");
-  CHECK(check_tour(tmp.path / "docs/tour.md", tmp.path).empty());
+  write_text(tmp.file("lib/b.h"), "// [lib/gone.h](../lib/gone.h) `in_a_code_block` is quoted, not a reference\n");
+  CHECK(joined(check_tour(tmp.path / "docs/tour.md", tmp.path)) == "");
 
   write_text(tmp.file("lib/a.h"), "struct Engine { void execute(); };\nint helpers();\n");
   const std::string problems = joined(check_tour(tmp.path / "docs/tour.md", tmp.path));
   CHECK(contains(problems, "tour.md:2: `Engine::run()` not found in lib/a.h"));
   CHECK(contains(problems, "tour.md:2: `helper` not found in lib/a.h"));
 
-  fs::rename(tmp.file("lib/a.h"), tmp.file("lib/b.h"));
+  fs::rename(tmp.file("lib/a.h"), tmp.file("lib/c.h"));
   CHECK(joined(check_tour(tmp.path / "docs/tour.md", tmp.path)) == "tour.md:2: lib/a.h: no such file\n");
+}
+
+// Excerpts on a small tree: whitespace and `// ...` gaps are allowed; an
+// edited line, pieces out of order, an unnamed block, a missing file and an
+// unclosed block are not.
+TEST_CASE("tour: an excerpt must appear in the file it names, whitespace aside") {
+  TempDir tmp("pf_test_tour");
+  fs::create_directories(tmp.path / "lib");
+  write_text(tmp.file("lib/k.cpp"),
+             "int twice(int x) {\n  return 2 * x;\n}\n\nint thrice(int x) {\n  return 3 * x;\n}\n");
+  const std::string good =
+      "Reflowed:\n"
+      "```cpp\n// lib/k.cpp\nint twice(int x) { return 2 * x; }\n```\n"
+      "With a gap:\n"
+      "```cpp\n  //   lib/k.cpp\nint twice(int x) {\n  // ...\nint thrice(int x) {\n    return   3 * x;\n```\n";
+  CHECK(joined(check_excerpts(good, "tour.md", tmp.path)) == "");
+
+  const std::string bad =
+      "```cpp\n// lib/k.cpp\nint twice(int x) {\n  return 4 * x;\n}\n```\n"   // lines 1-6: line 4 edited
+      "```cpp\n// lib/k.cpp\nint thrice(int x) {\n// ...\nint twice(int x) {\n```\n"  // 7-12: out of order
+      "```cpp\nint twice(int x) {\n```\n"                                        // 13-15: names no file
+      "```cpp\n// lib/gone.cpp\nint twice(int x) {\n```\n"                       // 16-19: no such file
+      "```cpp\n// lib/k.cpp\n```\n"                                              // 20-22: empty
+      "```cpp\n// lib/k.cpp\nint twice(int x) {\n";                              // 23-: never closed
+  CHECK(joined(check_excerpts(bad, "tour.md", tmp.path)) ==
+        "tour.md:4: excerpt differs from lib/k.cpp here: return 4 * x;\n"
+        "tour.md:11: excerpt differs from lib/k.cpp here: int twice(int x) {\n"
+        "tour.md:13: code block names no file (its first line: // path/from/the/root)\n"
+        "tour.md:17: lib/gone.cpp: no such file\n"
+        "tour.md:20: the excerpt of lib/k.cpp is empty\n"
+        "tour.md:23: code block never closed\n");
 }

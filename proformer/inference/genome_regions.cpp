@@ -1,0 +1,58 @@
+#include "proformer/inference/genome_regions.h"
+
+#include <cstdio>
+
+#include "proformer/data/sequence.h"
+#include "proformer/inference/predict.h"
+
+namespace pf::proformer {
+
+std::vector<GenomeRegion> read_genome_regions(const Genome& genome, const std::string& bed_path, int64_t seq_len) {
+  std::vector<GenomeRegion> out;
+  for (Region& region : read_bed(bed_path)) {
+    const std::string where = bed_path + ":" + std::to_string(region.line) + ": region '" + excerpt(region.name) + "'";
+    PF_CHECK(genome.has(region.chrom), "regions", where, " is on chromosome '", excerpt(region.chrom),
+             "', which the genome ", genome.path(), " lacks (expected one of its FASTA sequence names)");
+    const int64_t chrom_length = genome.length(region.chrom);
+    PF_CHECK(region.end <= chrom_length, "regions", where, " ends at ", region.end, ", past the end of ",
+             excerpt(region.chrom), " (", chrom_length, " nt)");
+    PF_CHECK(region.length() <= seq_len, "regions", where, " is ", region.length(),
+             " nt, longer than the model's input of ", seq_len, " nt");
+    std::string forward = genome.fetch(region.chrom, region.start, region.end);
+    const size_t bad = find_invalid_base(forward);
+    PF_CHECK(bad == std::string::npos, "regions", where, ": the genome has ", describe_char(forward[bad]), " at ",
+             excerpt(region.chrom), ":", region.start + int64_t(bad) + 1, " (expected A, C, G, T or N)");
+    std::string sequence = oriented(region, forward);
+    out.push_back({std::move(region), std::move(forward), std::move(sequence)});
+  }
+  return out;
+}
+
+std::string oriented(const Region& region, std::string forward) {
+  return region.strand == '-' ? reverse_complement(forward) : forward;
+}
+
+void predict_regions(const LoadedModel& model, const std::vector<GenomeRegion>& regions, int64_t batch_size,
+                     const std::function<void(const RegionPrediction&)>& sink) {
+  const int seq_len = int(model.model->config().seq_len);
+  const size_t T = size_t(2 * seq_len);
+  for (size_t first = 0; first < regions.size(); first += size_t(batch_size)) {
+    const size_t n = std::min(size_t(batch_size), regions.size() - first);
+    std::vector<uint8_t> tokens(n * T);  // [n, T]
+    for (size_t i = 0; i < n; ++i) encode_promoter(regions[first + i].sequence, seq_len, tokens.data() + i * T);
+    const std::vector<float> z = predict_encoded(*model.model, tokens.data(), int64_t(n), batch_size);
+    for (size_t i = 0; i < n; ++i) sink({&regions[first + i], model.state.label_stats.unzscore(z[i])});
+  }
+}
+
+std::string region_prediction_tsv_header() { return "name\tchrom\tstart\tend\tstrand\tsequence\tprediction\n"; }
+
+std::string region_prediction_tsv_row(const RegionPrediction& prediction) {
+  const Region& r = prediction.region->region;
+  char number[32];
+  std::snprintf(number, sizeof number, "%.6g", prediction.value);
+  return r.name + "\t" + r.chrom + "\t" + std::to_string(r.start) + "\t" + std::to_string(r.end) + "\t" + r.strand +
+         "\t" + prediction.region->sequence + "\t" + number + "\n";
+}
+
+}  // namespace pf::proformer

@@ -1,0 +1,324 @@
+#include "proformer/inference/genome_variants.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <unordered_map>
+
+#include "proformer/data/sequence.h"
+#include "proformer/genome/alleles.h"
+#include "proformer/inference/ism.h"
+#include "proformer/inference/predict.h"
+#include "proformer/training/progress.h"
+
+namespace pf::proformer {
+
+namespace {
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Collects rows whose alt sequence waits for the model, together with the
+// reference sequence of each region not predicted yet, and predicts them
+// batch_size rows at a time; rows leave in the order they came.
+class EffectBatcher {
+ public:
+  EffectBatcher(const LoadedModel& model, const std::vector<GenomeRegion>& regions, int64_t batch_size,
+                std::function<void(const RegionVariantEffect&)> sink)
+      : model_(model),
+        regions_(regions),
+        batch_size_(batch_size),
+        sink_(std::move(sink)),
+        seq_len_(int(model.model->config().seq_len)),
+        reference_(regions.size(), std::nan("")),
+        reference_row_(regions.size(), -1) {}
+
+  // `row` with its alt prediction still to make from `alt_sequence` (the
+  // edited region in the model's orientation).
+  void add(RegionVariantEffect row, int64_t region, const std::string& alt_sequence) {
+    if (std::isnan(reference_[size_t(region)]) && reference_row_[size_t(region)] < 0) {
+      reference_row_[size_t(region)] = encode(regions_[size_t(region)].sequence);
+      queued_references_.push_back(region);
+    }
+    pending_.push_back({std::move(row), region, encode(alt_sequence)});
+    if (int64_t(tokens_.size()) >= batch_size_ * 2 * seq_len_) flush();
+  }
+
+  void flush() {
+    const int64_t T = 2 * seq_len_, n = int64_t(tokens_.size()) / T;
+    if (n == 0) return;
+    const std::vector<float> z = predict_encoded(*model_.model, tokens_.data(), n, batch_size_);
+    const LabelStats& stats = model_.state.label_stats;
+    for (const int64_t region : queued_references_) {
+      int64_t& row = reference_row_[size_t(region)];
+      reference_[size_t(region)] = stats.unzscore(z[size_t(row)]);
+      row = -1;
+      ++reference_predictions_;
+    }
+    for (Pending& p : pending_) {
+      p.row.reference = reference_[size_t(p.region)];
+      p.row.alternative = stats.unzscore(z[size_t(p.token_row)]);
+      sink_(p.row);
+    }
+    queued_references_.clear();
+    pending_.clear();
+    tokens_.clear();
+  }
+
+  int64_t reference_predictions() const { return reference_predictions_; }
+
+ private:
+  // Appends the tokens of `sequence`; returns its row.
+  int64_t encode(const std::string& sequence) {
+    const size_t T = size_t(2 * seq_len_);
+    tokens_.resize(tokens_.size() + T);
+    encode_promoter(sequence, seq_len_, tokens_.data() + tokens_.size() - T);
+    return int64_t(tokens_.size() / T) - 1;
+  }
+
+  struct Pending {
+    RegionVariantEffect row;
+    int64_t region, token_row;
+  };
+  const LoadedModel& model_;
+  const std::vector<GenomeRegion>& regions_;
+  int64_t batch_size_;
+  std::function<void(const RegionVariantEffect&)> sink_;
+  int seq_len_;
+  std::vector<double> reference_;       // [regions]: reference prediction, NaN until made
+  std::vector<int64_t> reference_row_;  // [regions]: its row in tokens_ while queued, else -1
+  std::vector<int64_t> queued_references_;
+  std::vector<Pending> pending_;
+  std::vector<uint8_t> tokens_;  // [rows, 2 * seq_len]
+  int64_t reference_predictions_ = 0;
+};
+
+// The ISM of each region that has an SNV, made once, and the rank of an SNV's
+// |effect| among the |effects| of all the region's substitutions.
+class EffectPercentiles {
+ public:
+  EffectPercentiles(const LoadedModel& model, int64_t batch_size) : model_(model), batch_size_(batch_size) {}
+
+  // Percentile of the substitution to `base` (model orientation) at 1-based
+  // `offset` of the region.
+  double of(const GenomeRegion& region, int64_t index, int64_t offset, char base) {
+    auto it = ism_.find(index);
+    if (it == ism_.end()) {
+      IsmResult ism = in_silico_mutagenesis(model_, region.region.name, region.sequence, batch_size_);
+      std::vector<double> sorted;  // |effect| of every substitution, ascending
+      for (size_t i = 0; i < ism.effects.size(); ++i)
+        for (size_t b = 0; b < 4; ++b)
+          if (kBases[b] != ism.bases[i]) sorted.push_back(std::abs(ism.effects[i][b]));
+      std::sort(sorted.begin(), sorted.end());
+      it = ism_.emplace(index, Ranked{std::move(ism.effects), std::move(sorted)}).first;
+    }
+    const Ranked& ranked = it->second;
+    const double magnitude = std::abs(ranked.effects[size_t(offset - 1)][size_t(token_of(base))]);
+    const auto at_most =
+        std::upper_bound(ranked.sorted.begin(), ranked.sorted.end(), magnitude) - ranked.sorted.begin();
+    return 100.0 * double(at_most) / double(ranked.sorted.size());
+  }
+
+ private:
+  struct Ranked {
+    std::vector<std::array<double, 4>> effects;  // [L][A C G T]
+    std::vector<double> sorted;
+  };
+  const LoadedModel& model_;
+  int64_t batch_size_;
+  std::unordered_map<int64_t, Ranked> ism_;
+};
+
+// Turns each VCF record into rows (to the batcher) and skipped alleles.
+class VariantScorer {
+ public:
+  VariantScorer(const LoadedModel& model, const Genome& genome, const std::vector<GenomeRegion>& regions,
+                const RegionIndex& index, const GenomeVariantOptions& options,
+                const std::function<void(const RegionVariantEffect&)>& sink,
+                const std::function<void(const SkippedVariant&)>& skip)
+      : genome_(genome),
+        regions_(regions),
+        index_(index),
+        options_(options),
+        skip_(skip),
+        seq_len_(model.model->config().seq_len),
+        batcher_(model, regions, options.batch_size,
+                 [&](const auto& row) {
+                   ++stats_.scored;
+                   sink(row);
+                 }),
+        percentiles_(model, options.batch_size) {}
+
+  void handle(const VcfRecord& record) {
+    ++stats_.records;
+    const int64_t start = record.pos - 1, end = start + std::max<int64_t>(1, int64_t(record.ref.size()));
+    if (!genome_.has(record.chrom)) return skip_all(record, "chromosome missing from the genome");
+    const std::vector<int64_t> hits = index_.overlapping(record.chrom, start, end);
+    if (hits.empty()) return skip_all(record, "outside every region");
+    const std::string genome_ref =
+        end <= genome_.length(record.chrom) ? genome_.fetch(record.chrom, start, end) : std::string("past the end");
+    if (upper(record.ref) != genome_ref)
+      return skip_all(record, "REF disagrees with the genome (" + excerpt(genome_ref) + "); no allele scored");
+    for (const std::string& alt : record.alts) {
+      if (const std::string reason = allele_unscorable_reason(alt); !reason.empty()) {
+        skip(record, alt, "", reason);
+        continue;
+      }
+      for (const int64_t hit : hits) score(record, upper(alt), start, end, hit);
+    }
+  }
+
+  GenomeVariantStats finish() {
+    batcher_.flush();
+    stats_.reference_predictions = batcher_.reference_predictions();
+    return stats_;
+  }
+
+  GenomeVariantStats& stats() { return stats_; }
+
+ private:
+  void score(const VcfRecord& record, const std::string& alt, int64_t start, int64_t end, int64_t hit) {
+    const GenomeRegion& region = regions_[size_t(hit)];
+    const Region& r = region.region;
+    if (start < r.start || end > r.end) return skip(record, alt, r.name, "crosses the boundary of the region");
+    const std::string edited = apply_allele(region.forward, r.start, start, size_t(end - start), alt);
+    if (edited.empty()) return skip(record, alt, r.name, "deletes the whole region");
+    if (int64_t(edited.size()) > seq_len_)
+      return skip(record, alt, r.name,
+                  "edited region of " + std::to_string(edited.size()) + " nt is longer than the model's input of " +
+                      std::to_string(seq_len_) + " nt");
+    RegionVariantEffect row{record.chrom, record.id, record.ref, alt, record.pos, &region};
+    row.offset = r.strand == '+' ? start - r.start + 1 : r.end - end + 1;
+    // Substitutions by A, C, G or T only: ISM has no column for N.
+    if (options_.effect_percentiles && end - start == 1 && alt.size() == 1 && token_of(alt[0]) <= kT)
+      row.percentile = percentiles_.of(region, hit, row.offset, r.strand == '+' ? alt[0] : reverse_complement(alt)[0]);
+    batcher_.add(std::move(row), hit, oriented(r, edited));
+  }
+
+  void skip_all(const VcfRecord& record, const std::string& reason) {
+    for (const std::string& alt : record.alts) skip(record, alt, "", reason);
+  }
+
+  void skip(const VcfRecord& record, const std::string& alt, const std::string& region, const std::string& reason) {
+    ++stats_.skipped;
+    skip_({record.chrom, record.id, record.ref, alt, region, reason, record.pos});
+  }
+
+  const Genome& genome_;
+  const std::vector<GenomeRegion>& regions_;
+  const RegionIndex& index_;
+  const GenomeVariantOptions& options_;
+  const std::function<void(const SkippedVariant&)>& skip_;
+  int64_t seq_len_;
+  GenomeVariantStats stats_;
+  EffectBatcher batcher_;
+  EffectPercentiles percentiles_;
+};
+
+// Variants/s and ETA on stderr, at most every few seconds.
+class VariantProgress {
+ public:
+  VariantProgress(bool enabled, int64_t total, const char* unit_done)
+      : enabled_(enabled), progress_("pf-infer: " + std::string(unit_done), total, "variants", 1) {}
+  void update(int64_t done, int64_t scored, int64_t skipped) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!enabled_ || now - last_ < std::chrono::seconds(5)) return;
+    last_ = now;
+    progress_.update(done, scored - reported_,
+                     std::to_string(scored) + " scored, " + std::to_string(skipped) + " skipped");
+    reported_ = scored;
+  }
+  void finish() {
+    if (enabled_ && reported_ > 0) progress_.finish();
+  }
+
+ private:
+  bool enabled_;
+  Progress progress_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  int64_t reported_ = 0;
+};
+
+bool overlaps(const VcfRecord& record, const std::pair<int64_t, int64_t>& interval) {
+  const int64_t start = record.pos - 1, end = start + std::max<int64_t>(1, int64_t(record.ref.size()));
+  return start < interval.second && end > interval.first;
+}
+
+}  // namespace
+
+GenomeVariantStats score_genome_variants(const LoadedModel& model, const Genome& genome,
+                                         const std::vector<GenomeRegion>& regions, VcfReader& vcf,
+                                         const GenomeVariantOptions& options,
+                                         const std::function<void(const RegionVariantEffect&)>& sink,
+                                         const std::function<void(const SkippedVariant&)>& skip) {
+  PF_CHECK(options.batch_size > 0, "variants", "batch size must be positive, got ", options.batch_size);
+  std::vector<Region> plain;
+  for (const GenomeRegion& r : regions) plain.push_back(r.region);
+  const RegionIndex index(plain);
+  VariantScorer scorer(model, genome, regions, index, options, sink, skip);
+  VcfRecord record;
+  if (!vcf.indexed()) {
+    // Streamed: progress is the share of the file read, in thousandths.
+    VariantProgress progress(options.progress, 1000, "VCF read (per mille)");
+    while (vcf.next(record)) {
+      scorer.handle(record);
+      progress.update(int64_t(1000 * vcf.fraction_read()), scorer.stats().scored, scorer.stats().skipped);
+    }
+    progress.finish();
+    return scorer.finish();
+  }
+  // Indexed: each merged interval queried once. A record that overlaps two
+  // neighbouring intervals comes back from both queries; the second is dropped.
+  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> queries;
+  for (const std::string& chrom : vcf.indexed_chromosomes())
+    for (const auto& interval : index.merged(chrom)) queries.push_back({chrom, interval});
+  VariantProgress progress(options.progress, int64_t(queries.size()), "intervals queried");
+  for (size_t q = 0; q < queries.size(); ++q) {
+    const auto& [chrom, interval] = queries[q];
+    const bool after_neighbour = q > 0 && queries[q - 1].first == chrom;
+    if (vcf.query(chrom, interval.first, interval.second))
+      while (vcf.next(record))
+        if (!(after_neighbour && overlaps(record, queries[q - 1].second))) scorer.handle(record);
+    progress.update(int64_t(q + 1), scorer.stats().scored, scorer.stats().skipped);
+  }
+  progress.finish();
+  GenomeVariantStats stats = scorer.finish();
+  stats.indexed = true;
+  return stats;
+}
+
+std::string genome_variant_tsv_header(bool percentiles) {
+  return std::string("chrom\tpos\tid\tref\talt\tregion\tstrand\toffset\tref_prediction\talt_prediction\teffect") +
+         (percentiles ? "\teffect_percentile\n" : "\n");
+}
+
+std::string genome_variant_tsv_row(const RegionVariantEffect& row, bool percentiles) {
+  char numbers[96];
+  std::snprintf(numbers, sizeof numbers, "%.6g\t%.6g\t%.6g", row.reference, row.alternative, row.effect());
+  std::string out = row.chrom + "\t" + std::to_string(row.pos) + "\t" + row.id + "\t" + row.ref + "\t" + row.alt +
+                    "\t" + row.region->region.name + "\t" + row.region->region.strand + "\t" +
+                    std::to_string(row.offset) + "\t" + numbers;
+  if (percentiles) {
+    std::snprintf(numbers, sizeof numbers, "%.4g", row.percentile);
+    out += '\t';
+    out += row.percentile < 0 ? "NA" : numbers;
+  }
+  return out + "\n";
+}
+
+const std::string kNoRegion = ".";  // the region column of a skip that concerns no single region
+
+std::string skipped_variant_tsv_header() { return "chrom\tpos\tid\tref\talt\tregion\treason\n"; }
+
+std::string skipped_variant_tsv_row(const SkippedVariant& s) {
+  const std::string& region = s.region.empty() ? kNoRegion : s.region;
+  return s.chrom + "\t" + std::to_string(s.pos) + "\t" + s.id + "\t" + s.ref + "\t" + s.alt + "\t" + region + "\t" +
+         s.reason + "\n";
+}
+
+}  // namespace pf::proformer
