@@ -38,14 +38,6 @@ using namespace pf::proformer;
 
 namespace {
 
-InputFormat parse_input_format(const std::string& name) {
-  if (name == "auto") return InputFormat::kAuto;
-  if (name == "fasta") return InputFormat::kFasta;
-  if (name == "tsv") return InputFormat::kTsv;
-  if (name == "lines") return InputFormat::kLines;
-  PF_FAIL("pf-infer", "--input-format must be auto, fasta, tsv or lines, got '", name, "'");
-}
-
 using Emit = std::function<void(const std::string&)>;
 
 // The default mode: one prediction per input sequence, as TSV or DREAM JSON.
@@ -275,7 +267,7 @@ int main_body(int argc, char** argv) {
   InferenceOptions options;
   options.batch_size = cli.get_int("batch-size", 1);
   options.skip_invalid = cli.enabled("skip-invalid");
-  options.format = parse_input_format(cli.get("input-format"));
+  options.format = input_format_from_name(cli.get("input-format"), "pf-infer");
   std::vector<std::string> inputs = cli.positional();
   if (inputs.empty()) inputs.push_back("-");
 

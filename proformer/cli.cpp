@@ -1,6 +1,7 @@
 #include "proformer/cli.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -48,6 +49,7 @@ bool CommandLine::parse(int argc, char** argv) {
       value = argv[++i];
     }
     values_[name] = value;
+    all_values_[name].push_back(value);
   }
   if (enabled("help")) {
     std::fputs(help().c_str(), stdout);
@@ -64,12 +66,27 @@ std::string CommandLine::get(const std::string& name) const {
   PF_FAIL(program_.c_str(), "internal: undeclared option --", name);
 }
 
+std::vector<std::string> CommandLine::get_all(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
+}
+
 int64_t CommandLine::get_int(const std::string& name, int64_t min) const {
   const std::string text = get(name);
   int64_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   PF_CHECK(error == std::errc() && end == text.data() + text.size() && value >= min, program_.c_str(), "--", name,
            " must be an integer >= ", min, ", got '", text, "'");
+  return value;
+}
+
+double CommandLine::get_number(const std::string& name, double min, double max) const {
+  const std::string text = get(name);
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  PF_CHECK(!text.empty() && error == std::errc() && end == text.data() + text.size() && std::isfinite(value) &&
+               value >= min && value <= max,
+           program_.c_str(), "--", name, " must be a number in [", min, ", ", max, "], got '", excerpt(text), "'");
   return value;
 }
 

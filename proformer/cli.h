@@ -21,9 +21,15 @@ class CommandLine {
   bool parse(int argc, char** argv);
 
   std::string get(const std::string& name) const;  // the value or its default
+  // Every value of an option given more than once (--checkpoint a --checkpoint b),
+  // in command-line order; empty when it was not given. get() returns the last.
+  std::vector<std::string> get_all(const std::string& name) const;
   // The value as an integer >= min; throws pf::Error naming the option when
   // it is not one (e.g. "--threads must be an integer >= 0, got 'abc'").
   int64_t get_int(const std::string& name, int64_t min) const;
+  // The value as a finite number in [min, max]; throws pf::Error naming the
+  // option when it is not one (e.g. "--gc-min must be a number in [0, 1], got 'x'").
+  double get_number(const std::string& name, double min, double max) const;
   bool has(const std::string& name) const;         // given on the command line
   bool enabled(const std::string& flag) const;
   const std::vector<std::string>& positional() const { return positional_; }
@@ -37,6 +43,7 @@ class CommandLine {
   std::string program_, usage_, description_;
   std::vector<std::pair<std::string, Spec>> specs_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
 

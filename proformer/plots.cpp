@@ -222,4 +222,28 @@ bool plot_logo(const Attribution& a, const std::string& dir) {
   return run_gnuplot(dir, name + ".gp", gp.str(), "logo for " + a.id);
 }
 
+bool plot_design(const std::vector<design::RoundReport>& rounds, const std::string& objective, const std::string& dir) {
+  std::ostringstream gp;
+  gp << "# Score of the designs against the round, written by pf-design --plot.\n"
+     << "# Redraw in this directory: gnuplot design_trajectory.gp\n"
+     << "# $rounds: round, then the score of the starts' best designs: worst, mean, best.\n"
+     << "$rounds << EOD\n";
+  gp.precision(9);
+  for (const design::RoundReport& r : rounds)
+    gp << r.round << " " << r.worst_score << " " << r.mean_score << " " << r.best_score << "\n";
+  gp << "EOD\n"
+     << "set terminal pngcairo size 800,500 noenhanced\n"
+     << "set output \"design_trajectory.png\"\n"
+     << "set title " << quoted("pf-design, target " + objective + ": score of each start's best design") << "\n"
+     << "set xlabel \"round\"\n"
+     << "set ylabel \"score\"\n"
+     << "set grid\n"
+     << (rounds.size() <= 21 ? "set xtics 1\n" : "")  // a tic per round while they fit
+     << "set key bottom right\n"
+     << "plot $rounds using 1:2:4 with filledcurves fc rgb \"#c6dbef\" title \"worst to best start\", \\\n"
+     << "     $rounds using 1:3 with linespoints pt 7 lw 2 lc rgb \"#2166ac\" title \"mean over starts\", \\\n"
+     << "     $rounds using 1:4 with lines dt 2 lc rgb \"#b2182b\" title \"best start\"\n";
+  return run_gnuplot(dir, "design_trajectory.gp", gp.str(), "design trajectory plot");
+}
+
 }  // namespace pf::proformer

@@ -5,13 +5,16 @@
 //   plot_training   <run dir>/learning_curves.png and val_scatter.png (pf-train)
 //   plot_ism        <dir>/<id>.ism.png, a heat map of an ISM matrix (pf-infer --ism --plot)
 //   plot_logo       <dir>/<id>.logo.png, a sequence logo of attributions (pf-infer --attributions --plot)
+//   plot_design     <dir>/design_trajectory.png, the score against rounds (pf-design --plot)
 //
 // Plots are optional: when gnuplot is not on the PATH (warned once per
 // process) or fails, a warning goes to stderr, the functions return false and
 // the caller carries on. Nothing here throws.
 #pragma once
 #include <string>
+#include <vector>
 
+#include "proformer/design/search.h"
 #include "proformer/inference/attribution.h"
 #include "proformer/inference/ism.h"
 
@@ -37,5 +40,12 @@ bool plot_ism(const IsmResult& result, const std::string& dir);
 // (letters of negative scores below the axis, upside down). `name` as for
 // plot_ism. Returns true when gnuplot drew it.
 bool plot_logo(const Attribution& attribution, const std::string& dir);
+
+// Writes <dir>/design_trajectory.gp, the rounds inline, and runs it:
+// <dir>/design_trajectory.png shows the score of the starts' best designs
+// against the round (best and mean over the starts, and the band from the
+// worst to the best). `objective` names the target in the title. Returns true
+// when gnuplot drew it.
+bool plot_design(const std::vector<design::RoundReport>& rounds, const std::string& objective, const std::string& dir);
 
 }  // namespace pf::proformer

@@ -203,4 +203,12 @@ bool SequenceReader::next_fasta(SequenceRecord& record) {
   return true;
 }
 
+InputFormat input_format_from_name(const std::string& name, const char* program) {
+  if (name == "auto") return InputFormat::kAuto;
+  if (name == "fasta") return InputFormat::kFasta;
+  if (name == "tsv") return InputFormat::kTsv;
+  if (name == "lines") return InputFormat::kLines;
+  PF_FAIL(program, "--input-format must be auto, fasta, tsv or lines, got '", excerpt(name), "'");
+}
+
 }  // namespace pf::proformer

@@ -89,6 +89,10 @@ enum class InputFormat {
   kLines,  // one sequence per line
 };
 
+// The format named `name` (auto, fasta, tsv, lines), for an app's
+// --input-format; throws pf::Error naming `program` otherwise.
+InputFormat input_format_from_name(const std::string& name, const char* program);
+
 // One inference input sequence.
 struct SequenceRecord {
   std::string id;        // FASTA: header up to the first whitespace; else the 0-based record index

@@ -1,4 +1,4 @@
-// The bad-input corpus: pf-train, pf-infer and pf-eval run as child processes
+// The bad-input corpus: pf-train, pf-infer, pf-eval and pf-design run as child processes
 // on broken inputs, one per case. tests/bad_inputs/ holds the small text cases
 // (the file name says what is wrong); large and binary cases (a 10 MB line,
 // truncated gzip, corrupt checkpoints) are made here in a temporary directory
@@ -73,6 +73,7 @@ struct BadInputs {
   const fs::path run_dir = tmp.path / "run";                 // pf-train's output.dir
   const std::string predictions = tmp.file("predictions.tsv");  // pf-infer's --output
   const std::string scores = tmp.file("scores.json");          // pf-eval's --json
+  const std::string designs = tmp.file("designs.tsv");         // pf-design's --output
 
   // Two steps of the tiny model on `data`, into run_dir.
   std::vector<std::string> pf_train(const std::string& data, std::vector<std::string> extra = {}) {
@@ -92,6 +93,15 @@ struct BadInputs {
     std::vector<std::string> argv = {app_path("pf-infer"), "--checkpoint", checkpoint, "--output", predictions};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back(input);
+    return argv;
+  }
+  // pf-design from 2 random starts, or from `starts` when given.
+  std::vector<std::string> pf_design(std::vector<std::string> extra, const std::string& starts = "") {
+    std::vector<std::string> argv = {app_path("pf-design"), "--checkpoint", checkpoint(), "--rounds", "1",
+                                     "--output", designs};
+    if (starts.empty()) argv.insert(argv.end(), {"--random", "2"});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    if (!starts.empty()) argv.push_back(starts);
     return argv;
   }
   std::vector<std::string> pf_eval(const std::string& input) {
@@ -455,6 +465,35 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: safetensors file that is not a Proforme
 TEST_CASE_FIXTURE(BadInputs, "bad input: missing checkpoint") {
   check_rejected(pf_infer(tmp.file("nothing_here"), sequences()), "nothing_here.model.safetensors",
                  {"cannot read", "No such file"}, predictions);
+}
+
+// ---- pf-design ----
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-design unknown search method") {
+  check_rejected(pf_design({"--method", "anneal"}), "--method", {"must be greedy, beam or evolve", "'anneal'"}, designs);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-design target that is not a number") {
+  check_rejected(pf_design({"--target", "high"}), "--target", {"must be max, min or a number", "'high'"}, designs);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-design edit budget below 0") {
+  check_rejected(pf_design({"--max-edits", "-1"}), "--max-edits", {"must be an integer >= 0", "'-1'"}, designs);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-design avoided motif with a letter other than ACGT") {
+  check_rejected(pf_design({"--avoid", "GGTCTC,GAXTC"}), "--avoid", {"'GAXTC'", "'X' at position 3"}, designs);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-design constraints that no sequence can meet") {
+  check_rejected(pf_design({"--avoid", "C", "--gc-min", "0.2"}), "--avoid",
+                 {"no promoter can meet the constraints", "GC content in [0.2, 1]"}, designs);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-design start sequence that breaks a constraint") {
+  check_rejected(pf_design({"--avoid", "GAGACC"}, kCases + "design_start_with_avoided_motif.txt"),
+                 "design_start_with_avoided_motif.txt:2:", {"GGTCTC (reverse complement of the avoided GAGACC)"},
+                 designs);
 }
 
 // ---- pf-eval ----
