@@ -4,6 +4,8 @@
 //   pf-infer --checkpoint runs/demo/best --format dream-json test_sequences.txt.gz --output submission.json
 //   pf-infer --checkpoint runs/demo/best --variants pairs.tsv            (variant effects, variants.h)
 //   pf-infer --checkpoint runs/demo/best --ism --plot ism/ examples.fa   (in-silico mutagenesis, ism.h)
+//   pf-infer --checkpoint runs/demo/best --attributions saliency --output attr/ --plot logos/ examples.fa
+//                                                                         (attributions, attribution.h)
 //   pf-infer --checkpoint runs/demo/best --vcf calls.vcf.gz --genome genome.fa --regions promoters.bed
 //                                               (variant effects in promoters of a genome, genome_variants.h)
 //   pf-infer --checkpoint runs/demo/best --genome genome.fa --regions promoters.bed   (native promoters)
@@ -13,17 +15,23 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <utility>
 
 #include "apps/devices.h"
 #include "autograd/autocast.h"
 #include "core/atomic_file.h"
 #include "proformer/cli.h"
+#include "proformer/data/reader.h"
+#include "proformer/inference/attribution.h"
+#include "proformer/inference/attribution_output.h"
 #include "proformer/inference/genome_regions.h"
 #include "proformer/inference/genome_variants.h"
 #include "proformer/inference/inference.h"
 #include "proformer/inference/ism.h"
+#include "proformer/inference/logo.h"
 #include "proformer/plots.h"
 #include "proformer/inference/variants.h"
+#include "proformer/training/progress.h"
 
 using namespace pf;
 using namespace pf::proformer;
@@ -78,6 +86,38 @@ void mutagenesis(const LoadedModel& model, const std::vector<std::string>& input
                skipped ? (", " + std::to_string(skipped) + " invalid skipped").c_str() : "");
 }
 
+// The number of records of the inputs, for an ETA; 0 (unknown) when one is stdin.
+int64_t count_records(const std::vector<std::string>& inputs, InputFormat format) {
+  int64_t n = 0;
+  for (const std::string& input : inputs) {
+    if (input == "-") return 0;
+    SequenceReader reader(input, format);
+    for (SequenceRecord record; reader.next(record);) ++n;
+  }
+  return n;
+}
+
+// --attributions: TF-MoDISco's files in `dir` (attribution_output.h) and with
+// plot_dir a logo per sequence, SVG and PNG; progress and ETA on stderr.
+void attributions(const LoadedModel& model, const std::vector<std::string>& inputs, const InferenceOptions& options,
+                  const AttributionOptions& method, const std::string& dir, const std::string& plot_dir) {
+  AttributionFiles files(dir, model.model->config().seq_len);
+  Progress progress("attributions", count_records(inputs, options.format), "seq", 8);
+  int64_t done = 0, reported = 0;  // run_attributions hands over groups of batch_size: one update per group
+  const int64_t skipped = run_attributions(model, inputs, options, method, [&](const Attribution& a) {
+    files.write(a);
+    if (!plot_dir.empty()) {
+      write_logo_svg(a, plot_dir);
+      plot_logo(a, plot_dir);
+    }
+    if (++done % method.batch_size == 0) progress.update(done, done - std::exchange(reported, done), "");
+  });
+  files.commit();
+  progress.finish();
+  std::fprintf(stderr, "pf-infer: attributions of %ld sequences written to %s%s\n", long(done), dir.c_str(),
+               skipped ? (", " + std::to_string(skipped) + " invalid skipped").c_str() : "");
+}
+
 // --genome --regions: each promoter region of the genome predicted.
 void native_promoters(const LoadedModel& model, const std::vector<GenomeRegion>& regions, int64_t batch_size,
                       const Emit& emit) {
@@ -118,6 +158,8 @@ int main_body(int argc, char** argv) {
                   "pf-infer --checkpoint CKPT [options] [INPUT ...]\n"
                   "       pf-infer --checkpoint CKPT --variants PAIRS.tsv [options]\n"
                   "       pf-infer --checkpoint CKPT --ism [--plot DIR] [options] [INPUT ...]\n"
+                  "       pf-infer --checkpoint CKPT --attributions METHOD --output DIR [--plot DIR] [options] [INPUT ...]\n"
+
                   "       pf-infer --checkpoint CKPT --vcf CALLS.vcf.gz --genome GENOME.fa --regions PROMOTERS.bed\n"
                   "       pf-infer --checkpoint CKPT --genome GENOME.fa --regions PROMOTERS.bed",
                   "Predicts expression for each sequence of the inputs (DREAM txt/tsv, FASTA or one sequence per\n"
@@ -132,6 +174,12 @@ int main_body(int argc, char** argv) {
                   "position, ref_base, A, C, G, T, where position is 1-based in the sequence with the plasmid flanks\n"
                   "removed and each base column is prediction(mutant) - prediction(sequence), 0 for the reference.\n"
                   "\n"
+                  "--attributions: scores of each base of each input sequence, METHOD saliency, input-x-gradient,\n"
+                  "integrated-gradients or ism, on the training label scale. --output DIR gets ohe.npz and attr.npz\n"
+                  "(float32 [N, 4, L], L the model's length; shorter promoters start at column 0, zeros after them)\n"
+                  "for 'modisco motifs -s DIR/ohe.npz -a DIR/attr.npz -w L', and attributions.tsv (id, sequence,\n"
+                  "length, prediction, the projected score of each position).\n"
+                  "\n"
                   "--genome --regions: each BED6 region (chrom, start, end, name, score, strand) cut from the genome\n"
                   "FASTA (plain or bgzip, with its .fai index), reverse-complemented on the - strand, predicted.\n"
                   "Output columns: name, chrom, start, end, strand, sequence, prediction.\n"
@@ -142,7 +190,7 @@ int main_body(int argc, char** argv) {
                   "reason.\n"
                   "See docs/variants.md.");
   cli.option("checkpoint", "model checkpoint (a .model.safetensors file or its prefix, e.g. runs/demo/best)");
-  cli.option("output", "output file (written atomically); stdout when not given");
+  cli.option("output", "output file (written atomically), stdout when not given; with --attributions a directory");
   cli.option("format", "output format: tsv or dream-json ({\"0\": pred, ...})", "tsv");
   cli.option("input-format", "auto, fasta, tsv or lines", "auto");
   // 32: on 2 CPU cores batch 256 ran the demo model 1.8x slower (its attention
@@ -158,7 +206,15 @@ int main_body(int argc, char** argv) {
   cli.option("vcf", "VCF/BCF of variants scored in --regions of --genome");
   cli.option("skipped", "with --vcf: TSV of the alleles not scored and why (default: skipped.tsv beside --output)");
   cli.flag("effect-percentiles", "with --vcf: rank each SNV effect among all substitutions of its region (ISM)");
-  cli.option("plot", "with --ism: draw a heat map per sequence, DIR/<id>.ism.png (needs gnuplot)");
+  cli.option("plot", "with --ism: a heat map per sequence, DIR/<id>.ism.png (needs gnuplot); with --attributions: a "
+             "logo per sequence, DIR/<id>.logo.svg and .png (gnuplot)");
+  cli.option("attributions", "attributions of each input sequence: saliency, input-x-gradient, "
+             "integrated-gradients or ism (needs --output DIR)");
+  cli.option("ig-steps", "integrated gradients: points on the path from the baseline", "32");
+  cli.option("ig-baseline", "integrated gradients: uniform (0.25 per base) or shuffled (dinucleotide shuffles)",
+             "uniform");
+  cli.option("ig-shuffles", "integrated gradients, shuffled baseline: shuffles per sequence", "10");
+  cli.option("ig-seed", "integrated gradients, shuffled baseline: seed of the shuffles", "1");
   cli.option("dtype", "f32, or bf16 / f16: mixed precision (GEMMs in the half type, the f32 checkpoint cast once)",
              "f32");
   if (!cli.parse(argc, argv)) return 0;
@@ -166,18 +222,35 @@ int main_body(int argc, char** argv) {
   const std::string format = cli.get("format");
   PF_CHECK(format == "tsv" || format == "dream-json", "pf-infer", "--format must be tsv or dream-json, got '", format,
            "'");
-  const bool variants = cli.has("variants"), ism = cli.enabled("ism");
-  PF_CHECK(!(variants && ism), "pf-infer", "--variants and --ism cannot be combined");
-  PF_CHECK(format == "tsv" || !(variants || ism), "pf-infer", "--variants and --ism write TSV; drop --format ", format);
+  const bool variants = cli.has("variants"), ism = cli.enabled("ism"), attributing = cli.has("attributions");
+  PF_CHECK(int(variants) + int(ism) + int(attributing) <= 1, "pf-infer",
+           "--variants, --ism and --attributions cannot be combined");
+  PF_CHECK(format == "tsv" || !(variants || ism || attributing), "pf-infer",
+           "--variants, --ism and --attributions write TSV; drop --format ", format);
   PF_CHECK(!variants || cli.positional().empty(), "pf-infer", "--variants reads only its own file; unexpected input '",
            cli.positional()[0], "'");
   PF_CHECK(!variants || !cli.enabled("skip-invalid"), "pf-infer", "--skip-invalid does not apply to --variants");
-  PF_CHECK(ism || !cli.has("plot"), "pf-infer", "--plot needs --ism");
+  PF_CHECK(ism || attributing || !cli.has("plot"), "pf-infer", "--plot needs --ism or --attributions");
+  PF_CHECK(!attributing || cli.has("output"), "pf-infer", "--attributions needs --output DIR");
+  AttributionOptions attribution;
+  if (attributing) {
+    attribution.method = attribution_method_from_name(cli.get("attributions"));
+    attribution.ig_steps = int(cli.get_int("ig-steps", 1));
+    attribution.baseline = ig_baseline_from_name(cli.get("ig-baseline"));
+    attribution.shuffles = int(cli.get_int("ig-shuffles", 1));
+    attribution.seed = uint64_t(cli.get_int("ig-seed", 0));
+    attribution.batch_size = cli.get_int("batch-size", 1);
+  }
+  for (const char* name : {"ig-steps", "ig-baseline", "ig-shuffles", "ig-seed"})
+    PF_CHECK(!cli.has(name) || (attributing && attribution.method == AttributionMethod::kIntegratedGradients),
+             "pf-infer", "--", name, " needs --attributions integrated-gradients");
+  PF_CHECK(attribution.baseline == IgBaseline::kShuffled || !(cli.has("ig-shuffles") || cli.has("ig-seed")),
+           "pf-infer", "--ig-shuffles and --ig-seed need --ig-baseline shuffled");
   const bool genome_mode = cli.has("genome") || cli.has("regions") || cli.has("vcf");
   PF_CHECK(!genome_mode || (cli.has("genome") && cli.has("regions")), "pf-infer",
            "--genome and --regions go together (and --vcf needs both)");
-  PF_CHECK(!genome_mode || !(variants || ism || !cli.positional().empty()), "pf-infer",
-           "--genome/--regions/--vcf take no INPUT and cannot be combined with --variants or --ism");
+  PF_CHECK(!genome_mode || !(variants || ism || attributing || !cli.positional().empty()), "pf-infer",
+           "--genome/--regions/--vcf take no INPUT and cannot be combined with --variants, --ism or --attributions");
   PF_CHECK(!genome_mode || format == "tsv", "pf-infer", "--genome writes TSV; drop --format ", format);
   PF_CHECK(!genome_mode || !cli.enabled("skip-invalid"), "pf-infer", "--skip-invalid does not apply to --genome");
   PF_CHECK(cli.has("vcf") || !(cli.has("skipped") || cli.enabled("effect-percentiles")), "pf-infer",
@@ -198,6 +271,10 @@ int main_body(int argc, char** argv) {
   std::vector<std::string> inputs = cli.positional();
   if (inputs.empty()) inputs.push_back("-");
 
+  if (attributing) {
+    attributions(model, inputs, options, attribution, cli.get("output"), cli.get("plot"));
+    return 0;
+  }
   // Output goes to an atomic file (or stdout): an error midway leaves no partial file.
   std::unique_ptr<AtomicFile> file;
   if (cli.has("output")) file = std::make_unique<AtomicFile>(cli.get("output"));

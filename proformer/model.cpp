@@ -82,17 +82,23 @@ Proformer::Proformer(const ModelConfig& c, uint64_t seed) : config_(c) {
 }
 
 ModelOutput Proformer::forward(const Tensor& tokens, Generator& dropout_gen) const {
-  const ModelConfig& c = config_;
-  const int64_t B = tokens.size(0), S = 2 * c.seq_len, E = c.expr_tokens;
+  const int64_t S = 2 * config_.seq_len;
   PF_CHECK(tokens.dim() == 2 && tokens.size(1) == S, "Proformer", "tokens must be [B, ", S, "], got ",
            describe(tokens));
+  Tensor ids = ops::to(ops::to(tokens, DType::i32), kmer->weight.device());
+  return forward_one_hot(ops::one_hot(ids, config_.vocab, kmer->weight.dtype()), dropout_gen);  // [B, S, vocab]
+}
+
+ModelOutput Proformer::forward_one_hot(const Tensor& one_hot, Generator& dropout_gen) const {
+  const ModelConfig& c = config_;
+  const int64_t B = one_hot.size(0), S = 2 * c.seq_len, E = c.expr_tokens;
+  PF_CHECK(one_hot.dim() == 3 && one_hot.size(1) == S && one_hot.size(2) == c.vocab, "Proformer",
+           "one-hot tokens must be [B, ", S, ", ", c.vocab, "], got ", describe(one_hot));
   const DType dtype = kmer->weight.dtype();
   const Device device = kmer->weight.device();
-  Tensor ids = ops::to(ops::to(tokens, DType::i32), device);
 
   // Sequence tokens: k-mer convolution of the one-hot input plus embeddings.
-  Tensor one_hot = ops::one_hot(ids, c.vocab, dtype);  // [B, S, vocab]
-  Tensor seq = kmer->forward(one_hot);                // [B, S, D]
+  Tensor seq = kmer->forward(one_hot);  // [B, S, D]
   seq = add(seq, add(pos_embedding->forward(ops::to(positions_, device)),
                      strand_embedding->forward(ops::to(strands_, device))));  // + [S, D]
 

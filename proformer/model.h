@@ -68,6 +68,10 @@ class Proformer : public nn::Module {
   Proformer(const ModelConfig& config, uint64_t seed);
   // tokens [B, S] i32 with S = 2 * seq_len. dropout_gen is used in train mode only.
   ModelOutput forward(const Tensor& tokens, Generator& dropout_gen) const;
+  // The same from the one-hot tokens [B, S, vocab] (the parameters' dtype and
+  // device), which may be relaxed (any floats) and require grad: attributions
+  // (inference/attribution.h) differentiate the prediction with respect to it.
+  ModelOutput forward_one_hot(const Tensor& one_hot, Generator& dropout_gen) const;
   // Inference: no dropout, no graph.
   ModelOutput predict(const Tensor& tokens) const;
   const ModelConfig& config() const { return config_; }

@@ -1,5 +1,8 @@
 #include "proformer/plots.h"
 
+#include "proformer/data/sequence.h"
+#include "proformer/inference/logo.h"
+
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,14 +122,6 @@ plot "val_predictions.tsv" using "measured":"predicted" \
      x with lines dt 2 lc rgb "black" title "predicted = measured"
 )gp";
 
-// Letters, digits, '.', '-' and '_' of `id`; anything else becomes '_'.
-std::string file_name_of(const std::string& id) {
-  std::string name = id.empty() ? "sequence" : id;
-  for (char& c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
-  return name;
-}
-
 // gnuplot string literal in double quotes.
 std::string quoted(const std::string& text) {
   std::string out = "\"";
@@ -187,6 +182,44 @@ bool plot_ism(const IsmResult& result, const std::string& dir) {
      << "plot $effects matrix using ($1 + 1):2:3 with image notitle, \\\n"
      << "     $reference using 1:2 with points pt 7 ps 0.4 lc rgb \"black\" notitle\n";
   return run_gnuplot(dir, name + ".gp", gp.str(), "heat map for " + result.id);
+}
+
+bool plot_logo(const Attribution& a, const std::string& dir) {
+  const std::string name = file_name_of(a.id) + ".logo";
+  const int L = int(a.bases.size());
+  double range = 0;  // the y axis spans [-range, range]
+  for (int i = 0; i < L; ++i) range = std::max(range, double(std::abs(a.projected(size_t(i)))));
+  if (range == 0) range = 1;
+  char prediction[32];
+  std::snprintf(prediction, sizeof prediction, "%.4g", a.prediction);
+
+  std::ostringstream gp;
+  gp << "# Sequence logo of " << a.id << ", written by pf-infer --attributions --plot.\n"
+     << "# Redraw in this directory: gnuplot " << name << ".gp\n"
+     << "# One polygon per position: the base's glyph (logo.h) scaled to its projected score.\n"
+     << "set terminal pngcairo size " << std::max(640, 150 + 10 * L) << ",300 noenhanced\n"
+     << "set output " << quoted(name + ".png") << "\n"
+     << "set title " << quoted(a.id + ": projected score, prediction " + prediction) << "\n"
+     << "set xlabel \"position (plasmid flanks removed)\"\n"
+     << "set ylabel \"score\"\n"
+     << "set xrange [0.5:" << L << ".5]\n"
+     << "set yrange [" << -range << ":" << range << "]\n"
+     << "set tics out\n";
+  int object = 0;
+  for (int i = 0; i < L; ++i) {
+    const int b = token_of(a.bases[size_t(i)]);
+    const double score = a.projected(size_t(i));
+    if (b > kT || score == 0) continue;
+    gp << "set object " << ++object << " polygon from ";
+    const auto& outline = glyph(b);
+    for (size_t k = 0; k <= outline.size(); ++k) {  // back to the first point: a closed outline
+      const auto& [x, y] = outline[k % outline.size()];
+      gp << (k ? " to " : "") << (i + 0.5 + x) << "," << y * score;
+    }
+    gp << " fc rgb \"" << base_colour(b) << "\" fs solid noborder\n";
+  }
+  gp << "plot 0 with lines lc rgb \"black\" notitle\n";
+  return run_gnuplot(dir, name + ".gp", gp.str(), "logo for " + a.id);
 }
 
 bool plot_design(const std::vector<design::RoundReport>& rounds, const std::string& objective, const std::string& dir) {

@@ -4,6 +4,7 @@
 //
 //   plot_training   <run dir>/learning_curves.png and val_scatter.png (pf-train)
 //   plot_ism        <dir>/<id>.ism.png, a heat map of an ISM matrix (pf-infer --ism --plot)
+//   plot_logo       <dir>/<id>.logo.png, a sequence logo of attributions (pf-infer --attributions --plot)
 //   plot_design     <dir>/design_trajectory.png, the score against rounds (pf-design --plot)
 //
 // Plots are optional: when gnuplot is not on the PATH (warned once per
@@ -11,10 +12,10 @@
 // the caller carries on. Nothing here throws.
 #pragma once
 #include <string>
-
 #include <vector>
 
 #include "proformer/design/search.h"
+#include "proformer/inference/attribution.h"
 #include "proformer/inference/ism.h"
 
 namespace pf::proformer {
@@ -33,6 +34,12 @@ bool plot_training(const std::string& dir);
 // is the id with characters other than letters, digits, '.', '-' and '_'
 // replaced by '_'. Returns true when gnuplot drew it.
 bool plot_ism(const IsmResult& result, const std::string& dir);
+
+// Writes <dir>/<name>.logo.gp, the glyphs as polygon objects (logo.h), and
+// runs it: <dir>/<name>.logo.png, the sequence logo of the projected scores
+// (letters of negative scores below the axis, upside down). `name` as for
+// plot_ism. Returns true when gnuplot drew it.
+bool plot_logo(const Attribution& attribution, const std::string& dir);
 
 // Writes <dir>/design_trajectory.gp, the rounds inline, and runs it:
 // <dir>/design_trajectory.png shows the score of the starts' best designs

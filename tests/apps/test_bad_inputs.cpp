@@ -344,6 +344,36 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: pf-infer --device that is not one") {
                  {"must be cpu, cuda or cuda:N", "'gpu'"}, predictions);
 }
 
+// ---- pf-infer: attributions ----
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-infer --attributions with an unknown method") {
+  check_rejected(pf_infer(checkpoint(), sequences(), {"--attributions", "gradcam"}), "gradcam",
+                 {"unknown method", "saliency, input-x-gradient, integrated-gradients or ism"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-infer --ig-steps 0") {
+  check_rejected(pf_infer(checkpoint(), sequences(), {"--attributions", "integrated-gradients", "--ig-steps", "0"}),
+                 "--ig-steps", {"must be an integer >= 1", "'0'"}, predictions);
+  check_rejected(pf_infer(checkpoint(), sequences(), {"--attributions", "saliency", "--ig-steps", "8"}), "--ig-steps",
+                 {"needs --attributions integrated-gradients"}, predictions);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-infer --attributions into a directory that cannot be made") {
+  write_text(tmp.file("a_file"), "not a directory\n");
+  const std::string dir = tmp.file("a_file") + "/attributions";
+  std::vector<std::string> argv = {app_path("pf-infer"), "--checkpoint", checkpoint(), "--attributions", "saliency",
+                                   "--output", dir, sequences()};
+  check_rejected(argv, "a_file/attributions", {"cannot create the output directory"}, dir);
+}
+
+TEST_CASE_FIXTURE(BadInputs, "bad input: pf-infer --attributions stopped by a bad record leaves no partial npz") {
+  // Batches of one: the first sequence is attributed and streamed before line 2 stops the run.
+  check_rejected(pf_infer(checkpoint(), kCases + "infer_invalid_character.txt",
+                          {"--attributions", "saliency", "--batch-size", "1"}),
+                 "infer_invalid_character.txt:2:", {"invalid character '@'"}, fs::path(predictions) / "ohe.npz");
+  CHECK(fs::is_empty(predictions));  // no attr.npz, TSV or temporary file either
+}
+
 // ---- pf-infer: checkpoints ----
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: truncated checkpoint") {

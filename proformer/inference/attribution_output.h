@@ -1,0 +1,44 @@
+// pf-infer --attributions --output DIR: the files TF-MoDISco reads as they are
+// (modisco motifs -s DIR/ohe.npz -a DIR/attr.npz -w L), and a TSV.
+//
+//   DIR/ohe.npz            arr_0: float32 [N, 4, L] one-hot of the promoters (A C G T rows)
+//   DIR/attr.npz           arr_0: float32 [N, 4, L] hypothetical scores (attribution.h);
+//                          the projected scores are ohe * attr
+//   DIR/attributions.tsv   id, sequence (as read), length, prediction, and the
+//                          comma-separated projected score of each position
+//
+// L is the model's seq_len, the longest promoter it reads. A promoter of
+// length < L fills columns 0 .. length-1 (position i + 1, flanks removed, is
+// column i); the rest, like N positions in ohe, is zero, which adds nothing to
+// the projected scores. The TSV's length column says where each one ends.
+// All three files are written atomically: a failed run leaves none of them.
+#pragma once
+#include <string>
+
+#include "core/atomic_file.h"
+#include "nn/formats/npz.h"
+#include "proformer/inference/attribution.h"
+
+namespace pf::proformer {
+
+class AttributionFiles {
+ public:
+  // Creates `dir` when missing and opens the three files' temporary files;
+  // throws pf::Error naming the path when it cannot.
+  AttributionFiles(const std::string& dir, int64_t seq_len);
+  void write(const Attribution& attribution);
+  // Renames the three files into place.
+  void commit();
+
+ private:
+  int64_t seq_len_;
+  nn::NpzWriter ohe_, attr_;
+  size_t ohe_array_, attr_array_;
+  AtomicFile tsv_;
+};
+
+// The TSV's header (comment lines, then the column names) and one row.
+std::string attribution_tsv_header();
+std::string attribution_tsv_row(const Attribution& attribution);
+
+}  // namespace pf::proformer
