@@ -215,7 +215,8 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
     PF_CHECK(10 + header_length + size_t(n) * 4 == npy.size(), "npz", path, ": member ", excerpt(name), " holds ",
              npy.size(), " bytes, not those of shape ", excerpt(header));
     array.values.resize(size_t(n));
-    std::memcpy(array.values.data(), npy.data() + 10 + header_length, size_t(n) * 4);
+    if (n > 0)  // an array with no rows has no data (and memcpy takes no null pointer, even for 0 bytes)
+      std::memcpy(array.values.data(), npy.data() + 10 + header_length, size_t(n) * 4);
     if (name.size() > 4 && name.substr(name.size() - 4) == ".npy") name.resize(name.size() - 4);
     arrays[name] = std::move(array);
     at = data + size;
