@@ -7,13 +7,12 @@
 //
 // The search itself is proformer/design/search.h; the constraints
 // constraints.h, the objective objective.h, the output design_tsv.h.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 
 #include "apps/devices.h"
+#include "apps/run_options.h"
 #include "autograd/autocast.h"
 #include "core/atomic_file.h"
 #include "proformer/cli.h"
@@ -119,11 +118,7 @@ int main_body(int argc, char** argv) {
            random ? "give --random N or start sequences, not both" : "no start sequences (give INPUT files or --random N)");
   PF_CHECK(random || !cli.has("length"), "pf-design", "--length applies to --random starts only");
   const SearchOptions options = parse_search(cli);
-  if (const int64_t threads = cli.get_int("threads", 0); threads > 0) omp_set_num_threads(int(threads));
-  const DType dtype = dtype_from_name(cli.get("dtype"));
-  PF_CHECK(dtype == DType::f32 || is_half(dtype), "pf-design", "--dtype must be f32, bf16 or f16, got '",
-           cli.get("dtype"), "'");
-  const Device device = parse_device(cli.get("device"));
+  const auto [dtype, device] = apply_run_options(cli, "pf-design");
 
   Ensemble models(checkpoints);
   models.to(device);

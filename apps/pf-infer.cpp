@@ -9,8 +9,6 @@
 //   pf-infer --checkpoint runs/demo/best --vcf calls.vcf.gz --genome genome.fa --regions promoters.bed
 //                                               (variant effects in promoters of a genome, genome_variants.h)
 //   pf-infer --checkpoint runs/demo/best --genome genome.fa --regions promoters.bed   (native promoters)
-#include <omp.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -18,6 +16,7 @@
 #include <utility>
 
 #include "apps/devices.h"
+#include "apps/run_options.h"
 #include "autograd/autocast.h"
 #include "core/atomic_file.h"
 #include "proformer/cli.h"
@@ -255,12 +254,7 @@ int main_body(int argc, char** argv) {
   PF_CHECK(!genome_mode || !cli.enabled("skip-invalid"), "pf-infer", "--skip-invalid does not apply to --genome");
   PF_CHECK(cli.has("vcf") || !(cli.has("skipped") || cli.enabled("effect-percentiles")), "pf-infer",
            "--skipped and --effect-percentiles need --vcf");
-  if (const int64_t threads = cli.get_int("threads", 0); threads > 0) omp_set_num_threads(int(threads));
-
-  const DType dtype = dtype_from_name(cli.get("dtype"));
-  PF_CHECK(dtype == DType::f32 || is_half(dtype), "pf-infer", "--dtype must be f32, bf16 or f16, got '",
-           cli.get("dtype"), "'");
-  const Device device = parse_device(cli.get("device"));
+  const auto [dtype, device] = apply_run_options(cli, "pf-infer");
   LoadedModel model = load_model(cli.get("checkpoint"));
   model.model->to(device);
   autocast::AutocastGuard autocast(dtype);  // every prediction below; f32: off
