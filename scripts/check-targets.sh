@@ -28,7 +28,7 @@ mapfile -t objects < <(ninja -C build -t deps | awk -v all="${PF_CHECK_ALL_FILES
   grep '\.cpp\.o$' | sort -u)
 # Their compiler command lines (C++ only: nvcc has its own host flags).
 commands=$(grep '"command": "/usr/bin/c++ \|"command": ".*g++ \|"command": ".*clang++ ' build/compile_commands.json |
-           sed -e 's/^ *"command": "//' -e 's/",$//' -e 's/\\"/"/g')
+           sed -e 's/^ *"command": "//' -e 's/",$//' -e 's/\\\\/\x01/g' -e 's/\\"/"/g' -e 's/\x01/\\/g')  # JSON unescaped
 failed=0
 for target in "${targets[@]}"; do
   start=$SECONDS
