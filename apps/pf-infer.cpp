@@ -40,15 +40,17 @@ namespace {
 using Emit = std::function<void(const std::string&)>;
 
 // The default mode: one prediction per input sequence, as TSV or DREAM JSON.
-void predict_expression(const LoadedModel& model, const std::vector<std::string>& inputs,
+void predict_expression(const Ensemble& models, const std::vector<std::string>& inputs,
                         const InferenceOptions& options, const std::string& format, const Emit& emit) {
   char number[32];
   bool first = true;
-  emit(format == "tsv" ? "id\tsequence\tprediction\tprediction_z\n" : "{");
-  InferenceStats stats = run_inference(model, inputs, options, [&](const Prediction& p) {
+  emit(format == "tsv" ? "id\tsequence\tprediction\tprediction_z" +
+                             spread_tsv_header("prediction", models.size(), false) + "\n"
+                       : "{");
+  InferenceStats stats = run_inference(models, inputs, options, [&](const Prediction& p) {
     if (format == "tsv") {
       std::snprintf(number, sizeof number, "%.6g\t%.6g", p.value, p.z);
-      emit(p.id + "\t" + p.sequence + "\t" + number + "\n");
+      emit(p.id + "\t" + p.sequence + "\t" + number + spread_tsv_columns(p.spread, false) + "\n");
     } else {
       std::snprintf(number, sizeof number, "%.6g", p.value);
       emit(std::string(first ? "" : ", ") + "\"" + p.id + "\": " + number);
@@ -61,22 +63,22 @@ void predict_expression(const LoadedModel& model, const std::vector<std::string>
 }
 
 // --variants: ref and alt predictions and their difference per pair.
-void predict_variant_effects(const LoadedModel& model, const std::string& pairs, int64_t batch_size,
+void predict_variant_effects(const Ensemble& models, const std::string& pairs, int64_t batch_size,
                              const Emit& emit) {
-  emit(variant_tsv_header());
+  emit(variant_tsv_header(models.size()));
   const int64_t n =
-      predict_variants(model, pairs, batch_size, [&](const VariantEffect& e) { emit(variant_tsv_row(e)); });
+      predict_variants(models, pairs, batch_size, [&](const VariantEffect& e) { emit(variant_tsv_row(e)); });
   std::fprintf(stderr, "pf-infer: %ld variant pairs predicted\n", long(n));
 }
 
 // --ism: the L x 4 effect matrix of each input sequence, and with plot_dir a heat map.
-void mutagenesis(const LoadedModel& model, const std::vector<std::string>& inputs, const InferenceOptions& options,
+void mutagenesis(const Ensemble& models, const std::vector<std::string>& inputs, const InferenceOptions& options,
                  const std::string& plot_dir, const Emit& emit) {
-  emit(ism_tsv_header());
+  emit(ism_tsv_header(models.size()));
   int64_t done = 0;
   const int64_t skipped =
-      for_each_valid_record(inputs, options, model.model->config().seq_len, [&](const SequenceRecord& record) {
-        const IsmResult result = in_silico_mutagenesis(model, record.id, record.sequence, options.batch_size);
+      for_each_valid_record(inputs, options, models.seq_len(), [&](const SequenceRecord& record) {
+        const IsmResult result = in_silico_mutagenesis(models, record.id, record.sequence, options.batch_size);
         emit(ism_tsv_rows(result));
         if (!plot_dir.empty()) plot_ism(result, plot_dir);
         ++done;
@@ -98,12 +100,12 @@ int64_t count_records(const std::vector<std::string>& inputs, InputFormat format
 
 // --attributions: TF-MoDISco's files in `dir` (attribution_output.h) and with
 // plot_dir a logo per sequence, SVG and PNG; progress and ETA on stderr.
-void attributions(const LoadedModel& model, const std::vector<std::string>& inputs, const InferenceOptions& options,
+void attributions(const Ensemble& models, const std::vector<std::string>& inputs, const InferenceOptions& options,
                   const AttributionOptions& method, const std::string& dir, const std::string& plot_dir) {
-  AttributionFiles files(dir, model.model->config().seq_len);
+  AttributionFiles files(dir, models.seq_len(), models.size());
   Progress progress("attributions", count_records(inputs, options.format), "seq", 8);
   int64_t done = 0, reported = 0;  // run_attributions hands over groups of batch_size: one update per group
-  const int64_t skipped = run_attributions(model, inputs, options, method, [&](const Attribution& a) {
+  const int64_t skipped = run_attributions(models, inputs, options, method, [&](const Attribution& a) {
     files.write(a);
     if (!plot_dir.empty()) {
       write_logo_svg(a, plot_dir);
@@ -118,24 +120,24 @@ void attributions(const LoadedModel& model, const std::vector<std::string>& inpu
 }
 
 // --genome --regions: each promoter region of the genome predicted.
-void native_promoters(const LoadedModel& model, const std::vector<GenomeRegion>& regions, int64_t batch_size,
+void native_promoters(const Ensemble& models, const std::vector<GenomeRegion>& regions, int64_t batch_size,
                       const Emit& emit) {
-  emit(region_prediction_tsv_header());
-  predict_regions(model, regions, batch_size, [&](const RegionPrediction& p) { emit(region_prediction_tsv_row(p)); });
+  emit(region_prediction_tsv_header(models.size()));
+  predict_regions(models, regions, batch_size, [&](const RegionPrediction& p) { emit(region_prediction_tsv_row(p)); });
   std::fprintf(stderr, "pf-infer: %zu regions predicted\n", regions.size());
 }
 
 // --vcf --genome --regions: the effect of each VCF allele in each region it
 // falls in; alleles not scored go to `skipped_path` with their reason.
-void genome_variant_effects(const LoadedModel& model, const Genome& genome, const std::vector<GenomeRegion>& regions,
+void genome_variant_effects(const Ensemble& models, const Genome& genome, const std::vector<GenomeRegion>& regions,
                             const std::string& vcf_path, const GenomeVariantOptions& options,
                             const std::string& skipped_path, const Emit& emit) {
   VcfReader vcf(vcf_path);
   AtomicFile skipped(skipped_path);
-  emit(genome_variant_tsv_header(options.effect_percentiles));
+  emit(genome_variant_tsv_header(options.effect_percentiles, models.size()));
   skipped.write(skipped_variant_tsv_header());
   const GenomeVariantStats stats = score_genome_variants(
-      model, genome, regions, vcf, options,
+      models, genome, regions, vcf, options,
       [&](const RegionVariantEffect& row) { emit(genome_variant_tsv_row(row, options.effect_percentiles)); },
       [&](const SkippedVariant& s) { skipped.write(skipped_variant_tsv_row(s)); });
   skipped.commit();
@@ -187,8 +189,14 @@ int main_body(int argc, char** argv) {
                   "(1-based in the region as the model reads it), ref_prediction, alt_prediction, effect (alt - ref)\n"
                   "and, with --effect-percentiles, effect_percentile. Alleles not scored go to --skipped with the\n"
                   "reason.\n"
+                  "\n"
+                  "--checkpoint given several times: an ensemble (same input length and label scale, or refused).\n"
+                  "Every mode reports the members' mean and adds columns: <value>_sd and n, and for effects\n"
+                  "sign_agreement (the share of members whose effect has the sign of the mean); --attributions\n"
+                  "also writes attr_sd.npz.\n"
                   "See docs/variants.md.");
-  cli.option("checkpoint", "model checkpoint (a .model.safetensors file or its prefix, e.g. runs/demo/best)");
+  cli.option("checkpoint", "model checkpoint (a .model.safetensors file or its prefix, e.g. runs/demo/best); given "
+             "several times, an ensemble: outputs are the members' means, with sd and n columns added");
   cli.option("output", "output file (written atomically), stdout when not given; with --attributions a directory");
   cli.option("format", "output format: tsv or dream-json ({\"0\": pred, ...})", "tsv");
   cli.option("input-format", "auto, fasta, tsv or lines", "auto");
@@ -255,8 +263,8 @@ int main_body(int argc, char** argv) {
   PF_CHECK(cli.has("vcf") || !(cli.has("skipped") || cli.enabled("effect-percentiles")), "pf-infer",
            "--skipped and --effect-percentiles need --vcf");
   const auto [dtype, device] = apply_run_options(cli, "pf-infer");
-  LoadedModel model = load_model(cli.get("checkpoint"));
-  model.model->to(device);
+  Ensemble models(cli.get_all("checkpoint"));
+  models.to(device);
   autocast::AutocastGuard autocast(dtype);  // every prediction below; f32: off
   InferenceOptions options;
   options.batch_size = cli.get_int("batch-size", 1);
@@ -266,7 +274,7 @@ int main_body(int argc, char** argv) {
   if (inputs.empty()) inputs.push_back("-");
 
   if (attributing) {
-    attributions(model, inputs, options, attribution, cli.get("output"), cli.get("plot"));
+    attributions(models, inputs, options, attribution, cli.get("output"), cli.get("plot"));
     return 0;
   }
   // Output goes to an atomic file (or stdout): an error midway leaves no partial file.
@@ -281,23 +289,23 @@ int main_body(int argc, char** argv) {
   if (genome_mode) {
     const Genome genome(cli.get("genome"));
     const std::vector<GenomeRegion> regions =
-        read_genome_regions(genome, cli.get("regions"), model.model->config().seq_len);
+        read_genome_regions(genome, cli.get("regions"), models.seq_len());
     if (cli.has("vcf")) {
       GenomeVariantOptions variant_options;
       variant_options.batch_size = options.batch_size;
       variant_options.effect_percentiles = cli.enabled("effect-percentiles");
       variant_options.progress = true;
-      genome_variant_effects(model, genome, regions, cli.get("vcf"), variant_options,
+      genome_variant_effects(models, genome, regions, cli.get("vcf"), variant_options,
                              cli.has("skipped") ? cli.get("skipped") : default_skipped_path(cli), emit);
     } else {
-      native_promoters(model, regions, options.batch_size, emit);
+      native_promoters(models, regions, options.batch_size, emit);
     }
   } else if (variants) {
-    predict_variant_effects(model, cli.get("variants"), options.batch_size, emit);
+    predict_variant_effects(models, cli.get("variants"), options.batch_size, emit);
   } else if (ism) {
-    mutagenesis(model, inputs, options, cli.get("plot"), emit);
+    mutagenesis(models, inputs, options, cli.get("plot"), emit);
   } else {
-    predict_expression(model, inputs, options, format, emit);
+    predict_expression(models, inputs, options, format, emit);
   }
   if (file) file->commit();
   return 0;

@@ -288,18 +288,47 @@ std::vector<Attribution> attribute(const LoadedModel& model, const std::vector<S
   return out;
 }
 
-int64_t run_attributions(const LoadedModel& model, const std::vector<std::string>& inputs,
+Attribution average_members(const std::vector<Attribution>& per_member) {
+  PF_CHECK(!per_member.empty(), "attributions", "no member attributions");
+  Attribution out = per_member.front();
+  out.members = int64_t(per_member.size());
+  if (out.members == 1) return out;
+  std::vector<double> values(per_member.size());  // [M] one quantity
+  auto spread = [&](auto member_value) {
+    for (size_t m = 0; m < per_member.size(); ++m) values[m] = member_value(per_member[m]);
+    return spread_over_members(values);
+  };
+  const MemberSpread prediction = spread([](const Attribution& a) { return a.prediction; });
+  out.prediction = prediction.mean;
+  out.prediction_sd = prediction.sd;
+  out.score_sd.assign(out.scores.size(), {0, 0, 0, 0});
+  for (size_t i = 0; i < out.scores.size(); ++i)
+    for (size_t b = 0; b < 4; ++b) {
+      const MemberSpread score = spread([&](const Attribution& a) { return double(a.scores[i][b]); });
+      out.scores[i][b] = float(score.mean);
+      out.score_sd[i][b] = float(score.sd);
+    }
+  return out;
+}
+
+int64_t run_attributions(const Ensemble& models, const std::vector<std::string>& inputs,
                          const InferenceOptions& input_options, const AttributionOptions& options,
                          const std::function<void(const Attribution&)>& sink) {
   std::vector<SequenceRecord> group;
   int64_t done = 0;
   auto flush = [&] {
-    for (const Attribution& a : attribute(model, group, options, done)) sink(a);
+    std::vector<std::vector<Attribution>> by_member;  // [M][group]
+    for (int64_t m = 0; m < models.size(); ++m) by_member.push_back(attribute(models.member(m), group, options, done));
+    for (size_t k = 0; k < group.size(); ++k) {
+      std::vector<Attribution> per_member;  // [M]
+      for (std::vector<Attribution>& member : by_member) per_member.push_back(std::move(member[k]));
+      sink(average_members(per_member));
+    }
     done += int64_t(group.size());
     group.clear();
   };
   const int64_t skipped =
-      for_each_valid_record(inputs, input_options, model.model->config().seq_len, [&](const SequenceRecord& record) {
+      for_each_valid_record(inputs, input_options, models.seq_len(), [&](const SequenceRecord& record) {
         group.push_back(record);
         if (int64_t(group.size()) == options.batch_size) flush();
       });

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "proformer/checkpoint.h"
+#include "proformer/inference/ensemble.h"
 #include "proformer/inference/inference.h"
 
 namespace pf::proformer {
@@ -71,12 +72,16 @@ struct AttributionOptions {
   int64_t batch_size = 32;                 // model rows per forward and backward pass
 };
 
+// For an ensemble, prediction and scores are the members' means.
 struct Attribution {
   std::string id;
   std::string sequence;    // as read
   std::string bases;       // the promoter with the plasmid flanks removed, upper case (L nt)
   double prediction = 0;   // training label scale
   std::vector<std::array<float, 4>> scores;  // [L][A C G T] hypothetical scores, training label scale
+  int64_t members = 1;
+  double prediction_sd = 0;                    // over the members
+  std::vector<std::array<float, 4>> score_sd = {};  // [L][A C G T] over the members; empty for one model
   // The score of the promoter's own base at position i (0 at an N).
   float projected(size_t i) const;
 };
@@ -118,11 +123,16 @@ std::vector<RelaxedPromoter> ig_baselines(const RelaxedPromoter& promoter, std::
 std::vector<Attribution> attribute(const LoadedModel& model, const std::vector<SequenceRecord>& records,
                                    const AttributionOptions& options, int64_t index0);
 
-// Attributions of every valid record of the inputs, in groups of
+// The members' attributions of one promoter ([M], same record and options)
+// as one: mean prediction and scores, and their standard deviations.
+Attribution average_members(const std::vector<Attribution>& per_member);
+
+// Attributions of every valid record of the inputs by every member of
+// `models` (averaged by average_members), in groups of
 // options.batch_size promoters, handed to `sink` in input order, so memory
 // stays flat in the number of records. Invalid records as in
 // for_each_valid_record. Returns the number of records skipped.
-int64_t run_attributions(const LoadedModel& model, const std::vector<std::string>& inputs,
+int64_t run_attributions(const Ensemble& models, const std::vector<std::string>& inputs,
                          const InferenceOptions& input_options, const AttributionOptions& options,
                          const std::function<void(const Attribution&)>& sink);
 

@@ -1,6 +1,8 @@
 #include "proformer/inference/ensemble.h"
 
 #include <cmath>
+#include <cstdio>
+#include <utility>
 
 #include "proformer/inference/predict.h"
 
@@ -23,6 +25,8 @@ Ensemble::Ensemble(const std::vector<std::string>& checkpoints) : checkpoints_(c
   }
 }
 
+Ensemble::Ensemble(LoadedModel model) : checkpoints_{"the model"}, members_{std::move(model)} {}
+
 void Ensemble::to(Device device) {
   for (LoadedModel& member : members_) member.model->to(device);
 }
@@ -36,16 +40,57 @@ EnsemblePredictions Ensemble::predict(const uint8_t* tokens, int64_t n, int64_t 
     const std::vector<float> z = predict_encoded(*member.model, tokens, n, batch_size);  // [N] z-space
     for (float zi : z) out.values.push_back(member.state.label_stats.unzscore(zi));
   }
-  out.mean.assign(size_t(n), 0.0);
-  out.sd.assign(size_t(n), 0.0);
   for (int64_t i = 0; i < n; ++i) {
-    double sum = 0;
-    for (int64_t m = 0; m < out.members; ++m) sum += out.value(m, i);
-    const double mean = sum / double(out.members);
-    double squares = 0;
-    for (int64_t m = 0; m < out.members; ++m) squares += (out.value(m, i) - mean) * (out.value(m, i) - mean);
-    out.mean[size_t(i)] = mean;
-    out.sd[size_t(i)] = std::sqrt(squares / double(out.members));
+    const MemberSpread s = spread_over_members(out.row_values(i));
+    out.mean.push_back(s.mean);
+    out.sd.push_back(s.sd);
+  }
+  return out;
+}
+
+std::vector<double> EnsemblePredictions::row_values(int64_t row) const {
+  std::vector<double> out;
+  for (int64_t m = 0; m < members; ++m) out.push_back(value(m, row));
+  return out;
+}
+
+std::vector<double> EnsemblePredictions::differences(int64_t a, int64_t b) const {
+  std::vector<double> out;
+  for (int64_t m = 0; m < members; ++m) out.push_back(double(value(m, b)) - double(value(m, a)));
+  return out;
+}
+
+MemberSpread spread_over_members(const std::vector<double>& values) {
+  PF_CHECK(!values.empty(), "ensemble", "no member values");
+  MemberSpread s;
+  s.n = int64_t(values.size());
+  double sum = 0;
+  for (double v : values) sum += v;
+  s.mean = sum / double(s.n);
+  double squares = 0;
+  int64_t agreeing = 0;
+  for (double v : values) {
+    squares += (v - s.mean) * (v - s.mean);
+    agreeing += (v > 0) == (s.mean > 0) && (v < 0) == (s.mean < 0);
+  }
+  s.sd = std::sqrt(squares / double(s.n));
+  s.sign_agreement = double(agreeing) / double(s.n);
+  return s;
+}
+
+std::string spread_tsv_header(const std::string& quantity, int64_t members, bool sign) {
+  if (members == 1) return "";
+  return "\t" + quantity + "_sd\tn" + (sign ? "\tsign_agreement" : "");
+}
+
+std::string spread_tsv_columns(const MemberSpread& spread, bool sign) {
+  if (spread.n == 1) return "";
+  char text[64];
+  std::snprintf(text, sizeof text, "\t%.6g\t%ld", spread.sd, long(spread.n));
+  std::string out = text;
+  if (sign) {
+    std::snprintf(text, sizeof text, "\t%.6g", spread.sign_agreement);
+    out += text;
   }
   return out;
 }

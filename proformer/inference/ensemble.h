@@ -1,7 +1,8 @@
 // Several checkpoints read as one model: every member predicts the same
 // encoded rows, and the ensemble reports each member's prediction, their mean
-// and their standard deviation (pf-design's objective, pf-infer with several
-// checkpoints).
+// and their standard deviation (pf-design's objective, every pf-infer mode
+// with --checkpoint given several times). A single model is an ensemble of
+// one, so each mode is written once, for an Ensemble.
 //
 //   Ensemble models({"runs/a/best", "runs/b/best"});
 //   EnsemblePredictions p = models.predict(tokens, n, 32);  // tokens [n, 2 * seq_len]
@@ -20,6 +21,22 @@
 
 namespace pf::proformer {
 
+// One quantity as the M members see it: their mean, population standard
+// deviation and count, and for an effect the share of members whose effect
+// has the sign of the mean (1 for one member).
+struct MemberSpread {
+  double mean = 0, sd = 0;
+  int64_t n = 1;
+  double sign_agreement = 1;
+};
+MemberSpread spread_over_members(const std::vector<double>& values);  // values [M], M >= 1
+
+// Output columns for several members: "\t" + the quantity's sd, n and, with
+// sign, sign_agreement; "" for one member, so that a single model's output
+// keeps its columns.
+std::string spread_tsv_header(const std::string& quantity, int64_t members, bool sign);
+std::string spread_tsv_columns(const MemberSpread& spread, bool sign);
+
 // Predictions of an ensemble of M members for N rows.
 struct EnsemblePredictions {
   int64_t members = 0, rows = 0;
@@ -28,6 +45,10 @@ struct EnsemblePredictions {
   std::vector<double> sd;     // [N] population standard deviation over the members (0 for one member)
 
   float value(int64_t member, int64_t row) const { return values[size_t(member * rows + row)]; }
+  // Each member's value of a row, [M].
+  std::vector<double> row_values(int64_t row) const;
+  // Each member's value of row b minus its value of row a (e.g. alt - ref), [M].
+  std::vector<double> differences(int64_t a, int64_t b) const;
 };
 
 class Ensemble {
@@ -36,11 +57,15 @@ class Ensemble {
   // files when one differs from the first in seq_len or in its label mean or
   // std, and for an empty list.
   explicit Ensemble(const std::vector<std::string>& checkpoints);
+  // One model already loaded, as an ensemble of one (implicit: any mode that
+  // takes an Ensemble takes a LoadedModel).
+  Ensemble(LoadedModel model);  // NOLINT(google-explicit-constructor)
 
   int64_t size() const { return int64_t(members_.size()); }
   int64_t seq_len() const { return members_.front().model->config().seq_len; }
   const LoadedModel& member(int64_t m) const { return members_[size_t(m)]; }
   const std::string& checkpoint(int64_t m) const { return checkpoints_[size_t(m)]; }
+  const LabelStats& label_stats() const { return members_.front().state.label_stats; }
 
   // Moves every member's parameters to `device`.
   void to(Device device);

@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "proformer/data/sequence.h"
-#include "proformer/inference/predict.h"
 
 namespace pf::proformer {
 
@@ -32,27 +31,33 @@ std::string oriented(const Region& region, std::string forward) {
   return region.strand == '-' ? reverse_complement(forward) : forward;
 }
 
-void predict_regions(const LoadedModel& model, const std::vector<GenomeRegion>& regions, int64_t batch_size,
+void predict_regions(const Ensemble& models, const std::vector<GenomeRegion>& regions, int64_t batch_size,
                      const std::function<void(const RegionPrediction&)>& sink) {
-  const int seq_len = int(model.model->config().seq_len);
+  const int seq_len = int(models.seq_len());
   const size_t T = size_t(2 * seq_len);
   for (size_t first = 0; first < regions.size(); first += size_t(batch_size)) {
     const size_t n = std::min(size_t(batch_size), regions.size() - first);
     std::vector<uint8_t> tokens(n * T);  // [n, T]
     for (size_t i = 0; i < n; ++i) encode_promoter(regions[first + i].sequence, seq_len, tokens.data() + i * T);
-    const std::vector<float> z = predict_encoded(*model.model, tokens.data(), int64_t(n), batch_size);
-    for (size_t i = 0; i < n; ++i) sink({&regions[first + i], model.state.label_stats.unzscore(z[i])});
+    const EnsemblePredictions p = models.predict(tokens.data(), int64_t(n), batch_size);
+    for (size_t i = 0; i < n; ++i) {
+      const MemberSpread spread = spread_over_members(p.row_values(int64_t(i)));
+      sink({&regions[first + i], spread.mean, spread});
+    }
   }
 }
 
-std::string region_prediction_tsv_header() { return "name\tchrom\tstart\tend\tstrand\tsequence\tprediction\n"; }
+std::string region_prediction_tsv_header(int64_t members) {
+  return "name\tchrom\tstart\tend\tstrand\tsequence\tprediction" + spread_tsv_header("prediction", members, false) +
+         "\n";
+}
 
 std::string region_prediction_tsv_row(const RegionPrediction& prediction) {
   const Region& r = prediction.region->region;
   char number[32];
   std::snprintf(number, sizeof number, "%.6g", prediction.value);
   return r.name + "\t" + r.chrom + "\t" + std::to_string(r.start) + "\t" + std::to_string(r.end) + "\t" + r.strand +
-         "\t" + prediction.region->sequence + "\t" + number + "\n";
+         "\t" + prediction.region->sequence + "\t" + number + spread_tsv_columns(prediction.spread, false) + "\n";
 }
 
 }  // namespace pf::proformer

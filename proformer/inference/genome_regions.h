@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "proformer/checkpoint.h"
+#include "proformer/inference/ensemble.h"
 #include "proformer/genome/genome.h"
 #include "proformer/genome/regions.h"
 
@@ -29,20 +29,22 @@ std::vector<GenomeRegion> read_genome_regions(const Genome& genome, const std::s
 // A region's sequence in the model's orientation, for a + strand piece of DNA.
 std::string oriented(const Region& region, std::string forward);
 
-// The prediction of one region (training label scale).
+// The prediction of one region (training label scale; an ensemble's mean).
 struct RegionPrediction {
   const GenomeRegion* region = nullptr;
   double value = 0;
+  MemberSpread spread = {};  // over the members (sd 0, n 1 for one model)
 };
 
-// Predicts every region, batch_size at a time, handing each to `sink` in BED
-// order.
-void predict_regions(const LoadedModel& model, const std::vector<GenomeRegion>& regions, int64_t batch_size,
+// Predicts every region with every member, batch_size at a time, handing each
+// to `sink` in BED order.
+void predict_regions(const Ensemble& models, const std::vector<GenomeRegion>& regions, int64_t batch_size,
                      const std::function<void(const RegionPrediction&)>& sink);
 
 // pf-infer --genome --regions output: name, chrom, start, end, strand,
-// sequence, prediction (start and end as in the BED file).
-std::string region_prediction_tsv_header();
+// sequence, prediction (start and end as in the BED file; for several members
+// then prediction_sd and n).
+std::string region_prediction_tsv_header(int64_t members);
 std::string region_prediction_tsv_row(const RegionPrediction& prediction);
 
 }  // namespace pf::proformer

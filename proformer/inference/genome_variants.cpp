@@ -10,7 +10,6 @@
 #include "proformer/data/sequence.h"
 #include "proformer/genome/alleles.h"
 #include "proformer/inference/ism.h"
-#include "proformer/inference/predict.h"
 #include "proformer/training/progress.h"
 
 namespace pf::proformer {
@@ -28,20 +27,20 @@ std::string upper(std::string_view text) {
 // batch_size rows at a time; rows leave in the order they came.
 class EffectBatcher {
  public:
-  EffectBatcher(const LoadedModel& model, const std::vector<GenomeRegion>& regions, int64_t batch_size,
+  EffectBatcher(const Ensemble& models, const std::vector<GenomeRegion>& regions, int64_t batch_size,
                 std::function<void(const RegionVariantEffect&)> sink)
-      : model_(model),
+      : models_(models),
         regions_(regions),
         batch_size_(batch_size),
         sink_(std::move(sink)),
-        seq_len_(int(model.model->config().seq_len)),
-        reference_(regions.size(), std::nan("")),
+        seq_len_(int(models.seq_len())),
+        reference_(regions.size()),
         reference_row_(regions.size(), -1) {}
 
   // `row` with its alt prediction still to make from `alt_sequence` (the
   // edited region in the model's orientation).
   void add(RegionVariantEffect row, int64_t region, const std::string& alt_sequence) {
-    if (std::isnan(reference_[size_t(region)]) && reference_row_[size_t(region)] < 0) {
+    if (reference_[size_t(region)].empty() && reference_row_[size_t(region)] < 0) {
       reference_row_[size_t(region)] = encode(regions_[size_t(region)].sequence);
       queued_references_.push_back(region);
     }
@@ -52,17 +51,20 @@ class EffectBatcher {
   void flush() {
     const int64_t T = 2 * seq_len_, n = int64_t(tokens_.size()) / T;
     if (n == 0) return;
-    const std::vector<float> z = predict_encoded(*model_.model, tokens_.data(), n, batch_size_);
-    const LabelStats& stats = model_.state.label_stats;
+    const EnsemblePredictions z = models_.predict(tokens_.data(), n, batch_size_);
     for (const int64_t region : queued_references_) {
       int64_t& row = reference_row_[size_t(region)];
-      reference_[size_t(region)] = stats.unzscore(z[size_t(row)]);
+      reference_[size_t(region)] = z.row_values(row);
       row = -1;
       ++reference_predictions_;
     }
     for (Pending& p : pending_) {
-      p.row.reference = reference_[size_t(p.region)];
-      p.row.alternative = stats.unzscore(z[size_t(p.token_row)]);
+      const std::vector<double>& reference = reference_[size_t(p.region)];  // [M]
+      std::vector<double> effects = z.row_values(p.token_row);              // [M] alt, then alt - ref
+      for (size_t m = 0; m < effects.size(); ++m) effects[m] -= reference[m];
+      p.row.reference = spread_over_members(reference).mean;
+      p.row.alternative = z.mean[size_t(p.token_row)];
+      p.row.spread = spread_over_members(effects);
       sink_(p.row);
     }
     queued_references_.clear();
@@ -85,12 +87,12 @@ class EffectBatcher {
     RegionVariantEffect row;
     int64_t region, token_row;
   };
-  const LoadedModel& model_;
+  const Ensemble& models_;
   const std::vector<GenomeRegion>& regions_;
   int64_t batch_size_;
   std::function<void(const RegionVariantEffect&)> sink_;
   int seq_len_;
-  std::vector<double> reference_;       // [regions]: reference prediction, NaN until made
+  std::vector<std::vector<double>> reference_;  // [regions][M]: reference predictions, empty until made
   std::vector<int64_t> reference_row_;  // [regions]: its row in tokens_ while queued, else -1
   std::vector<int64_t> queued_references_;
   std::vector<Pending> pending_;
@@ -102,14 +104,14 @@ class EffectBatcher {
 // |effect| among the |effects| of all the region's substitutions.
 class EffectPercentiles {
  public:
-  EffectPercentiles(const LoadedModel& model, int64_t batch_size) : model_(model), batch_size_(batch_size) {}
+  EffectPercentiles(const Ensemble& models, int64_t batch_size) : models_(models), batch_size_(batch_size) {}
 
   // Percentile of the substitution to `base` (model orientation) at 1-based
   // `offset` of the region.
   double of(const GenomeRegion& region, int64_t index, int64_t offset, char base) {
     auto it = ism_.find(index);
     if (it == ism_.end()) {
-      IsmResult ism = in_silico_mutagenesis(model_, region.region.name, region.sequence, batch_size_);
+      IsmResult ism = in_silico_mutagenesis(models_, region.region.name, region.sequence, batch_size_);
       std::vector<double> sorted;  // |effect| of every substitution, ascending
       for (size_t i = 0; i < ism.effects.size(); ++i)
         for (size_t b = 0; b < 4; ++b)
@@ -129,7 +131,7 @@ class EffectPercentiles {
     std::vector<std::array<double, 4>> effects;  // [L][A C G T]
     std::vector<double> sorted;
   };
-  const LoadedModel& model_;
+  const Ensemble& models_;
   int64_t batch_size_;
   std::unordered_map<int64_t, Ranked> ism_;
 };
@@ -137,7 +139,7 @@ class EffectPercentiles {
 // Turns each VCF record into rows (to the batcher) and skipped alleles.
 class VariantScorer {
  public:
-  VariantScorer(const LoadedModel& model, const Genome& genome, const std::vector<GenomeRegion>& regions,
+  VariantScorer(const Ensemble& models, const Genome& genome, const std::vector<GenomeRegion>& regions,
                 const RegionIndex& index, const GenomeVariantOptions& options,
                 const std::function<void(const RegionVariantEffect&)>& sink,
                 const std::function<void(const SkippedVariant&)>& skip)
@@ -146,13 +148,13 @@ class VariantScorer {
         index_(index),
         options_(options),
         skip_(skip),
-        seq_len_(model.model->config().seq_len),
-        batcher_(model, regions, options.batch_size,
+        seq_len_(models.seq_len()),
+        batcher_(models, regions, options.batch_size,
                  [&](const auto& row) {
                    ++stats_.scored;
                    sink(row);
                  }),
-        percentiles_(model, options.batch_size) {}
+        percentiles_(models, options.batch_size) {}
 
   void handle(const VcfRecord& record) {
     ++stats_.records;
@@ -251,7 +253,7 @@ bool overlaps(const VcfRecord& record, const std::pair<int64_t, int64_t>& interv
 
 }  // namespace
 
-GenomeVariantStats score_genome_variants(const LoadedModel& model, const Genome& genome,
+GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& genome,
                                          const std::vector<GenomeRegion>& regions, VcfReader& vcf,
                                          const GenomeVariantOptions& options,
                                          const std::function<void(const RegionVariantEffect&)>& sink,
@@ -260,7 +262,7 @@ GenomeVariantStats score_genome_variants(const LoadedModel& model, const Genome&
   std::vector<Region> plain;
   for (const GenomeRegion& r : regions) plain.push_back(r.region);
   const RegionIndex index(plain);
-  VariantScorer scorer(model, genome, regions, index, options, sink, skip);
+  VariantScorer scorer(models, genome, regions, index, options, sink, skip);
   VcfRecord record;
   if (!vcf.indexed()) {
     // Streamed: progress is the share of the file read, in thousandths.
@@ -292,9 +294,9 @@ GenomeVariantStats score_genome_variants(const LoadedModel& model, const Genome&
   return stats;
 }
 
-std::string genome_variant_tsv_header(bool percentiles) {
-  return std::string("chrom\tpos\tid\tref\talt\tregion\tstrand\toffset\tref_prediction\talt_prediction\teffect") +
-         (percentiles ? "\teffect_percentile\n" : "\n");
+std::string genome_variant_tsv_header(bool percentiles, int64_t members) {
+  return "chrom\tpos\tid\tref\talt\tregion\tstrand\toffset\tref_prediction\talt_prediction\teffect" +
+         spread_tsv_header("effect", members, true) + (percentiles ? "\teffect_percentile\n" : "\n");
 }
 
 std::string genome_variant_tsv_row(const RegionVariantEffect& row, bool percentiles) {
@@ -302,7 +304,7 @@ std::string genome_variant_tsv_row(const RegionVariantEffect& row, bool percenti
   std::snprintf(numbers, sizeof numbers, "%.6g\t%.6g\t%.6g", row.reference, row.alternative, row.effect());
   std::string out = row.chrom + "\t" + std::to_string(row.pos) + "\t" + row.id + "\t" + row.ref + "\t" + row.alt +
                     "\t" + row.region->region.name + "\t" + row.region->region.strand + "\t" +
-                    std::to_string(row.offset) + "\t" + numbers;
+                    std::to_string(row.offset) + "\t" + numbers + spread_tsv_columns(row.spread, true);
   if (percentiles) {
     std::snprintf(numbers, sizeof numbers, "%.4g", row.percentile);
     out += '\t';

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "proformer/checkpoint.h"
+#include "proformer/inference/ensemble.h"
 #include "proformer/genome/vcf.h"
 #include "proformer/inference/genome_regions.h"
 
@@ -45,8 +45,9 @@ struct RegionVariantEffect {
   // on the region's strand), of the REF allele's 5'-most base: for an SNV the
   // position of the matching pf-infer --ism row.
   int64_t offset = 0;
-  double reference = 0, alternative = 0;  // predictions, training label scale
+  double reference = 0, alternative = 0;  // predictions, training label scale (an ensemble's means)
   double effect() const { return alternative - reference; }
+  MemberSpread spread = {};  // of the members' effects (sd 0, n 1 for one model)
   // With effect_percentiles, for SNVs to A, C, G or T: the percentage of the region's
   // single-nucleotide substitutions whose |effect| (from the region's ISM) is
   // at most this one's; -1 otherwise.
@@ -72,15 +73,19 @@ struct GenomeVariantStats {
   bool indexed = false;               // the VCF was queried through its index
 };
 
-GenomeVariantStats score_genome_variants(const LoadedModel& model, const Genome& genome,
+// Every member of `models` scores every row; rows carry the members' means and
+// the spread of their effects, and percentiles rank the mean effect in the
+// region's mean ISM.
+GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& genome,
                                          const std::vector<GenomeRegion>& regions, VcfReader& vcf,
                                          const GenomeVariantOptions& options,
                                          const std::function<void(const RegionVariantEffect&)>& sink,
                                          const std::function<void(const SkippedVariant&)>& skip);
 
 // Output columns: chrom, pos, id, ref, alt, region, strand, offset,
-// ref_prediction, alt_prediction, effect (and effect_percentile).
-std::string genome_variant_tsv_header(bool percentiles);
+// ref_prediction, alt_prediction, effect (for several members then effect_sd,
+// n, sign_agreement; with percentiles then effect_percentile).
+std::string genome_variant_tsv_header(bool percentiles, int64_t members);
 std::string genome_variant_tsv_row(const RegionVariantEffect& row, bool percentiles);
 
 // skipped.tsv columns: chrom, pos, id, ref, alt, region, reason.

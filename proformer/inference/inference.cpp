@@ -2,7 +2,6 @@
 
 #include <cstdio>
 
-#include "proformer/inference/predict.h"
 #include "proformer/data/sequence.h"
 
 namespace pf::proformer {
@@ -42,19 +41,19 @@ int64_t for_each_valid_record(const std::vector<std::string>& inputs, const Infe
   return skipped;
 }
 
-InferenceStats run_inference(const LoadedModel& loaded, const std::vector<std::string>& inputs,
+InferenceStats run_inference(const Ensemble& models, const std::vector<std::string>& inputs,
                              const InferenceOptions& options, const std::function<void(const Prediction&)>& sink) {
-  const Proformer& model = *loaded.model;
-  const int64_t seq_len = model.config().seq_len, T = 2 * seq_len;
+  const int64_t seq_len = models.seq_len(), T = 2 * seq_len;
   InferenceStats stats;
   std::vector<Prediction> pending;  // records of the batch being filled
   std::vector<uint8_t> tokens;      // [pending, T]
   auto flush = [&] {
     if (pending.empty()) return;
-    std::vector<float> z = predict_encoded(model, tokens.data(), int64_t(pending.size()), options.batch_size);
+    const EnsemblePredictions p = models.predict(tokens.data(), int64_t(pending.size()), options.batch_size);
     for (size_t i = 0; i < pending.size(); ++i) {
-      pending[i].z = z[i];
-      pending[i].value = loaded.state.label_stats.unzscore(z[i]);
+      pending[i].spread = spread_over_members(p.row_values(int64_t(i)));
+      pending[i].value = pending[i].spread.mean;
+      pending[i].z = models.label_stats().zscore(float(pending[i].value));
       sink(pending[i]);
     }
     stats.predicted += int64_t(pending.size());
@@ -64,7 +63,7 @@ InferenceStats run_inference(const LoadedModel& loaded, const std::vector<std::s
   stats.skipped = for_each_valid_record(inputs, options, seq_len, [&](const SequenceRecord& record) {
     tokens.resize(tokens.size() + size_t(T));
     encode_promoter(strip_flanks(record.sequence), int(seq_len), tokens.data() + tokens.size() - size_t(T));
-    pending.push_back({record.id, record.sequence, 0, 0});
+    pending.push_back({record.id, record.sequence, 0, 0, {}});
     if (int64_t(pending.size()) == options.batch_size) flush();
   });
   flush();

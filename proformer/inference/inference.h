@@ -9,6 +9,7 @@
 
 #include "proformer/checkpoint.h"
 #include "proformer/data/reader.h"
+#include "proformer/inference/ensemble.h"
 
 namespace pf::proformer {
 
@@ -21,8 +22,9 @@ struct InferenceOptions {
 struct Prediction {
   std::string id;
   std::string sequence;  // as read
-  float z = 0;           // model output (z-space)
-  float value = 0;       // mapped back to the training label scale
+  float z = 0;           // model output (z-space); for an ensemble, that of the mean
+  double value = 0;      // on the training label scale; for an ensemble, the members' mean
+  MemberSpread spread = {};   // over the members (sd 0 and n 1 for one model)
 };
 
 struct InferenceStats {
@@ -43,11 +45,11 @@ std::string unpredictable_reason(std::string_view sequence, int64_t seq_len);
 int64_t for_each_valid_record(const std::vector<std::string>& inputs, const InferenceOptions& options, int64_t seq_len,
                               const std::function<void(const SequenceRecord&)>& visit);
 
-// Predicts every record of every input. A record is invalid when it is empty,
+// Predicts every record of every input with every member of `models`. A record is invalid when it is empty,
 // has a character outside ACGTN, or is longer than seq_len once the plasmid
 // flanks (if present) are removed; invalid records throw pf::Error with
 // FILE:LINE, or with skip_invalid are reported on stderr and counted.
-InferenceStats run_inference(const LoadedModel& model, const std::vector<std::string>& inputs,
+InferenceStats run_inference(const Ensemble& models, const std::vector<std::string>& inputs,
                              const InferenceOptions& options, const std::function<void(const Prediction&)>& sink);
 
 }  // namespace pf::proformer

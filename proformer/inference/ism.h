@@ -14,33 +14,38 @@
 #include <string_view>
 #include <vector>
 
-#include "proformer/checkpoint.h"
+#include "proformer/inference/ensemble.h"
 
 namespace pf::proformer {
 
 // Column order of the effects: the bases A, C, G, T (token ids kA..kT).
 constexpr std::string_view kBases = "ACGT";
 
+// For an ensemble, reference and effects are the members' means.
 struct IsmResult {
   std::string id;
   std::string bases;   // the promoter with the plasmid flanks removed, upper case (L nt)
   double reference = 0;  // prediction for the unmutated promoter (training label scale)
   std::vector<std::array<double, 4>> effects;  // [L][A C G T]: prediction(mutant) - reference
+  int64_t members = 1;
+  std::vector<std::array<double, 4>> effect_sd = {};  // [L][A C G T] over the members (0 for one model)
 };
 
-// Scores every single-nucleotide substitution of `sequence` (flanks optional;
+// Scores every single-nucleotide substitution of `sequence` with every member
+// of `models` (flanks optional;
 // it must pass unpredictable_reason): 3 per position, 4 at an N, so 3L + 1
 // predictions for a promoter without N, batch_size rows per forward pass.
 // Positions are those of the promoter with the flanks removed.
-IsmResult in_silico_mutagenesis(const LoadedModel& model, std::string id, std::string_view sequence,
+IsmResult in_silico_mutagenesis(const Ensemble& models, std::string id, std::string_view sequence,
                                 int64_t batch_size);
 
 // The header of pf-infer --ism output: comment lines that explain the columns,
-// then "id  position  ref_base  A  C  G  T" (tab-separated).
-std::string ism_tsv_header();
+// then "id  position  ref_base  A  C  G  T" (tab-separated), and for several
+// members "A_sd  C_sd  G_sd  T_sd  n".
+std::string ism_tsv_header(int64_t members);
 
 // One TSV row per position of `result`: id, 1-based position (flanks removed),
-// reference base, then the effects for A, C, G, T.
+// reference base, then the effects for A, C, G, T (and their sd and n).
 std::string ism_tsv_rows(const IsmResult& result);
 
 }  // namespace pf::proformer

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "proformer/inference/inference.h"
-#include "proformer/inference/predict.h"
 #include "proformer/data/reader.h"
 #include "proformer/data/sequence.h"
 
@@ -111,19 +110,20 @@ class VariantReader {
 
 }  // namespace
 
-int64_t predict_variants(const LoadedModel& model, const std::string& path, int64_t batch_size,
+int64_t predict_variants(const Ensemble& models, const std::string& path, int64_t batch_size,
                          const std::function<void(const VariantEffect&)>& sink) {
   PF_CHECK(batch_size > 0, "variants", "batch size must be positive, got ", batch_size);
-  const int64_t seq_len = model.model->config().seq_len, T = 2 * seq_len;
-  const LabelStats& stats = model.state.label_stats;
+  const int64_t seq_len = models.seq_len(), T = 2 * seq_len;
   VariantReader reader(path, seq_len);
   std::vector<std::string> ids;  // pairs of the batch being filled
   std::vector<uint8_t> tokens;   // [2 * pairs, T]: ref, alt, ref, alt, ...
   int64_t pairs = 0;
   auto flush = [&] {
-    const std::vector<float> z = predict_encoded(*model.model, tokens.data(), int64_t(tokens.size()) / T, batch_size);
-    for (size_t i = 0; i < ids.size(); ++i)
-      sink({ids[i], stats.unzscore(z[2 * i]), stats.unzscore(z[2 * i + 1])});
+    const EnsemblePredictions p = models.predict(tokens.data(), int64_t(tokens.size()) / T, batch_size);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const int64_t ref = 2 * int64_t(i), alt = ref + 1;
+      sink({ids[i], p.mean[size_t(ref)], p.mean[size_t(alt)], spread_over_members(p.differences(ref, alt))});
+    }
     pairs += int64_t(ids.size());
     ids.clear();
     tokens.clear();
@@ -141,12 +141,14 @@ int64_t predict_variants(const LoadedModel& model, const std::string& path, int6
   return pairs;
 }
 
-std::string variant_tsv_header() { return "id\tref\talt\talt_minus_ref\n"; }
+std::string variant_tsv_header(int64_t members) {
+  return "id\tref\talt\talt_minus_ref" + spread_tsv_header("alt_minus_ref", members, true) + "\n";
+}
 
 std::string variant_tsv_row(const VariantEffect& effect) {
   char numbers[64];
   std::snprintf(numbers, sizeof numbers, "%.6g\t%.6g\t%.6g", effect.ref, effect.alt, effect.effect());
-  return effect.id + "\t" + numbers + "\n";
+  return effect.id + "\t" + numbers + spread_tsv_columns(effect.spread, true) + "\n";
 }
 
 }  // namespace pf::proformer

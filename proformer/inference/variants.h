@@ -16,31 +16,35 @@
 #include <functional>
 #include <string>
 
-#include "proformer/checkpoint.h"
+#include "proformer/inference/ensemble.h"
 
 namespace pf::proformer {
 
-// Predictions for one pair, on the training label scale.
+// Predictions for one pair, on the training label scale (for an ensemble the
+// members' means).
 struct VariantEffect {
   std::string id;
   double ref = 0;  // prediction for the reference
   double alt = 0;  // prediction for the variant
   double effect() const { return alt - ref; }
+  MemberSpread spread = {};  // of the members' effects (sd 0, n 1 for one model)
 };
 
-// Predicts both sequences of every pair in `path`, batch_size pairs at a time,
+// Predicts both sequences of every pair in `path` with every member of
+// `models`, batch_size pairs at a time,
 // and hands each result to `sink` in file order. Returns the number of pairs.
 // Throws pf::Error with FILE:LINE for a wrong number of columns, an unknown
 // header, a sequence the model cannot read (see unpredictable_reason), a
 // position that is not an integer, outside ref_seq or inside a plasmid flank,
 // or an alt_base other than one of A, C, G, T, N.
-int64_t predict_variants(const LoadedModel& model, const std::string& path, int64_t batch_size,
+int64_t predict_variants(const Ensemble& models, const std::string& path, int64_t batch_size,
                          const std::function<void(const VariantEffect&)>& sink);
 
-// The TSV header of pf-infer --variants output: "id  ref  alt  alt_minus_ref".
-std::string variant_tsv_header();
+// The TSV header of pf-infer --variants output: "id  ref  alt  alt_minus_ref",
+// and for several members "alt_minus_ref_sd  n  sign_agreement".
+std::string variant_tsv_header(int64_t members);
 
-// One TSV row: id, ref, alt, alt - ref.
+// One TSV row: id, ref, alt, alt - ref (and the spread of the effect).
 std::string variant_tsv_row(const VariantEffect& effect);
 
 }  // namespace pf::proformer

@@ -248,7 +248,7 @@ TEST_CASE("attributions: ohe.npz and attr.npz are [N, 4, L] float32 with ohe * a
   const std::vector<Attribution> result = attribute_with(model, records, AttributionMethod::kSaliency);
   const int64_t L = model.model->config().seq_len;
   {
-    AttributionFiles files(dir.file("out"), L);
+    AttributionFiles files(dir.file("out"), L, 1);
     for (const Attribution& a : result) files.write(a);
     CHECK_FALSE(fs::exists(dir.file("out/ohe.npz")));
     files.commit();

@@ -85,7 +85,7 @@ TEST_CASE("config: the defaults are the original recipe") {
   CHECK(partial.model == c.model);
 }
 
-TEST_CASE("config: configs/default.yaml and configs/demo.yaml load") {
+TEST_CASE("config: configs/default.yaml, demo.yaml and ensemble.yaml load") {
   const std::string dir = PF_SOURCE_DIR "/configs/";
   CHECK(load_config(dir + "default.yaml") == Config{});
   // default.yaml spells out every key.
@@ -103,6 +103,12 @@ TEST_CASE("config: configs/default.yaml and configs/demo.yaml load") {
   CHECK(demo.schedule.name == "cosine");
   CHECK(demo.schedule.warmup_steps == 30);
   CHECK(demo.output.dir == "runs/demo");
+
+  // An ensemble member is the demo model with its own seed and output folder.
+  Config member = load_config(dir + "ensemble.yaml");
+  CHECK(member.output.dir == "runs/ensemble/member1");
+  member.output.dir = demo.output.dir;
+  CHECK(to_yaml(member) == to_yaml(demo));
 }
 
 TEST_CASE("config: key=value overrides") {

@@ -11,6 +11,7 @@
 #include "proformer/data/sequence.h"
 #include "proformer/inference/ensemble.h"
 #include "proformer/inference/predict.h"
+#include "proformer/training/trainer.h"
 #include "tiny_checkpoint.h"
 
 using namespace pf;
@@ -89,4 +90,21 @@ TEST_CASE("ensemble: refuses members on another label scale or input length, nam
   CHECK(contains(message, dir.file("short")));
 
   CHECK(contains(error_of([&] { Ensemble(std::vector<std::string>{}); }), "no checkpoint"));
+}
+
+TEST_CASE("ensemble: members trained with different train.seed share the label scale (configs/ensemble.yaml)") {
+  TempDir dir;
+  std::vector<std::string> members;
+  for (const int64_t seed : {1, 2}) {
+    proformer::Config config = tiny_config(dir.file(seed == 1 ? "member1" : "member2"));
+    config.train.seed = seed;
+    config.train.max_steps = 2;
+    train(config, TrainOptions{});
+    members.push_back(config.output.dir + "/last");
+  }
+  const Ensemble ensemble(members);  // same data and split_seed: accepted
+  CHECK(ensemble.member(0).state.label_stats.mean == ensemble.member(1).state.label_stats.mean);
+  const std::vector<uint8_t> tokens = three_promoters();
+  const EnsemblePredictions p = ensemble.predict(tokens.data(), 3, 3);
+  CHECK(p.sd[0] > 0);  // different seeds, different models
 }

@@ -147,9 +147,14 @@ struct World {
     std::vector<SkippedVariant> skipped;
     GenomeVariantStats stats;
   };
-  // Scores `vcf_path` in `regions` of the genome at `genome_path`.
+  // Scores `vcf_path` in `regions` of the genome at `genome_path` with `models`
+  // (the world's tiny model when not given).
   Run score(const std::string& vcf_path, const std::string& genome_path, const std::vector<GenomeRegion>& regions,
             bool percentiles = false) const {
+    return score_with(Ensemble(model), vcf_path, genome_path, regions, percentiles);
+  }
+  Run score_with(const Ensemble& models, const std::string& vcf_path, const std::string& genome_path,
+                 const std::vector<GenomeRegion>& regions, bool percentiles = false) const {
     const Genome g(genome_path);
     VcfReader vcf(vcf_path);
     GenomeVariantOptions options;
@@ -157,7 +162,7 @@ struct World {
     options.effect_percentiles = percentiles;
     Run run;
     run.stats = score_genome_variants(
-        model, g, regions, vcf, options, [&](const RegionVariantEffect& r) { run.rows.push_back(r); },
+        models, g, regions, vcf, options, [&](const RegionVariantEffect& r) { run.rows.push_back(r); },
         [&](const SkippedVariant& s) { run.skipped.push_back(s); });
     return run;
   }
@@ -283,7 +288,7 @@ TEST_CASE("genome variants: every case is scored or skipped with its reason") {
   CHECK(run.rows[0].offset == 21 - 10);                 // chr1:21 in p1 = chr1:11-90
   CHECK(run.rows[2].offset == 130 - 61 + 1);            // chr1:61 in p2 (minus), 5' end at chr1:130
   CHECK(run.rows[8].offset == 130 - (80 + 3 - 1) + 1);  // the deletion's 3-nt REF on the minus strand
-  CHECK(genome_variant_tsv_header(false) ==
+  CHECK(genome_variant_tsv_header(false, 1) ==
         "chrom\tpos\tid\tref\talt\tregion\tstrand\toffset\tref_prediction\talt_prediction\teffect\n");
   CHECK(genome_variant_tsv_row(run.rows[0], false).rfind("chr1\t21\tsnv_p1\t" + w.bases("chr1", 21) + "\t", 0) == 0);
   CHECK(skipped_variant_tsv_row(run.skipped.back()) ==
@@ -411,6 +416,29 @@ TEST_CASE("genome variants: a minus-strand region scores as its reverse-compleme
   CHECK(minus.rows[0].offset == 80);  // chr1:51 is the 3' end of p2
 }
 
+TEST_CASE("genome variants: an ensemble's rows average its members' runs; references still once per region") {
+  World w;
+  const std::string second = save_tiny_checkpoint(w.dir.file("tiny2"), 6, {5.0, 2.0});
+  const std::vector<GenomeRegion> regions = read_genome_regions(Genome(w.genome), w.bed, 100);
+  const World::Run a = w.score(w.plain_vcf, w.genome, regions);
+  const World::Run b = w.score_with(Ensemble({second}), w.plain_vcf, w.genome, regions);
+  const World::Run both = w.score_with(Ensemble({w.dir.file("tiny"), second}), w.plain_vcf, w.genome, regions);
+  REQUIRE(both.rows.size() == a.rows.size());
+  REQUIRE(both.rows.size() == b.rows.size());
+  CHECK(both.stats.reference_predictions == a.stats.reference_predictions);
+  CHECK(skipped_tsv(both.skipped) == skipped_tsv(a.skipped));
+  for (size_t k = 0; k < both.rows.size(); ++k) {
+    const RegionVariantEffect &x = a.rows[k], &y = b.rows[k], &mean = both.rows[k];
+    CAPTURE(mean.id);
+    CHECK(std::abs(mean.reference - (x.reference + y.reference) / 2) <= 1e-6);
+    CHECK(std::abs(mean.alternative - (x.alternative + y.alternative) / 2) <= 1e-6);
+    CHECK(std::abs(mean.effect() - (x.effect() + y.effect()) / 2) <= 1e-6);
+    CHECK(mean.spread.n == 2);
+    CHECK(std::abs(mean.spread.sd - std::abs(x.effect() - y.effect()) / 2) <= 1e-6);
+    CHECK(mean.spread.sign_agreement == ((x.effect() > 0) == (y.effect() > 0) ? 1.0 : 0.5));
+  }
+}
+
 // ---- pf-infer: the whole path, and bad inputs ----
 
 namespace {
@@ -443,7 +471,7 @@ TEST_CASE("pf-infer --vcf --genome --regions: effects and skipped.tsv; native pr
   INFO("stderr: ", run.err);
   REQUIRE(run.exit_code == 0);
   const std::string out = read_text(w.dir.file("out.tsv")), skipped = read_text(w.dir.file("skipped.tsv"));
-  CHECK(out.rfind(genome_variant_tsv_header(false), 0) == 0);
+  CHECK(out.rfind(genome_variant_tsv_header(false, 1), 0) == 0);
   CHECK(std::count(out.begin(), out.end(), '\n') == 1 + 12);
   CHECK(skipped.rfind(skipped_variant_tsv_header(), 0) == 0);
   CHECK(contains(skipped, "\tREF disagrees with the genome"));
@@ -453,8 +481,28 @@ TEST_CASE("pf-infer --vcf --genome --regions: effects and skipped.tsv; native pr
   const ProcessResult native = run_pf_infer(w, {"--genome", w.genome, "--regions", w.bed});
   REQUIRE(native.exit_code == 0);
   const std::string predictions = read_text(w.dir.file("out.tsv"));
-  CHECK(predictions.rfind(region_prediction_tsv_header() + "p1\tchr1\t10\t90\t+\t", 0) == 0);
+  CHECK(predictions.rfind(region_prediction_tsv_header(1) + "p1\tchr1\t10\t90\t+\t", 0) == 0);
   CHECK(std::count(predictions.begin(), predictions.end(), '\n') == 6);
+}
+
+TEST_CASE("pf-infer --checkpoint twice: an ensemble adds sd, n and sign agreement; another label scale is refused") {
+  World w;
+  const std::string second = save_tiny_checkpoint(w.dir.file("tiny2"), 6, {5.0, 2.0});
+  const ProcessResult run =
+      run_pf_infer(w, {"--checkpoint", second, "--vcf", w.plain_vcf, "--genome", w.genome, "--regions", w.bed});
+  INFO("stderr: ", run.err);
+  REQUIRE(run.exit_code == 0);
+  const std::string out = read_text(w.dir.file("out.tsv"));
+  CHECK(out.rfind(genome_variant_tsv_header(false, 2), 0) == 0);
+  CHECK(contains(genome_variant_tsv_header(false, 2), "\teffect\teffect_sd\tn\tsign_agreement\n"));
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1 + 12);
+  fs::remove(w.dir.file("out.tsv"));
+  fs::remove(w.dir.file("skipped.tsv"));
+
+  const std::string other_scale = save_tiny_checkpoint(w.dir.file("other_scale"), 7, {6.0, 2.0});
+  const ProcessResult refused =
+      run_pf_infer(w, {"--checkpoint", other_scale, "--genome", w.genome, "--regions", w.bed});
+  check_rejected(w, refused, other_scale, {"label scale", w.dir.file("tiny")});
 }
 
 TEST_CASE("pf-infer --vcf: bad inputs get one line naming the file and leave no output") {

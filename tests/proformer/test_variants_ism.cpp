@@ -89,8 +89,8 @@ TEST_CASE("ism: batched mutagenesis equals one naive prediction per mutant strin
   CHECK(largest > 1e-4);  // the substitutions do change the prediction
 
   // The TSV: two comment lines and the column header, then one row per position.
-  CHECK(contains(ism_tsv_header(), "flanks removed"));
-  CHECK(contains(ism_tsv_header(), "id\tposition\tref_base\tA\tC\tG\tT\n"));
+  CHECK(contains(ism_tsv_header(1), "flanks removed"));
+  CHECK(contains(ism_tsv_header(1), "id\tposition\tref_base\tA\tC\tG\tT\n"));
   const std::string rows = ism_tsv_rows(result);
   CHECK(std::count(rows.begin(), rows.end(), '\n') == long(kPromoter.size()));
   CHECK(rows.rfind("s1\t1\tA\t0\t", 0) == 0);
@@ -134,7 +134,7 @@ TEST_CASE("variants: both column layouts give the naive predictions") {
     CHECK(effects[0].effect() != 0);
     if (n == 3) CHECK(effects[2].effect() == 0);
   }
-  CHECK(variant_tsv_header() == "id\tref\talt\talt_minus_ref\n");
+  CHECK(variant_tsv_header(1) == "id\tref\talt\talt_minus_ref\n");
   CHECK(variant_tsv_row({"v", 1.5, 2.25}) == "v\t1.5\t2.25\t0.75\n");
 }
 
