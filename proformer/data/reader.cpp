@@ -211,4 +211,13 @@ InputFormat input_format_from_name(const std::string& name, const char* program)
   PF_FAIL(program, "--input-format must be auto, fasta, tsv or lines, got '", excerpt(name), "'");
 }
 
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> fields;
+  size_t start = 0;
+  for (size_t end; (end = text.find(separator, start)) != std::string_view::npos; start = end + 1)
+    fields.push_back(text.substr(start, end - start));
+  fields.push_back(text.substr(start));
+  return fields;
+}
+
 }  // namespace pf::proformer

@@ -93,6 +93,10 @@ enum class InputFormat {
 // --input-format; throws pf::Error naming `program` otherwise.
 InputFormat input_format_from_name(const std::string& name, const char* program);
 
+// The fields of `text` between the separators, empty ones included
+// ("a,,b" -> a, "", b); the views point into `text`.
+std::vector<std::string_view> split(std::string_view text, char separator);
+
 // One inference input sequence.
 struct SequenceRecord {
   std::string id;        // FASTA: header up to the first whitespace; else the 0-based record index

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "proformer/data/reader.h"
 
 namespace pf::proformer::design {
 
@@ -39,15 +40,6 @@ std::vector<std::string> both_strands(const std::vector<std::string>& motifs) {
     out.push_back(reverse_complement(m));
   }
   return out;
-}
-
-std::vector<std::string_view> split_commas(std::string_view list) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  for (size_t comma; (comma = list.find(',', start)) != std::string_view::npos; start = comma + 1)
-    parts.push_back(list.substr(start, comma - start));
-  parts.push_back(list.substr(start));
-  return parts;
 }
 
 bool gc_in_window(const Constraints& c, int gc_count, int length) {
@@ -87,7 +79,7 @@ bool Constraints::is_mutable(int position) const {
 
 std::vector<std::string> parse_motifs(std::string_view list, const std::string& option) {
   std::vector<std::string> motifs;
-  for (std::string_view part : split_commas(list)) {
+  for (std::string_view part : split(list, ',')) {
     PF_CHECK(!part.empty(), "pf-design", option, ": empty motif in '", excerpt(list), "' (expected A, C, G, T motifs separated by commas)");
     std::string motif;
     for (size_t i = 0; i < part.size(); ++i) {
@@ -110,7 +102,7 @@ std::vector<std::pair<int, int>> parse_ranges(std::string_view list, const std::
     return value;
   };
   std::vector<std::pair<int, int>> ranges;
-  for (std::string_view part : split_commas(list)) {
+  for (std::string_view part : split(list, ',')) {
     const size_t dash = part.find('-');
     const int first = number(part.substr(0, dash), part);
     const int last = dash == std::string_view::npos ? first : number(part.substr(dash + 1), part);

@@ -17,15 +17,6 @@ enum class Layout { kUnknown, kSequences, kPosition };
 const char* const kSequenceColumns = "id, ref_seq, alt_seq";
 const char* const kPositionColumns = "id, ref_seq, position, alt_base";
 
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
-    fields.push_back(line.substr(start, tab - start));
-  fields.push_back(line.substr(start));
-  return fields;
-}
-
 std::string joined(const std::vector<std::string>& fields) {
   std::string out;
   for (const std::string& f : fields) out += (out.empty() ? "" : ", ") + f;
@@ -47,7 +38,8 @@ class VariantReader {
     std::string line;
     while (lines_.next(line)) {
       if (line.empty()) continue;
-      std::vector<std::string> fields = split_tabs(line);
+      std::vector<std::string> fields;
+      for (std::string_view field : split(line, '\t')) fields.emplace_back(field);
       if (layout_ == Layout::kUnknown && read_layout(fields)) continue;  // it was the header
       const size_t expected = layout_ == Layout::kSequences ? 3 : 4;
       PF_CHECK(fields.size() == expected, "variants", lines_.where(), ": ", fields.size(), " columns (expected ",
