@@ -27,6 +27,7 @@
 
 #include "apps/devices.h"
 #include "autograd/autocast.h"
+#include "bench/configs.h"
 #include "bench/peak.h"
 #include "core/cpu/cpu_backend.h"
 #include "core/cpu/host_cache.h"
@@ -39,19 +40,6 @@ using namespace pf;
 using namespace pf::proformer;
 
 namespace {
-
-ModelConfig config_named(const std::string& name) {
-  ModelConfig c;  // full: the original
-  if (name == "small") {
-    c.dim = 128;
-    c.blocks = 2;
-    c.heads = 4;
-    c.head_dim = 128;
-  } else {
-    PF_CHECK(name == "full", "bench_model", "--config must be full or small, got '", name, "'");
-  }
-  return c;
-}
 
 // Multiply-adds x 2 of one sequence's forward pass, counting the matrix
 // products and convolutions (everything else is under 1 %): 25.4 GFLOP at the
@@ -91,7 +79,7 @@ int main_body(int argc, char** argv) {
   const int threads = std::stoi(cli.get("threads"));
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
-  const ModelConfig config = config_named(cli.get("config"));
+  const ModelConfig config = bench::config_named(cli.get("config"), "bench_model");
   const int64_t B = std::stoll(cli.get("batch")), S = 2 * config.seq_len;
   const int reps = std::stoi(cli.get("reps"));
   const bool train = cli.get("mode") == "train";
