@@ -105,11 +105,7 @@ int main_body(int argc, char** argv) {
   cli.option("max-homopolymer", "longest run of one base allowed (0 = no limit)", "0");
   cli.option("output", "designs TSV (written atomically); stdout when not given");
   cli.option("plot", "draw DIR/design_trajectory.png, the score against rounds (needs gnuplot)");
-  cli.option("input-format", "auto, fasta, tsv or lines", "auto");
-  cli.option("batch-size", "sequences per forward pass (more on a GPU)", "32");
-  cli.option("threads", "CPU threads (0 = all cores)", "0");
-  cli.option("device", "cpu, cuda or cuda:N", "cpu");
-  cli.option("dtype", "f32, or bf16 / f16: mixed precision", "f32");
+  declare_run_options(cli);
   if (!cli.parse(argc, argv)) return 0;
   const std::vector<std::string> checkpoints = cli.get_all("checkpoint");
   PF_CHECK(!checkpoints.empty(), "pf-design", "--checkpoint is required (see --help)");

@@ -195,16 +195,11 @@ int main_body(int argc, char** argv) {
                   "sign_agreement (the share of members whose effect has the sign of the mean); --attributions\n"
                   "also writes attr_sd.npz.\n"
                   "See docs/variants.md.");
-  cli.option("checkpoint", "model checkpoint (a .model.safetensors file or its prefix, e.g. runs/demo/best); given "
-             "several times, an ensemble: outputs are the members' means, with sd and n columns added");
+  cli.option("checkpoint", "model checkpoint (a .model.safetensors file or its prefix, e.g. runs/demo/best); "
+             "several: an ensemble");
   cli.option("output", "output file (written atomically), stdout when not given; with --attributions a directory");
   cli.option("format", "output format: tsv or dream-json ({\"0\": pred, ...})", "tsv");
-  cli.option("input-format", "auto, fasta, tsv or lines", "auto");
-  // 32: on 2 CPU cores batch 256 ran the demo model 1.8x slower (its attention
-  // scores, [256, heads, 232, 232], no longer fit in cache) and used 6x the memory.
-  cli.option("batch-size", "sequences per forward pass (more on a GPU)", "32");
-  cli.option("threads", "CPU threads (0 = all cores)", "0");
-  cli.option("device", "cpu, cuda or cuda:N", "cpu");
+  declare_run_options(cli);
   cli.flag("skip-invalid", "report and skip bad records instead of stopping (not with --variants)");
   cli.option("variants", "predict variant effects for the pairs of this TSV file instead of the inputs");
   cli.flag("ism", "in-silico mutagenesis of each input sequence (L x 4 effects)");
@@ -222,8 +217,6 @@ int main_body(int argc, char** argv) {
              "uniform");
   cli.option("ig-shuffles", "integrated gradients, shuffled baseline: shuffles per sequence", "10");
   cli.option("ig-seed", "integrated gradients, shuffled baseline: seed of the shuffles", "1");
-  cli.option("dtype", "f32, or bf16 / f16: mixed precision (GEMMs in the half type, the f32 checkpoint cast once)",
-             "f32");
   if (!cli.parse(argc, argv)) return 0;
   PF_CHECK(cli.has("checkpoint"), "pf-infer", "--checkpoint is required (see --help)");
   const std::string format = cli.get("format");

@@ -129,6 +129,24 @@ std::string quoted(const std::string& text) {
   return out + "\"";
 }
 
+// The opening of a per-sequence plot's script `name`.gp: what wrote it and
+// how to redraw it, a PNG as wide as the sequence's L positions, the title,
+// and the position axis.
+std::string sequence_plot_opening(const std::string& what, const std::string& name, int L, const std::string& title,
+                                  const std::string& ylabel) {
+  std::ostringstream gp;
+  gp << "# " << what << "\n"
+     << "# Redraw in this directory: gnuplot " << name << ".gp\n"
+     << "set terminal pngcairo size " << std::max(640, 150 + 10 * L) << ",300 noenhanced\n"
+     << "set output " << quoted(name + ".png") << "\n"
+     << "set title " << quoted(title) << "\n"
+     << "set xlabel \"position (plasmid flanks removed)\"\n"
+     << "set ylabel " << quoted(ylabel) << "\n"
+     << "set xrange [0.5:" << L << ".5]\n"
+     << "set tics out\n";
+  return gp.str();
+}
+
 }  // namespace
 
 bool plot_training(const std::string& dir) {
@@ -152,8 +170,11 @@ bool plot_ism(const IsmResult& result, const std::string& dir) {
   std::snprintf(reference, sizeof reference, "%.4g", result.reference);
 
   std::ostringstream gp;
-  gp << "# In-silico mutagenesis heat map of " << result.id << ", written by pf-infer --ism --plot.\n"
-     << "# Redraw in this directory: gnuplot " << name << ".gp\n"
+  gp << sequence_plot_opening("In-silico mutagenesis heat map of " + result.id + ", written by pf-infer --ism --plot.",
+                              name, L,
+                              result.id + ": effect = prediction(mutant) - prediction(reference), reference " +
+                                  reference,
+                              "substituted base")
      << "# $effects: one row per base (A C G T), one column per position (flanks removed).\n"
      << "$effects << EOD\n";
   for (size_t b = 0; b < kBases.size(); ++b) {
@@ -165,17 +186,8 @@ bool plot_ism(const IsmResult& result, const std::string& dir) {
     if (const size_t b = kBases.find(result.bases[size_t(i)]); b != std::string_view::npos)
       gp << i + 1 << " " << b << "\n";
   gp << "EOD\n"
-     << "set terminal pngcairo size " << std::max(640, 150 + 10 * L) << ",300 noenhanced\n"
-     << "set output " << quoted(name + ".png") << "\n"
-     << "set title " << quoted(result.id + ": effect = prediction(mutant) - prediction(reference), reference " +
-                               reference)
-     << "\n"
-     << "set xlabel \"position (plasmid flanks removed)\"\n"
-     << "set ylabel \"substituted base\"\n"
      << "set ytics (\"A\" 0, \"C\" 1, \"G\" 2, \"T\" 3)\n"
-     << "set xrange [0.5:" << L << ".5]\n"
      << "set yrange [3.5:-0.5]\n"
-     << "set tics out\n"
      << "set cblabel \"effect\"\n"
      << "set palette defined (-1 \"#2166ac\", 0 \"white\", 1 \"#b2182b\")\n"
      << "set cbrange [" << -range << ":" << range << "]\n"
@@ -194,17 +206,10 @@ bool plot_logo(const Attribution& a, const std::string& dir) {
   std::snprintf(prediction, sizeof prediction, "%.4g", a.prediction);
 
   std::ostringstream gp;
-  gp << "# Sequence logo of " << a.id << ", written by pf-infer --attributions --plot.\n"
-     << "# Redraw in this directory: gnuplot " << name << ".gp\n"
+  gp << sequence_plot_opening("Sequence logo of " + a.id + ", written by pf-infer --attributions --plot.", name, L,
+                              a.id + ": projected score, prediction " + prediction, "score")
      << "# One polygon per position: the base's glyph (logo.h) scaled to its projected score.\n"
-     << "set terminal pngcairo size " << std::max(640, 150 + 10 * L) << ",300 noenhanced\n"
-     << "set output " << quoted(name + ".png") << "\n"
-     << "set title " << quoted(a.id + ": projected score, prediction " + prediction) << "\n"
-     << "set xlabel \"position (plasmid flanks removed)\"\n"
-     << "set ylabel \"score\"\n"
-     << "set xrange [0.5:" << L << ".5]\n"
-     << "set yrange [" << -range << ":" << range << "]\n"
-     << "set tics out\n";
+     << "set yrange [" << -range << ":" << range << "]\n";
   int object = 0;
   for (int i = 0; i < L; ++i) {
     const int b = token_of(a.bases[size_t(i)]);
