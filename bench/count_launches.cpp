@@ -24,6 +24,7 @@
 #include <string>
 
 #include "autograd/autocast.h"
+#include "bench/configs.h"
 #include "core/backend.h"
 #include "core/cpu/cpu_backend.h"
 #include "core/storage.h"
@@ -192,13 +193,7 @@ int main_body(int argc, char** argv) {
   cli.option("threads", "CPU threads", "2");
   if (!cli.parse(argc, argv)) return 0;
   omp_set_num_threads(int(cli.get_int("threads", 1)));
-  ModelConfig config;  // full
-  if (cli.get("config") == "small") {
-    config.dim = 128, config.blocks = 2, config.heads = 4, config.head_dim = 128;
-  } else {
-    PF_CHECK(cli.get("config") == "full", "count_launches", "--config must be full or small, got '",
-             cli.get("config"), "'");
-  }
+  const ModelConfig config = bench::config_named(cli.get("config"), "count_launches");
   const int64_t B = cli.get_int("batch", 1);
   Precision precision;
   precision.dtype = dtype_from_name(cli.get("dtype"));
