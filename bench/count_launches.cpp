@@ -10,7 +10,8 @@
 //   host syncs     copies to the host and synchronize() calls;
 //   host->device   copies from the host (the batch, the positions);
 //   saved          the bytes a forward pass and loss leave alive for
-//                  backward (saved_by_forward, below).
+//                  backward (saved_by_forward, below), and their split by
+//                  the backend call that made each one.
 // Calls and syncs do not depend on the batch size; saved bytes but the
 // weights' copies grow with it linearly, so a small batch scaled up estimates
 // batch 512 (the figure printed beside it), which would not fit in this
@@ -46,8 +47,23 @@ class CountingBackend final : public Backend {
   int64_t host_syncs = 0, host_to_device = 0;
 
   const char* name() const override { return "counting (cpu)"; }
-  void* allocate(size_t nbytes) override { return cpu_.allocate(nbytes); }
-  void deallocate(void* ptr) override { cpu_.deallocate(ptr); }
+  // Each live storage and the call that made it: a storage belongs to the
+  // first call after its allocation (an op allocates its output, then runs).
+  struct Made {
+    std::string call;
+    size_t bytes;
+  };
+  std::map<void*, Made> live;
+
+  void* allocate(size_t nbytes) override {
+    void* ptr = cpu_.allocate(nbytes);
+    live[ptr] = {kNoCallYet, nbytes};
+    return ptr;
+  }
+  void deallocate(void* ptr) override {
+    live.erase(ptr);
+    cpu_.deallocate(ptr);
+  }
   void copy_to_host(const void* src, void* dst, size_t nbytes) override {
     ++host_syncs;
     cpu_.copy_to_host(src, dst, nbytes);
@@ -148,7 +164,12 @@ class CountingBackend final : public Backend {
   }
 
  private:
-  int count(const std::string& call) { return int(++calls[call]); }
+  static constexpr const char* kNoCallYet = "(no call yet)";
+  int count(const std::string& call) {
+    for (auto& [ptr, made] : live)
+      if (made.call == kNoCallYet) made.call = call;
+    return int(++calls[call]);
+  }
   Backend& cpu_ = cpu_backend();
 };
 
@@ -171,17 +192,28 @@ Batch random_batch(int64_t B, int64_t T, Generator& gen) {
 // live once the loss exists, above those live before. Under autocast that
 // includes the weights' low-precision copies (the GEMMs' backward reads them),
 // which do not grow with the batch; the rest does, row by row.
+// by_call splits them by the backend call that made each storage.
 struct SavedBytes {
   size_t total = 0, weight_copies = 0;
+  std::map<std::string, size_t> by_call;
 };
-SavedBytes saved_by_forward(const Proformer& model, const Batch& batch, DType dtype, Generator& dropout_gen) {
+SavedBytes saved_by_forward(const Proformer& model, const Batch& batch, DType dtype, Generator& dropout_gen,
+                            const CountingBackend& counting) {
   const BatchTensors in = to_tensors(batch, Device::cuda());
   const size_t before = storage_stats(Device::Kind::CUDA).live_bytes;
+  std::map<void*, size_t> existing;  // storage -> bytes, live before the forward
+  for (const auto& [ptr, made] : counting.live) existing[ptr] = made.bytes;
   autocast::AutocastGuard autocast(dtype);
   const Loss loss = proformer_loss(model.forward(in.tokens, dropout_gen), in.labels_z, in.targets, in.mask, 1.0,
                                    double(masked_count(batch)) + 1);
-  const size_t copies = dtype == DType::f32 ? 0 : size_t(model.parameter_count()) * dtype_size(dtype);
-  return {storage_stats(Device::Kind::CUDA).live_bytes - before, copies};
+  SavedBytes saved;
+  saved.total = storage_stats(Device::Kind::CUDA).live_bytes - before;
+  saved.weight_copies = dtype == DType::f32 ? 0 : size_t(model.parameter_count()) * dtype_size(dtype);
+  for (const auto& [ptr, made] : counting.live) {
+    const auto old = existing.find(ptr);
+    if (old == existing.end() || old->second != made.bytes) saved.by_call[made.call] += made.bytes;
+  }
+  return saved;
 }
 
 int main_body(int argc, char** argv) {
@@ -220,7 +252,7 @@ int main_body(int argc, char** argv) {
   compute_gradients(context, batch, 2);
   apply_gradients(context, 1e-4, 2);
   const CountingBackend step = counting;  // the counts of this step alone
-  const SavedBytes saved = saved_by_forward(model, batch, precision.dtype, dropout_gen);
+  const SavedBytes saved = saved_by_forward(model, batch, precision.dtype, dropout_gen, counting);
 
   int64_t total = 0;
   std::printf("one training step, %s model, batch %ld, %s, %ld parameters\n", cli.get("config").c_str(), long(B),
@@ -237,6 +269,9 @@ int main_body(int argc, char** argv) {
   std::printf("%-34s %8.3f GB, of which %.3f GB low-precision weight copies; batch 512: %.1f GB\n",
               "saved for backward", double(saved.total) / 1e9, double(saved.weight_copies) / 1e9,
               (double(saved.weight_copies) + 512 * per_row) / 1e9);
+  std::printf("%-34s %8s %6s\n", "saved for backward, by the call", "MB", "share");
+  for (const auto& [call, bytes] : saved.by_call)
+    std::printf("  %-32s %8.1f %5.1f%%\n", call.c_str(), double(bytes) / 1e6, 100.0 * double(bytes) / double(saved.total));
   return 0;
 }
 
