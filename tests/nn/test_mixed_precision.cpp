@@ -25,7 +25,7 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-TEST_CASE("autocast: linear runs in bf16, the loss in f32, gradients reach the f32 weights; a weight is cast once") {
+TEST_CASE("autocast: linear runs in bf16, the loss in f32, gradients reach the f32 weights, a weight is cast once") {
   Generator gen(3);
   nn::Linear layer(16, 8, true, gen);
   Tensor x = ops::uniform({4, 16}, -1, 1, gen);
@@ -51,7 +51,7 @@ TEST_CASE("autocast: linear runs in bf16, the loss in f32, gradients reach the f
   CHECK(layer.bias.grad().dtype() == DType::f32);
 }
 
-TEST_CASE("autocast: softmax of bf16 scores runs and stores in f32, as torch.autocast; its gradient reaches bf16") {
+TEST_CASE("autocast: softmax of bf16 scores runs and stores in f32, as torch.autocast, its gradient reaches bf16") {
   Generator gen(4);
   Tensor scores = ops::uniform({3, 37}, -4, 4, gen);
   scores.set_requires_grad(true);
@@ -105,7 +105,7 @@ TEST_CASE("half kernels: softmax, layer norm, swiglu, cross-entropy, dropout and
   }
 }
 
-TEST_CASE("loss scaler: an inf gradient skips the step and halves the scale; clean steps double it back") {
+TEST_CASE("loss scaler: an inf gradient skips the step and halves the scale, clean steps double it back") {
   Tensor w = Tensor::ones({2, 2});
   w.set_requires_grad(true);
   const nn::NamedTensors params = {{"layer.weight", w}};

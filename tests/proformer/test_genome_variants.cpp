@@ -416,7 +416,7 @@ TEST_CASE("genome variants: a minus-strand region scores as its reverse-compleme
   CHECK(minus.rows[0].offset == 80);  // chr1:51 is the 3' end of p2
 }
 
-TEST_CASE("genome variants: an ensemble's rows average its members' runs; references still once per region") {
+TEST_CASE("genome variants: an ensemble's rows average its members' runs, references still once per region") {
   World w;
   const std::string second = save_tiny_checkpoint(w.dir.file("tiny2"), 6, {5.0, 2.0});
   const std::vector<GenomeRegion> regions = read_genome_regions(Genome(w.genome), w.bed, 100);
@@ -465,7 +465,7 @@ void check_rejected(const World& w, const ProcessResult& result, const std::stri
 
 }  // namespace
 
-TEST_CASE("pf-infer --vcf --genome --regions: effects and skipped.tsv; native promoters without --vcf") {
+TEST_CASE("pf-infer --vcf --genome --regions: effects and skipped.tsv, native promoters without --vcf") {
   World w;
   const ProcessResult run = run_pf_infer(w, {"--vcf", w.indexed_vcf, "--genome", w.genome, "--regions", w.bed});
   INFO("stderr: ", run.err);
@@ -485,7 +485,7 @@ TEST_CASE("pf-infer --vcf --genome --regions: effects and skipped.tsv; native pr
   CHECK(std::count(predictions.begin(), predictions.end(), '\n') == 6);
 }
 
-TEST_CASE("pf-infer --checkpoint twice: an ensemble adds sd, n and sign agreement; another label scale is refused") {
+TEST_CASE("pf-infer --checkpoint twice: an ensemble adds sd, n and sign agreement, another label scale is refused") {
   World w;
   const std::string second = save_tiny_checkpoint(w.dir.file("tiny2"), 6, {5.0, 2.0});
   const ProcessResult run =

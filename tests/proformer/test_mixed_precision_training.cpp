@@ -82,7 +82,7 @@ TEST_CASE("mixed precision: an inf gradient in an f16 step skips that update and
             .empty());
 }
 
-TEST_CASE("mixed precision: a NaN gradient stops the run with the step and parameter; the last checkpoint loads") {
+TEST_CASE("mixed precision: a NaN gradient stops the run with the step and parameter, the last checkpoint loads") {
   for (const char* dtype : {"f32", "bf16"}) {
     CAPTURE(dtype);
     TempDir tmp("pf_test_amp");

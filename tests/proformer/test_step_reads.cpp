@@ -44,7 +44,7 @@ TEST_CASE("trainer: losses and checks are read back once per log interval, not o
   CHECK(thirty - ten == 4);  // 20 more steps: 4 more log intervals of 5, one read each
 }
 
-TEST_CASE("trainer: a NaN gradient between two reads stops the run naming its step; the checkpoint before stays") {
+TEST_CASE("trainer: a NaN gradient between two reads stops the run naming its step, the checkpoint before stays") {
   TempDir tmp("pf_test_reads");
   Config config = sparse_reads_config(tmp.path, 12, 4);
   config.output.checkpoint_every = 4;

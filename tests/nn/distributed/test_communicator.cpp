@@ -59,7 +59,7 @@ TEST_CASE("communicator: a process on its own is rank 0 of 1 and its collectives
   CHECK(x.to_vector<float>() == std::vector<float>{1.5f, -2});
 }
 
-TEST_CASE("grad reducer: buckets of about bucket_bytes; every .grad ends as its bucket's slice with its values") {
+TEST_CASE("grad reducer: buckets of about bucket_bytes, every .grad ends as its bucket's slice with its values") {
   std::vector<Tensor> params;
   for (int64_t n : {100, 200, 300}) {  // 400, 800, 1200 bytes
     params.push_back(Tensor::zeros({n}));

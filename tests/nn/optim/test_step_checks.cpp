@@ -51,7 +51,7 @@ TEST_CASE("step checks: losses are summed over the steps between reads, and each
   CHECK(sums.losses == std::vector<double>{7.0, 1.0, 2.0});
 }
 
-TEST_CASE("step checks: a NaN gradient sets the skip flag from its step on; the read names the step and parameter") {
+TEST_CASE("step checks: a NaN gradient sets the skip flag from its step on, the read names the step and parameter") {
   TwoParams params;
   nn::StepChecks checks(params.named());
   std::vector<double> skips;
@@ -91,7 +91,7 @@ TEST_CASE("step checks: non_finite_flag is 1 for inf and NaN, also in bf16 and f
   }
 }
 
-TEST_CASE("adam: a nonzero skip flag leaves parameters and moments as they were; a zero flag is a plain step") {
+TEST_CASE("adam: a nonzero skip flag leaves parameters and moments as they were, a zero flag is a plain step") {
   Tensor plain = Tensor::from_vector(std::vector<float>{1, -2, 3}, {3});
   Tensor flagged = ops::clone(plain), skipped = ops::clone(plain);
   nn::Adam a({{"p", plain}}, {}), b({{"p", flagged}}, {}), c({{"p", skipped}}, {});
