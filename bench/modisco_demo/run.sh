@@ -21,7 +21,7 @@ if [[ ! -x "$here/.venv/bin/modisco" ]]; then
   "$here/.venv/bin/pip" install --quiet modisco-lite
 fi
 
-zcat "$root/data/test_sequences.txt.gz" | head -n "$n" > "$out/sequences.txt"
+head -n "$n" < <(zcat "$root/data/test_sequences.txt.gz") > "$out/sequences.txt"  # not zcat | head: pipefail would stop at zcat's SIGPIPE
 "$root/build/apps/pf-infer" --checkpoint "$checkpoint" --threads 2 --attributions "$method" \
   --output "$out/attributions" "$out/sequences.txt"
 "$here/.venv/bin/modisco" motifs -s "$out/attributions/ohe.npz" -a "$out/attributions/attr.npz" \
