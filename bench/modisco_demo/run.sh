@@ -18,7 +18,7 @@ mkdir -p "$out"
 
 if [[ ! -x "$here/.venv/bin/modisco" ]]; then
   /usr/bin/python3 -m venv "$here/.venv"
-  "$here/.venv/bin/pip" install --quiet modisco-lite
+  "$here/.venv/bin/pip" install --quiet -r "$here/requirements.txt"
 fi
 
 head -n "$n" < <(zcat "$root/data/test_sequences.txt.gz") > "$out/sequences.txt"  # not zcat | head: pipefail would stop at zcat's SIGPIPE
