@@ -46,8 +46,8 @@ class Candidates {
       Scored& s = out[size_t(i)];
       s.promoter = promoters_[size_t(i)];
       for (int64_t m = 0; m < p.members; ++m) s.predictions.push_back(p.value(m, i));
-      s.mean = p.mean[size_t(i)];
-      s.sd = p.sd[size_t(i)];
+      s.mean = p.spread[size_t(i)].mean;
+      s.sd = p.spread[size_t(i)].sd;
       s.score = objective.score(s.mean, s.sd);
     }
     return out;

@@ -291,16 +291,14 @@ std::vector<Attribution> attribute(const LoadedModel& model, const std::vector<S
 Attribution average_members(const std::vector<Attribution>& per_member) {
   PF_CHECK(!per_member.empty(), "attributions", "no member attributions");
   Attribution out = per_member.front();
-  out.members = int64_t(per_member.size());
-  if (out.members == 1) return out;
   std::vector<double> values(per_member.size());  // [M] one quantity
   auto spread = [&](auto member_value) {
     for (size_t m = 0; m < per_member.size(); ++m) values[m] = member_value(per_member[m]);
     return spread_over_members(values);
   };
-  const MemberSpread prediction = spread([](const Attribution& a) { return a.prediction; });
-  out.prediction = prediction.mean;
-  out.prediction_sd = prediction.sd;
+  out.spread = spread([](const Attribution& a) { return a.prediction; });
+  if (per_member.size() == 1) return out;
+  out.prediction = out.spread.mean;
   out.score_sd.assign(out.scores.size(), {0, 0, 0, 0});
   for (size_t i = 0; i < out.scores.size(); ++i)
     for (size_t b = 0; b < 4; ++b) {

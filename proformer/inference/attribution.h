@@ -79,8 +79,7 @@ struct Attribution {
   std::string bases;       // the promoter with the plasmid flanks removed, upper case (L nt)
   double prediction = 0;   // training label scale
   std::vector<std::array<float, 4>> scores;  // [L][A C G T] hypothetical scores, training label scale
-  int64_t members = 1;
-  double prediction_sd = 0;                    // over the members
+  MemberSpread spread = {};                         // of the prediction over the members (n 1 for one model)
   std::vector<std::array<float, 4>> score_sd = {};  // [L][A C G T] over the members; empty for one model
   // The score of the promoter's own base at position i (0 at an N).
   float projected(size_t i) const;

@@ -67,7 +67,7 @@ std::string attribution_tsv_row(const Attribution& a) {
   char number[32];
   std::snprintf(number, sizeof number, "%.6g", a.prediction);
   std::string row = a.id + "\t" + a.sequence + "\t" + std::to_string(a.bases.size()) + "\t" + number +
-                    spread_tsv_columns({a.prediction, a.prediction_sd, a.members, 1}, false) + "\t";
+                    spread_tsv_columns(a.spread, false) + "\t";
   for (size_t i = 0; i < a.bases.size(); ++i) {
     std::snprintf(number, sizeof number, "%s%.6g", i ? "," : "", a.projected(i));
     row += number;

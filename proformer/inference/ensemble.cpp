@@ -40,11 +40,7 @@ EnsemblePredictions Ensemble::predict(const uint8_t* tokens, int64_t n, int64_t 
     const std::vector<float> z = predict_encoded(*member.model, tokens, n, batch_size);  // [N] z-space
     for (float zi : z) out.values.push_back(member.state.label_stats.unzscore(zi));
   }
-  for (int64_t i = 0; i < n; ++i) {
-    const MemberSpread s = spread_over_members(out.row_values(i));
-    out.mean.push_back(s.mean);
-    out.sd.push_back(s.sd);
-  }
+  for (int64_t i = 0; i < n; ++i) out.spread.push_back(spread_over_members(out.row_values(i)));
   return out;
 }
 

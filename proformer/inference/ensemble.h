@@ -6,7 +6,7 @@
 //
 //   Ensemble models({"runs/a/best", "runs/b/best"});
 //   EnsemblePredictions p = models.predict(tokens, n, 32);  // tokens [n, 2 * seq_len]
-//   p.value(1, i), p.mean[i], p.sd[i]                        // training label scale
+//   p.value(1, i), p.spread[i].mean, p.spread[i].sd          // training label scale
 //
 // Members may differ in architecture but must read the same input (seq_len)
 // and predict on the same label scale (mean and std of the training labels),
@@ -41,8 +41,7 @@ std::string spread_tsv_columns(const MemberSpread& spread, bool sign);
 struct EnsemblePredictions {
   int64_t members = 0, rows = 0;
   std::vector<float> values;  // [M, N] each member's prediction, training label scale
-  std::vector<double> mean;   // [N] mean over the members
-  std::vector<double> sd;     // [N] population standard deviation over the members (0 for one member)
+  std::vector<MemberSpread> spread;  // [N] mean, sd (0 for one member) and sign agreement over the members
 
   float value(int64_t member, int64_t row) const { return values[size_t(member * rows + row)]; }
   // Each member's value of a row, [M].

@@ -40,10 +40,7 @@ void predict_regions(const Ensemble& models, const std::vector<GenomeRegion>& re
     std::vector<uint8_t> tokens(n * T);  // [n, T]
     for (size_t i = 0; i < n; ++i) encode_promoter(regions[first + i].sequence, seq_len, tokens.data() + i * T);
     const EnsemblePredictions p = models.predict(tokens.data(), int64_t(n), batch_size);
-    for (size_t i = 0; i < n; ++i) {
-      const MemberSpread spread = spread_over_members(p.row_values(int64_t(i)));
-      sink({&regions[first + i], spread.mean, spread});
-    }
+    for (size_t i = 0; i < n; ++i) sink({&regions[first + i], p.spread[i].mean, p.spread[i]});
   }
 }
 

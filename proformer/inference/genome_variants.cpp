@@ -35,6 +35,7 @@ class EffectBatcher {
         sink_(std::move(sink)),
         seq_len_(int(models.seq_len())),
         reference_(regions.size()),
+        reference_mean_(regions.size()),
         reference_row_(regions.size(), -1) {}
 
   // `row` with its alt prediction still to make from `alt_sequence` (the
@@ -55,6 +56,7 @@ class EffectBatcher {
     for (const int64_t region : queued_references_) {
       int64_t& row = reference_row_[size_t(region)];
       reference_[size_t(region)] = z.row_values(row);
+      reference_mean_[size_t(region)] = z.spread[size_t(row)].mean;
       row = -1;
       ++reference_predictions_;
     }
@@ -62,8 +64,8 @@ class EffectBatcher {
       const std::vector<double>& reference = reference_[size_t(p.region)];  // [M]
       std::vector<double> effects = z.row_values(p.token_row);              // [M] alt, then alt - ref
       for (size_t m = 0; m < effects.size(); ++m) effects[m] -= reference[m];
-      p.row.reference = spread_over_members(reference).mean;
-      p.row.alternative = z.mean[size_t(p.token_row)];
+      p.row.reference = reference_mean_[size_t(p.region)];
+      p.row.alternative = z.spread[size_t(p.token_row)].mean;
       p.row.spread = spread_over_members(effects);
       sink_(p.row);
     }
@@ -93,6 +95,7 @@ class EffectBatcher {
   std::function<void(const RegionVariantEffect&)> sink_;
   int seq_len_;
   std::vector<std::vector<double>> reference_;  // [regions][M]: reference predictions, empty until made
+  std::vector<double> reference_mean_;          // [regions]: their mean over the members
   std::vector<int64_t> reference_row_;  // [regions]: its row in tokens_ while queued, else -1
   std::vector<int64_t> queued_references_;
   std::vector<Pending> pending_;

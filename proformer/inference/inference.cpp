@@ -51,7 +51,7 @@ InferenceStats run_inference(const Ensemble& models, const std::vector<std::stri
     if (pending.empty()) return;
     const EnsemblePredictions p = models.predict(tokens.data(), int64_t(pending.size()), options.batch_size);
     for (size_t i = 0; i < pending.size(); ++i) {
-      pending[i].spread = spread_over_members(p.row_values(int64_t(i)));
+      pending[i].spread = p.spread[i];
       pending[i].value = pending[i].spread.mean;
       pending[i].z = models.label_stats().zscore(float(pending[i].value));
       sink(pending[i]);

@@ -36,7 +36,7 @@ IsmResult in_silico_mutagenesis(const Ensemble& models, std::string id, std::str
   IsmResult result;
   result.id = std::move(id);
   for (char c : trimmed) result.bases += char(std::toupper(static_cast<unsigned char>(c)));
-  result.reference = p.mean[0];
+  result.reference = p.spread[0].mean;
   result.members = p.members;
   result.effects.assign(size_t(L), {0, 0, 0, 0});
   result.effect_sd.assign(size_t(L), {0, 0, 0, 0});

@@ -114,7 +114,7 @@ int64_t predict_variants(const Ensemble& models, const std::string& path, int64_
     const EnsemblePredictions p = models.predict(tokens.data(), int64_t(tokens.size()) / T, batch_size);
     for (size_t i = 0; i < ids.size(); ++i) {
       const int64_t ref = 2 * int64_t(i), alt = ref + 1;
-      sink({ids[i], p.mean[size_t(ref)], p.mean[size_t(alt)], spread_over_members(p.differences(ref, alt))});
+      sink({ids[i], p.spread[size_t(ref)].mean, p.spread[size_t(alt)].mean, spread_over_members(p.differences(ref, alt))});
     }
     pairs += int64_t(ids.size());
     ids.clear();

@@ -53,17 +53,17 @@ TEST_CASE("ensemble: member predictions, mean and sd") {
   }
   for (int64_t i = 0; i < 3; ++i) {
     const double a = p.value(0, i), b = p.value(1, i), c = p.value(2, i), mean = (a + b + c) / 3;
-    CHECK(p.mean[size_t(i)] == doctest::Approx(mean).epsilon(1e-12));
+    CHECK(p.spread[size_t(i)].mean == doctest::Approx(mean).epsilon(1e-12));
     const double sd = std::sqrt(((a - mean) * (a - mean) + (b - mean) * (b - mean) + (c - mean) * (c - mean)) / 3);
-    CHECK(p.sd[size_t(i)] == doctest::Approx(sd).epsilon(1e-12));
-    CHECK(p.sd[size_t(i)] > 0);  // three different models disagree
+    CHECK(p.spread[size_t(i)].sd == doctest::Approx(sd).epsilon(1e-12));
+    CHECK(p.spread[size_t(i)].sd > 0);  // three different models disagree
   }
 
   const Ensemble one({paths[0]});
   const EnsemblePredictions q = one.predict(tokens.data(), 3, 8);
   for (int64_t i = 0; i < 3; ++i) {
-    CHECK(q.mean[size_t(i)] == double(p.value(0, i)));
-    CHECK(q.sd[size_t(i)] == 0);
+    CHECK(q.spread[size_t(i)].mean == double(p.value(0, i)));
+    CHECK(q.spread[size_t(i)].sd == 0);
   }
 }
 
@@ -106,5 +106,5 @@ TEST_CASE("ensemble: members trained with different train.seed share the label s
   CHECK(ensemble.member(0).state.label_stats.mean == ensemble.member(1).state.label_stats.mean);
   const std::vector<uint8_t> tokens = three_promoters();
   const EnsemblePredictions p = ensemble.predict(tokens.data(), 3, 3);
-  CHECK(p.sd[0] > 0);  // different seeds, different models
+  CHECK(p.spread[0].sd > 0);  // different seeds, different models
 }

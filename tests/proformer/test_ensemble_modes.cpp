@@ -82,7 +82,7 @@ TEST_CASE("ensemble modes: N copies of one checkpoint give the single model's ou
     for (double sd : row) CHECK(sd == 0);
   REQUIRE(copies.saliency.size() == alone.saliency.size());
   for (size_t k = 0; k < alone.saliency.size(); ++k) {
-    CHECK(copies.saliency[k].members == 3);
+    CHECK(copies.saliency[k].spread.n == 3);
     CHECK(copies.saliency[k].prediction == alone.saliency[k].prediction);
     for (size_t i = 0; i < alone.saliency[k].scores.size(); ++i)
       for (size_t b = 0; b < 4; ++b) {
@@ -122,7 +122,7 @@ TEST_CASE("ensemble modes: two checkpoints give the average of two separate runs
   for (size_t k = 0; k < kPromoters.size(); ++k) {
     const Attribution &x = run_a.saliency[k], &y = run_b.saliency[k], &mean = both.saliency[k];
     CHECK(std::abs(mean.prediction - (x.prediction + y.prediction) / 2) <= 1e-6);
-    CHECK(std::abs(mean.prediction_sd - std::abs(x.prediction - y.prediction) / 2) <= 1e-6);
+    CHECK(std::abs(mean.spread.sd - std::abs(x.prediction - y.prediction) / 2) <= 1e-6);
     for (size_t i = 0; i < mean.scores.size(); ++i)
       for (size_t c = 0; c < 4; ++c) {
         CHECK(std::abs(mean.scores[i][c] - (x.scores[i][c] + y.scores[i][c]) / 2) <= 1e-6f);
