@@ -120,7 +120,7 @@ int main_body(int argc, char** argv) {
         loss = proformer_loss(model.forward(tokens, gen), labels, targets, mask, masked);
       }
       loss.total.backward();
-      nn::clip_gradients(model.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
+      nn::clip_gradients(optimizer.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
       optimizer.step(1e-4);
     } else {
       model.eval();

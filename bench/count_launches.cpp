@@ -77,7 +77,11 @@ class CountingBackend final : public Backend {
     cpu_.synchronize();
   }
 
-  void copy(const Tensor& s, const Tensor& d) override { count("copy"), cpu_.copy(s, d); }
+  void copy(const Tensor& s, const Tensor& d) override {
+    count(s.dtype() != d.dtype() ? std::string("copy, cast ") + dtype_name(s.dtype()) + " -> " + dtype_name(d.dtype())
+                                 : std::string("copy, same dtype")),
+        cpu_.copy(s, d);
+  }
   void fill(const Tensor& d, double v) override { count("fill"), cpu_.fill(d, v); }
   void random_uniform(const Tensor& d, double lo, double hi, uint64_t seed, uint64_t offset) override {
     count("random_uniform"), cpu_.random_uniform(d, lo, hi, seed, offset);
@@ -161,6 +165,12 @@ class CountingBackend final : public Backend {
   void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1, double beta2,
                  double step_size, double eps, double decay, const Tensor& skip) override {
     count("adam_step"), cpu_.adam_step(param, grad, m, v, beta1, beta2, step_size, eps, decay, skip);
+  }
+  void segment_sum_squares(const Tensor& x, const Tensor& offsets, const Tensor& out) override {
+    count("segment_sum_squares"), cpu_.segment_sum_squares(x, offsets, out);
+  }
+  void scale_segments(const Tensor& x, const Tensor& offsets, const Tensor& factor) override {
+    count("scale_segments"), cpu_.scale_segments(x, offsets, factor);
   }
 
  private:

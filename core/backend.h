@@ -153,6 +153,16 @@ class Backend {
   // costs the host no read-back; see nn/optim/step_checks.h).
   virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1,
                          double beta2, double step_size, double eps, double decay, const Tensor& skip) = 0;
+  // Segments of a flat buffer (nn/optim/flat_parameters.h): x [N] holds P
+  // tensors back to back, segment p is x[offsets[p] .. offsets[p + 1]);
+  // offsets [P + 1] i64, ascending, offsets[0] = 0, offsets[P] = N.
+  // out [P] f64: out[p] = sum of x[i]^2 over segment p, accumulated in f64 (so
+  // it overflows only where x holds an inf, and is NaN where x holds a NaN).
+  virtual void segment_sum_squares(const Tensor& x, const Tensor& offsets, const Tensor& out) = 0;
+  // x[i] *= factor[p] in place over segment p; factor [P] f64 is rounded to
+  // x's compute type first (f32 for the half types), so for f32 and f64 this is
+  // ops::mul(segment, ops::to(factor[p], x.dtype())) bit for bit.
+  virtual void scale_segments(const Tensor& x, const Tensor& offsets, const Tensor& factor) = 0;
 };
 
 // The backend that owns memory and kernels on `device`. The CPU backend always

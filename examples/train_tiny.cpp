@@ -44,7 +44,7 @@ Loss train_on_batch(Proformer& model, nn::Adam& optimizer, const Batch& b, Gener
   Loss loss = proformer_loss(out, labels, targets, mask, double(masked_count(b)));
   model.zero_grad();
   loss.total.backward();
-  nn::clip_gradients(model.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
+  nn::clip_gradients(optimizer.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
   optimizer.step(1e-3);
   return loss;
 }

@@ -78,6 +78,8 @@ class CpuBackend final : public Backend {
   void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) override;
   void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1, double beta2,
                  double step_size, double eps, double decay, const Tensor& skip) override;
+  void segment_sum_squares(const Tensor& x, const Tensor& offsets, const Tensor& out) override;
+  void scale_segments(const Tensor& x, const Tensor& offsets, const Tensor& factor) override;
 };
 
 // The process-wide CPU backend.

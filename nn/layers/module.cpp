@@ -46,8 +46,6 @@ void Module::zero_grad() {
   for (const Tensor& p : parameters()) p.set_grad(Tensor());
 }
 
-namespace {
-// Points the parameter's own TensorImpl at new data, keeping every handle valid.
 void replace_data(const Tensor& p, const Tensor& value) {
   TensorImpl& impl = p.impl();
   impl.storage = value.storage();
@@ -57,7 +55,6 @@ void replace_data(const Tensor& p, const Tensor& value) {
   impl.dtype = value.dtype();
   impl.grad = nullptr;
 }
-}  // namespace
 
 void Module::to(Device device) {
   for (const Tensor& p : parameters()) replace_data(p, ops::to(p, device));

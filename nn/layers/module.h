@@ -52,4 +52,9 @@ class Module {
   bool training_ = true;
 };
 
+// Points parameter p's own TensorImpl at value's data (shape, strides, dtype
+// and device included) and drops its .grad, keeping every handle valid: how
+// Module::to moves parameters and FlatParameters gathers them.
+void replace_data(const Tensor& p, const Tensor& value);
+
 }  // namespace pf::nn

@@ -2,12 +2,17 @@
 
 namespace pf::nn {
 
-Tensor non_finite_flag(const Tensor& x) {
-  // sum(x * 0) is 0 when every element is finite and NaN otherwise (inf * 0
-  // is NaN), without the false alarms a plain sum could give by overflowing;
-  // NaN is the one value not equal to itself.
-  const Tensor marker = ops::reshape(ops::to(ops::sum(ops::to(ops::mul(x, 0.0), DType::f32)), DType::f64), {1});
+Tensor non_finite_elements(const Tensor& x) {
+  // x * 0 is 0 where x is finite and NaN where not (inf * 0 is NaN); NaN is
+  // the one value not equal to itself.
+  const Tensor marker = ops::to(ops::mul(x, 0.0), DType::f64);
   return ops::scalar(ScalarOp::Rsub, ops::binary(BinaryOp::Eq, marker, marker), 1.0);
+}
+
+Tensor non_finite_flag(const Tensor& x) {
+  // sum(x * 0) is 0 when every element is finite and NaN otherwise, without
+  // the false alarms a plain sum could give by overflowing.
+  return non_finite_elements(ops::reshape(ops::sum(ops::to(ops::mul(x, 0.0), DType::f32)), {1}));
 }
 
 StepChecks::StepChecks(NamedTensors params) : params_(std::move(params)) {}
@@ -42,15 +47,14 @@ void StepChecks::add_losses(int64_t step, const std::vector<Tensor>& losses) {
   note(step, ops::concat({non_finite_flag(step_losses), no_bad_params_}, 0));
 }
 
-Tensor StepChecks::check_gradients(int64_t step) {
+Tensor StepChecks::check_gradients(int64_t step, const Tensor& grad_sum_squares) {
   NoGradGuard no_grad;
   PF_CHECK(sums_.defined(), "StepChecks", "check_gradients before add_losses");
-  std::vector<Tensor> flags = {Tensor::zeros({1}, DType::f64, sums_.device())};  // the losses' entry
-  for (const auto& [name, p] : params_) {
-    const Tensor grad = p.grad();
-    flags.push_back(grad.defined() ? non_finite_flag(grad) : Tensor::zeros({1}, DType::f64, sums_.device()));
-  }
-  note(step, ops::concat(flags, 0));
+  PF_CHECK(grad_sum_squares.shape() == Shape{int64_t(params_.size())} && grad_sum_squares.dtype() == DType::f64,
+           "StepChecks", "check_gradients needs f64 [", params_.size(), "] sums of squares, got ",
+           describe(grad_sum_squares));
+  const Tensor losses_entry = Tensor::zeros({1}, DType::f64, sums_.device());
+  note(step, ops::concat({losses_entry, non_finite_elements(grad_sum_squares)}, 0));
   return ops::scalar(ScalarOp::Rsub, healthy_, 1.0);
 }
 

@@ -9,6 +9,7 @@
 //   sums      += the step's losses                   [L] f64, since the last read
 //   bad        = 1 where the losses (entry 0) or a    [1 + P] f64, 0 or 1
 //                parameter's gradient (entry 1 + i) hold an inf or NaN
+//                (seen in its sum of squares: one kernel for all of them)
 //   first_step, first_bad = the step number and `bad` of the first step with
 //                any bad entry (kept until read)
 //   healthy    = 1 until that step, 0 from it on      0-d f64
@@ -36,9 +37,12 @@ class StepChecks {
   // every step): added to the sums and checked.
   void add_losses(int64_t step, const std::vector<Tensor>& losses);
   // After the gradients are complete (summed over micro-batches and ranks,
-  // unscaled): checks every gradient. Returns the optimiser's skip flag, a
-  // 0-d f64 tensor on the device, nonzero from the first bad step on.
-  Tensor check_gradients(int64_t step);
+  // unscaled): checks every gradient from its sum of squares, [P] f64 in the
+  // order of the constructor's params (FlatParameters::sum_squares: inf or
+  // NaN exactly where the gradient holds an inf or NaN). Returns the
+  // optimiser's skip flag, a 0-d f64 tensor on the device, nonzero from the
+  // first bad step on.
+  Tensor check_gradients(int64_t step, const Tensor& grad_sum_squares);
 
   struct Sums {
     std::vector<double> losses;  // summed over the steps since the last read
@@ -64,5 +68,7 @@ class StepChecks {
 
 // 1 when x holds an inf or NaN, else 0: a [1] f64 tensor on x's device.
 Tensor non_finite_flag(const Tensor& x);
+// Element by element: 1 where x[i] is inf or NaN, else 0; f64, x's shape.
+Tensor non_finite_elements(const Tensor& x);
 
 }  // namespace pf::nn

@@ -65,12 +65,12 @@ void compute_gradients(StepContext& step, const Batch& batch, int64_t step_numbe
 }
 
 void apply_gradients(StepContext& step, double lr, int64_t step_number) {
-  const nn::NamedTensors params = step.model.named_parameters();
+  nn::FlatParameters& params = step.optimizer.parameters();
   // After the all-reduce every rank sees the same gradients, so all skip or stop together.
-  if (step.precision.scaler && !step.precision.scaler->unscale_or_skip(params)) return;
-  const Tensor skip = step.checks.check_gradients(step_number);
+  if (step.precision.scaler && !step.precision.scaler->unscale_or_skip(params.params())) return;
+  const Tensor skip = step.checks.check_gradients(step_number, params.sum_squares(params.gather_gradients()));
   const nn::ClipMode mode = step.clipping.clip_mode == "global" ? nn::ClipMode::Global : nn::ClipMode::PerParameter;
-  nn::clip_gradients(step.model.parameters(), step.clipping.clip_value, step.clipping.clip_norm, mode);
+  nn::clip_gradients(params, step.clipping.clip_value, step.clipping.clip_norm, mode);
   step.optimizer.step(lr, skip);
 }
 

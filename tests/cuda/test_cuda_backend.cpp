@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -34,6 +35,7 @@
 #include "core/ops.h"
 #include "cuda/register.h"
 #include "nn/optim/optimizer.h"
+#include "nn/optim/step_checks.h"
 #include "proformer/model.h"
 #ifdef PF_HAVE_NCCL
 #include "cuda/nccl_communicator.h"
@@ -681,6 +683,39 @@ void add_optimizer_cases(Cases& cases) {
       }
 }
 
+// The segment kernels of the flat gradient buffer (nn/optim/flat_parameters.h):
+// segments of 0, 1, 300 and 5000 elements (one block each, the last strided
+// over many times), an inf and a NaN in two of them.
+void add_segment_cases(Cases& cases) {
+  const std::vector<int64_t> offsets = {0, 0, 1, 301, 5301};
+  for (DType dt : kFloatsAndHalves) {
+    auto inputs = [=](Device d) {
+      Tensor x = uniform_input({5301}, dt, d, 114, -3, 3);
+      ops::fill_(ops::narrow(x, 0, 7, 1), std::numeric_limits<double>::infinity());
+      ops::fill_(ops::narrow(x, 0, 4000, 1), std::numeric_limits<double>::quiet_NaN());
+      return std::pair{x, ops::to(Tensor::from_vector(offsets, {5}), d)};
+    };
+    add(cases, label("segment_sum_squares", dt, {5301}), dt, Compare::Nmse, [=](Device d) {
+      auto [x, bounds] = inputs(d);
+      ops::fill_(ops::narrow(x, 0, 7, 1), 2.0);  // finite values for the comparison; the flags below
+      Tensor out = Tensor::empty({4}, DType::f64, d);
+      backend_for(d).segment_sum_squares(x, bounds, out);
+      return Outputs{out};
+    });
+    add(cases, label("segment_sum_squares of inf and NaN", dt, {5301}), dt, Compare::Exact, [=](Device d) {
+      auto [x, bounds] = inputs(d);
+      Tensor out = Tensor::empty({4}, DType::f64, d);
+      backend_for(d).segment_sum_squares(x, bounds, out);
+      return Outputs{nn::non_finite_elements(out)};  // 0, 0, 1 (inf), 1 (NaN)
+    });
+    add(cases, label("scale_segments", dt, {5301}), dt, Compare::Nmse, [=](Device d) {
+      auto [x, bounds] = inputs(d);
+      backend_for(d).scale_segments(x, bounds, ops::to(Tensor::from_vector(std::vector<double>{2, 0.5, 1.0 / 3, -1}, {4}), d));
+      return Outputs{x};
+    });
+  }
+}
+
 // ---- the model's shapes ----
 void add_model_shape_cases(Cases& cases) {
   // Attention as the model runs it: q, k, v are [B, H, T, Dh] views of
@@ -811,12 +846,12 @@ Outputs training_step(Device d) {
                                                    ops::sum(mask).item());
   model.zero_grad();
   loss.total.backward();
-  nn::clip_gradients(model.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
-  Outputs out = {loss.total.detach()};
   const auto named = model.named_parameters();
+  nn::Adam adam(named, {});
+  nn::clip_gradients(adam.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
+  Outputs out = {loss.total.detach()};
   for (const auto& [name, p] : named)
     if (!is_key_bias(name)) out.push_back(ops::clone(p.grad()));
-  nn::Adam adam(named, {});
   adam.step(1e-3);
   for (const auto& [name, p] : named)
     if (!is_key_bias(name)) out.push_back(p.detach());
@@ -833,6 +868,7 @@ Cases all_cases() {
   add_agreement_cases(cases);
   add_half_cases(cases);
   add_optimizer_cases(cases);
+  add_segment_cases(cases);
   add_model_shape_cases(cases);
   add_training_step_case(cases);
   add_layout_cases(cases);
