@@ -145,11 +145,11 @@ void CudaBackend::copy_to_host(const void* src, void* host_dst, size_t nbytes) {
   wait_and_check();
 }
 
-// The source is pageable host memory (CPU tensors, std::vector), which
-// cudaMemcpyAsync stages before returning: the caller may free it right away
-// while the transfer itself stays queued on the stream.
+// The source is pageable host memory (CPU tensors, std::vector): staged
+// through pinned blocks (cuda/host_staging.h), so the copy waits for nothing
+// and the caller may free the source right away.
 void CudaBackend::copy_from_host(const void* host_src, void* dst, size_t nbytes) {
-  if (nbytes) cudaCheck(cudaMemcpyAsync(dst, host_src, nbytes, cudaMemcpyHostToDevice, stream_));
+  staging_.copy_to_device(host_src, dst, nbytes, stream_);
 }
 
 void CudaBackend::synchronize() { wait_and_check(); }

@@ -942,9 +942,9 @@ bool selected(const std::string& name) {
 
 // The TEST_CASEs beside the list of cases, for the "skipped" line.
 #ifdef PF_HAVE_NCCL
-constexpr size_t kOtherTests = 1 + 3;  // embedding determinism, the NCCL cases
+constexpr size_t kOtherTests = 2 + 3;  // embedding determinism, pinned uploads, the NCCL cases
 #else
-constexpr size_t kOtherTests = 1;
+constexpr size_t kOtherTests = 2;
 #endif
 
 }  // namespace
@@ -973,6 +973,32 @@ TEST_CASE("cuda: embedding backward gives the same bits on every run") {
     const std::vector<double> first = ops::embedding_backward(ids, dout, 3).to_vector<double>();
     for (int run = 0; run < 3; ++run) CHECK(ops::embedding_backward(ids, dout, 3).to_vector<double>() == first);
   }
+}
+
+// copy_from_host stages through a ring of pinned blocks (cuda/host_staging.h)
+// and returns before the transfer: many uploads in a row, more than the ring
+// holds, each source overwritten as soon as the call returns, behind a long
+// product that keeps the transfers queued, must all arrive as they were.
+TEST_CASE("cuda: uploads through the pinned ring arrive intact when the host reuses its memory at once") {
+  if (!selected("pinned uploads")) return;
+  const Tensor big = uniform_input({4096, 4096}, DType::f32, Device::cuda(), 64);
+  const Tensor product = ops::matmul(big, big);  // the uploads queue behind it
+  std::vector<float> source(30000);
+  std::vector<Tensor> uploaded;
+  for (int k = 0; k < 40; ++k) {
+    std::fill(source.begin(), source.end(), float(k));
+    Tensor device_copy = Tensor::empty({int64_t(source.size()) - k}, DType::f32, Device::cuda());
+    backend_for(Device::cuda()).copy_from_host(source.data(), device_copy.raw_data(),
+                                               size_t(device_copy.numel()) * sizeof(float));
+    std::fill(source.begin(), source.end(), -1.0f);  // the host reuses its memory at once
+    uploaded.push_back(device_copy);
+  }
+  for (int k = 0; k < 40; ++k) {
+    CAPTURE(k);
+    const std::vector<float> values = uploaded[size_t(k)].to_vector<float>();
+    CHECK(std::count(values.begin(), values.end(), float(k)) == int64_t(values.size()));
+  }
+  CHECK(std::isfinite(ops::sum(product).item()));
 }
 
 #ifdef PF_HAVE_NCCL
