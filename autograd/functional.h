@@ -77,7 +77,10 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
 
 // ---- linear algebra ----
 // alpha * (a [..., M, K] @ b [..., K, N]) -> [..., M, N], batch dims broadcast.
-Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
+// `strides`: the result's layout, as ops::matmul takes it. Each gradient is
+// written in its input's layout (when that is dense), so the permutes and
+// transposes that made the inputs give back gradients without copies.
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0, const Shape& strides = {});
 
 // x [R, K] @ w [K, N] + bias [N] -> [R, N] in one GEMM pass.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);

@@ -1,18 +1,22 @@
 // matmul: for C = alpha A @ B, dA = alpha dC @ B^T and dB = alpha A^T @ dC (summed over
-// broadcast batch dims). The transposes are views that GEMM reads in place.
+// broadcast batch dims). The transposes are views that GEMM reads in place,
+// and dA and dB are written in A's and B's layouts (ops::matmul's `layout`):
+// for attention's [B, H, T, Dh] views of [B, T, H, Dh] memory that is
+// [B, T, H, Dh] memory again, which the view ops' backward pass on as is.
 #include "autograd/autocast.h"
 #include "autograd/functional.h"
 
 namespace pf {
 
-Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha, const Shape& strides) {
   auto [a, b] = autocast::inputs("matmul", a_in, b_in);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   Tensor as = save_if(need_b, a), bs = save_if(need_a, b);  // da reads b, db reads a
-  const Shape a_shape = a.shape(), b_shape = b.shape();
-  return record("matmul", ops::matmul(a, b, alpha), {a, b}, [=](const Tensor& g) -> std::vector<Tensor> {
-    Tensor da = need_a ? ops::sum_to(ops::matmul(g, ops::transpose(bs, -1, -2), alpha), a_shape) : Tensor();
-    Tensor db = need_b ? ops::sum_to(ops::matmul(ops::transpose(as, -1, -2), g, alpha), b_shape) : Tensor();
+  const Shape a_shape = a.shape(), b_shape = b.shape(), a_strides = a.strides(), b_strides = b.strides();
+  return record("matmul", ops::matmul(a, b, alpha, strides), {a, b}, [=](const Tensor& g) -> std::vector<Tensor> {
+    // A broadcast input's gradient is summed down to it (sum_to); its strides do not fit the product then.
+    Tensor da = need_a ? ops::sum_to(ops::matmul(g, ops::transpose(bs, -1, -2), alpha, a_strides), a_shape) : Tensor();
+    Tensor db = need_b ? ops::sum_to(ops::matmul(ops::transpose(as, -1, -2), g, alpha, b_strides), b_shape) : Tensor();
     return {da, db};
   });
 }

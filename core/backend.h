@@ -85,10 +85,13 @@ class Backend {
 
   // ---- matrix products ----
   // c = alpha * a @ b + beta * c, batched. a [..., M, K], b [..., K, N],
-  // c [..., M, N] contiguous. a and b have c's batch dims (stride 0 where
-  // broadcast) and in their last two dims one unit stride: row-major
-  // (stride(-1) == 1) or column-major (stride(-2) == 1, i.e. a transposed
-  // view), so transposes are folded into the GEMM call, never copied.
+  // c [..., M, N]. a and b have c's batch dims (stride 0 where broadcast) and
+  // in their last two dims one unit stride: row-major (stride(-1) == 1) or
+  // column-major (stride(-2) == 1, i.e. a transposed view), so transposes are
+  // folded into the GEMM call, never copied. c has stride(-1) == 1; its rows
+  // (stride(-2) >= N where M > 1) and batch items may sit at any strides
+  // that do not overlap, so a GEMM can write a permuted layout in place
+  // (attention's [B, H, T, Dh] result straight into [B, T, H, Dh] memory).
   virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) = 0;
   // out [R, N] = x [R, K] @ w [K, N] + bias [N] (bias added to every row),
   // then max(out, 0) where relu; x and w as gemm's a and b, bias contiguous.

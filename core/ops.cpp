@@ -372,7 +372,29 @@ Tensor gemm_operand(const Tensor& x) {
 }
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
+bool is_dense(const Shape& shape, const Shape& strides) {
+  if (strides.size() != shape.size() || shape_numel(shape) == 0) return false;
+  std::vector<size_t> dims;  // those that step, fastest (smallest stride) first
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] > 1) dims.push_back(d);
+  std::sort(dims.begin(), dims.end(), [&](size_t x, size_t y) { return strides[x] < strides[y]; });
+  int64_t expected = 1;
+  for (size_t d : dims) {
+    if (strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
+namespace {
+// An uninitialised tensor of this shape with these (dense) strides.
+Tensor empty_strided(const Shape& shape, const Shape& strides, DType dtype, Device device) {
+  const Tensor storage = Tensor::empty({shape_numel(shape)}, dtype, device);
+  return Tensor::view_of(storage.storage(), shape, strides, 0, dtype);
+}
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha, const Shape& strides) {
   check_same(a, b, "matmul");
   check_float(a, "matmul");
   PF_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul", "needs at least 2-d operands, got ", describe(a), " and ",
@@ -387,6 +409,17 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
   c_shape.insert(c_shape.end(), {M, N});
   Tensor ac = gemm_operand(expand(a, a_shape));
   Tensor bc = gemm_operand(expand(b, b_shape));
+  const bool laid_out = K > 0 && is_dense(c_shape, strides);
+  if (laid_out && strides.end()[-1] == 1) {  // row-major rows at the given strides
+    Tensor c = empty_strided(c_shape, strides, a.dtype(), a.device());
+    backend(a).gemm(ac, bc, c, alpha, 0.0);
+    return c;
+  }
+  if (laid_out && strides.end()[-2] == 1) {  // column-major: c^T = b^T @ a^T is row-major
+    Tensor c = empty_strided(c_shape, strides, a.dtype(), a.device());
+    backend(a).gemm(transpose(bc, -1, -2), transpose(ac, -1, -2), transpose(c, -1, -2), alpha, 0.0);
+    return c;
+  }
   Tensor c = Tensor::empty(c_shape, a.dtype(), a.device());
   backend(a).gemm(ac, bc, c, alpha, 0.0);
   return c;

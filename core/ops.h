@@ -79,7 +79,17 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // alpha * (a [..., M, K] @ b [..., K, N]) -> [..., M, N], batch dims broadcast;
 // 1-D b is not supported (use unsqueeze). Transposed views are passed to GEMM
 // as is, and alpha is applied inside it (no extra pass over the result).
-Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
+// The result is contiguous, or has the given `strides` where they are dense
+// for its shape (is_dense) with a unit stride in one of the last two dims:
+// the GEMM writes that layout in place (a column-major one as the transposed
+// product), so a result that is permuted or transposed next needs no copy
+// (attention's [B, H, T, Dh] context in [B, T, H, Dh] memory). Other strides
+// are ignored.
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0, const Shape& strides = {});
+// Whether a tensor of this shape and these strides fills numel consecutive
+// slots, each once, in some order of its dims (contiguous, permuted or
+// transposed).
+bool is_dense(const Shape& shape, const Shape& strides);
 
 // x [R, K] @ w [K, N] + bias [N] -> [R, N], then max(., 0) where relu: the
 // backend adds the bias inside the GEMM (Backend::linear: a cuBLASLt epilogue

@@ -1,6 +1,7 @@
 // Batched GEMM through cuBLAS, reading every operand in place: C^T = B^T A^T
 // in cuBLAS's column-major terms, transposed views folded into the op (see
-// gemm_types.h). The batch dims, merged where they are one run, make one call: a
+// gemm_types.h), and c written at its own row and batch strides (ldc and the
+// batch strides), so a permuted layout is written in place. The batch dims, merged where they are one run, make one call: a
 // strided-batched call when one dim is left, else a pointer-array batched
 // call whose arrays a small kernel fills on the device (attention's q
 // [B, H, T, Dh] viewed in [B, T, H, Dh] memory has B and H unmergeable: one
@@ -74,6 +75,7 @@ struct GemmCall {
   int device;
   TransposedView va, vb;
   int m, n, k;  // cuBLAS's m = N, n = M
+  int ldc;      // c's row stride: C^T's leading dimension
   const void* alpha;
   const void* beta;
   GemmTypes types;
@@ -83,7 +85,7 @@ struct GemmCall {
   void strided(const BatchDim& dim, const char* a, const char* b, char* c) const {
     cublasCheck(cublasGemmStridedBatchedEx(handle, vb.op, va.op, m, n, k, alpha, b, types.data,
                                            checked_int(vb.ld, "leading dimension"), dim.b, a, types.data,
-                                           checked_int(va.ld, "leading dimension"), dim.a, beta, c, types.data, m,
+                                           checked_int(va.ld, "leading dimension"), dim.a, beta, c, types.data, ldc,
                                            dim.c, checked_int(dim.size, "batch"), types.compute, CUBLAS_GEMM_DEFAULT));
   }
 
@@ -107,7 +109,7 @@ struct GemmCall {
     gemm_pointer_arrays(stream, batch, count, a, b, c, element, p);
     cublasCheck(cublasGemmBatchedEx(handle, vb.op, va.op, m, n, k, alpha, p + count, types.data,
                                     checked_int(vb.ld, "leading dimension"), p, types.data,
-                                    checked_int(va.ld, "leading dimension"), beta, p + 2 * count, types.data, m,
+                                    checked_int(va.ld, "leading dimension"), beta, p + 2 * count, types.data, ldc,
                                     checked_int(count, "batch"), types.compute, CUBLAS_GEMM_DEFAULT));
   }
 };
@@ -134,6 +136,7 @@ void CudaBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double
                       checked_int(N, "N"),
                       checked_int(M, "M"),
                       checked_int(K, "K"),
+                      checked_int(M > 1 ? c.stride(-2) : N, "leading dimension"),
                       f64 ? static_cast<const void*>(&alpha) : &alpha32,
                       f64 ? static_cast<const void*>(&beta) : &beta32,
                       gemm_types(c.dtype(), tf32_),

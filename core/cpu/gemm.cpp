@@ -18,7 +18,8 @@ template <typename T>
 using ColMajorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>, 0,
                                Eigen::OuterStride<>>;
 template <typename T>
-using RowMajorOut = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+using RowMajorOut = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+                               Eigen::OuterStride<>>;
 
 // Calls fn(matrix_expression) with the [rows, cols] matrix at p whose element
 // (i, j) sits at p[i * row_stride + j * col_stride]; one of the strides is 1.
@@ -41,12 +42,15 @@ int64_t batch_offset(const Tensor& t, int64_t index) {
   return offset;
 }
 
+// The row stride of the result c [..., M, N] (any value serves a single row).
+int64_t out_row_stride(const Tensor& c) { return c.size(-2) > 1 ? c.stride(-2) : c.size(-1); }
+
 // One batch item through Eigen (which spreads it over its threads unless it runs
 // inside a parallel loop already).
 template <typename T>
 void eigen_gemm(const T* ap, const T* bp, T* cp, int64_t M, int64_t N, int64_t K, const Tensor& a, const Tensor& b,
-                T alpha, T beta) {
-  RowMajorOut<T> C(cp, M, N);
+                const Tensor& c, T alpha, T beta) {
+  RowMajorOut<T> C(cp, M, N, Eigen::OuterStride<>(out_row_stride(c)));
   with_matrix(ap, M, K, a.stride(-2), a.stride(-1), [&](const auto& A) {
     with_matrix(bp, K, N, b.stride(-2), b.stride(-1), [&](const auto& B) {
       if (beta == T(0))
@@ -86,7 +90,9 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
       (c.dtype() == DType::f32 || (is_half(c.dtype()) && !native_half_gemm(c.dtype())))) {
     return each_item([&](int64_t item) {
       cpu::sgemm(M, N, K, float(alpha), matrix_of(a, item), matrix_of(b, item), float(beta),
-                 {static_cast<char*>(c.raw_data()) + item * M * N * dtype_size(c.dtype()), N, c.dtype()}, !by_item);
+                 {static_cast<char*>(c.raw_data()) + batch_offset(c, item) * int64_t(dtype_size(c.dtype())),
+                  out_row_stride(c), c.dtype()},
+                 !by_item);
     });
   }
 #endif
@@ -94,7 +100,7 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
   dispatch_float(c.dtype(), "gemm", [&]<typename T>() {
     each_item([&](int64_t item) {
       eigen_gemm<T>(a.data<T>() + batch_offset(a, item), b.data<T>() + batch_offset(b, item),
-                    c.data<T>() + item * M * N, M, N, K, a, b, T(alpha), T(beta));
+                    c.data<T>() + batch_offset(c, item), M, N, K, a, b, c, T(alpha), T(beta));
     });
   });
 }

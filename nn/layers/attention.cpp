@@ -22,8 +22,9 @@ Tensor MultiHeadAttention::forward(const Tensor& x) const {
   Tensor vh = split_heads(v->forward(x));
   Tensor scores = matmul(qh, transpose(kh, -1, -2), 1.0 / std::sqrt(double(head_dim)));  // [B, H, T, T]
   Tensor attention = softmax(scores);
-  Tensor context = matmul(attention, vh);                                                  // [B, H, T, Dh]
-  Tensor merged = reshape(permute(context, {0, 2, 1, 3}), {B, T, heads * head_dim});       // [B, T, H*Dh]
+  // [B, H, T, Dh] written in vh's layout, i.e. [B, T, H, Dh] memory, so merging the heads copies nothing.
+  Tensor context = matmul(attention, vh, 1.0, vh.strides());
+  Tensor merged = reshape(permute(context, {0, 2, 1, 3}), {B, T, heads * head_dim});  // [B, T, H*Dh]
   return o->forward(merged);
 }
 

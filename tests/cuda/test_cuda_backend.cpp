@@ -730,7 +730,12 @@ void add_model_shape_cases(Cases& cases) {
           };
           Tensor scores = ops::matmul(heads(120), ops::transpose(heads(121), -1, -2), 1.0 / std::sqrt(double(Dh)));
           Tensor p = ops::softmax(scores, false);
-          return Outputs{scores, p, ops::matmul(p, heads(122))};
+          const Tensor v = heads(122);
+          // The context written in v's [B, T, H, Dh] memory (ldc = H * Dh, batch strides of B and H), and a
+          // gradient of k^T written column-major, i.e. as the transposed product.
+          const Tensor kt = ops::transpose(heads(121), -1, -2);
+          return Outputs{scores, p, ops::matmul(p, v), ops::matmul(p, v, 1.0, v.strides()),
+                         ops::matmul(ops::transpose(heads(120), -1, -2), p, 1.0, kt.strides())};
         },
         Dh);
   }
