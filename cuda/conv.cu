@@ -1,8 +1,9 @@
 // 1-D convolutions on channels-last tensors [B, L, C]: im2col (unfold1d) and
 // its adjoint fold1d for the k-mer convolution (which then runs as a GEMM), and
-// the depthwise convolution. Formulas of core/cpu/conv.cpp; every output is
-// written by one thread (gather form), summing over k in the CPU's order, in
-// compute_t<T> (f32 for bf16/f16: load, compute, store).
+// the depthwise convolution. Formulas of core/cpu/conv.cpp; every output but
+// the depthwise weight gradient (two stages, below) is written by one thread
+// (gather form), summing over k in the CPU's order, in compute_t<T> (f32 for
+// bf16/f16: load, compute, store).
 #include "cuda/common.cuh"
 
 namespace pf::cuda {
@@ -69,19 +70,60 @@ __global__ void depthwise_conv1d_dx_kernel(const T* w, const T* dy, T* dx, int64
   dx[i] = from_compute<T>(total);
 }
 
-// Term for dw [K, C] = sum over (b, t) of dy[b, t, c] * x[b, t + k - pad_left, c],
-// reduced with launch_reduce as [outer = K, n = B * L, inner = C]: the middle
-// index j = b * L + t, so x's row b * L + t + k - pad_left is j + k - pad_left.
-template <typename T>
-struct DepthwiseWeightGrad {
-  const T *x, *dy;
-  int64_t L, C, pad_left;
-  __device__ compute_t<T> operator()(int64_t k, int64_t j, int64_t c) const {
-    const int64_t src = j % L + k - pad_left;
-    if (src < 0 || src >= L) return 0;
-    return to_compute(dy[j * C + c]) * to_compute(x[(j + k - pad_left) * C + c]);
+// dw [K, C] = sum over the rows j = b * L + t of dy[j, c] * x[j + k - pad_left, c]
+// (where t + k - pad_left lies in [0, L), i.e. in the same batch item), in
+// two stages that read each row of x and dy from memory about once, not once
+// per tap:
+//   1. depthwise_dw_partials_kernel: block (chunk, tile) covers the rows
+//      [chunk * kDwRowsPerChunk, + kDwRowsPerChunk) and the 32 columns from
+//      tile * 32. Thread t takes column tile * 32 + t % 32 and the rows
+//      first + t / 32, + 8, ... (8 lanes per column); for each row it reads
+//      dy[j, c] once and adds dy[j, c] * x[j + k - pad_left, c] to acc[k] for
+//      every tap k of the group (kDwTapGroup taps per pass: the model's 15 in
+//      one). The K rows of x a row needs are read by the block's other lanes
+//      too, so they come from cache. Each acc[k] is then combined over the 8
+//      lanes through shared memory into partials [chunks, K, C].
+//   2. launch_reduce sums the partials over the chunks (ReadPartials) into dw.
+// Fixed order throughout, so dw is the same bits on every run.
+constexpr int64_t kDwRowsPerChunk = 256;
+constexpr int kDwTapGroup = 16;
+constexpr int kDwColumns = 32;  // per block
+
+template <typename T, typename A = compute_t<T>>
+__global__ void depthwise_dw_partials_kernel(const T* x, const T* dy, A* partials, int64_t rows, int64_t L, int64_t C,
+                                             int64_t K, int64_t pad_left) {
+  constexpr int cols = kDwColumns, lanes = kThreads / cols;
+  __shared__ A combine[kThreads];
+  const int64_t tiles = (C + cols - 1) / cols;
+  const int64_t chunk = blockIdx.x / tiles;
+  const int64_t c = (blockIdx.x % tiles) * cols + threadIdx.x % cols;
+  const int lane = threadIdx.x / cols;
+  const int64_t first = chunk * kDwRowsPerChunk;
+  const int64_t end = first + kDwRowsPerChunk < rows ? first + kDwRowsPerChunk : rows;
+  for (int64_t k0 = 0; k0 < K; k0 += kDwTapGroup) {
+    A acc[kDwTapGroup] = {};
+    if (c < C)
+      for (int64_t j = first + lane; j < end; j += lanes) {
+        const A g = to_compute(dy[j * C + c]);
+        const int64_t t = j % L;
+#pragma unroll
+        for (int q = 0; q < kDwTapGroup; ++q) {
+          const int64_t k = k0 + q, src = t + k - pad_left;
+          if (k < K && src >= 0 && src < L) acc[q] += g * to_compute(x[(j + k - pad_left) * C + c]);
+        }
+      }
+    for (int q = 0; q < kDwTapGroup && k0 + q < K; ++q) {  // the same trip count in every thread
+      combine[threadIdx.x] = acc[q];
+      __syncthreads();
+      for (int s = lanes / 2; s > 0; s /= 2) {
+        if (lane < s) combine[threadIdx.x] += combine[threadIdx.x + s * cols];
+        __syncthreads();
+      }
+      if (lane == 0 && c < C) partials[(chunk * K + k0 + q) * C + c] = combine[threadIdx.x];
+      __syncthreads();  // combine is written again next
+    }
   }
-};
+}
 
 }  // namespace
 
@@ -117,8 +159,12 @@ void CudaBackend::depthwise_conv1d_backward(const Tensor& x, const Tensor& w, co
     const int64_t n = dx.numel();
     launch(stream_, blocks_for(n), depthwise_conv1d_dx_kernel<T>, w.data<T>(), dy.data<T>(), dx.data<T>(), L, C, K,
            pad_left, n);
-    launch_reduce(stream_, DepthwiseWeightGrad<T>{x.data<T>(), dy.data<T>(), L, C, pad_left}, Sum<compute_t<T>>{}, K, B * L, C,
-                  dw.data<T>());
+    using A = compute_t<T>;
+    const int64_t rows = B * L, chunks = (rows + kDwRowsPerChunk - 1) / kDwRowsPerChunk;
+    Tensor partials = Tensor::empty({chunks, K, C}, dtype_of<A>::value, Device::cuda(device_));  // [chunks, K, C]
+    launch(stream_, chunks * ((C + kDwColumns - 1) / kDwColumns), depthwise_dw_partials_kernel<T>, x.data<T>(), dy.data<T>(),
+           partials.data<A>(), rows, L, C, K, pad_left);
+    launch_reduce(stream_, ReadPartials<A>{partials.data<A>(), K, C}, Sum<A>{}, K, chunks, C, dw.data<T>());
   });
 }
 
