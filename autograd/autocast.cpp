@@ -15,12 +15,12 @@ struct Rule {
 };
 // The precision policy (see autocast.h for why each op sits where it does).
 constexpr Rule kPolicy[] = {
-    {"linear", OpClass::Low},         {"matmul", OpClass::Low},         {"conv1d", OpClass::Low},
-    {"layer_norm", OpClass::F32},     {"cross_entropy", OpClass::F32},  {"mse_loss", OpClass::F32},
-    {"sum", OpClass::F32},            {"mean", OpClass::F32},           {"add", OpClass::Promote},
-    {"sub", OpClass::Promote},        {"mul", OpClass::Promote},        {"div", OpClass::Promote},
-    {"concat", OpClass::Promote},     {"add_scaled", OpClass::Promote}, {"softmax", OpClass::F32},
-    {"log_softmax", OpClass::F32},
+    {"linear", OpClass::Low},         {"matmul", OpClass::Low},          {"conv1d", OpClass::Low},
+    {"layer_norm", OpClass::F32},     {"cross_entropy", OpClass::F32},   {"mse_loss", OpClass::F32},
+    {"sum", OpClass::F32},            {"mean", OpClass::F32},            {"softmax", OpClass::F32},
+    {"log_softmax", OpClass::F32},    {"sub", OpClass::Promote},         {"mul", OpClass::Promote},
+    {"div", OpClass::Promote},        {"concat", OpClass::Promote},      {"add", OpClass::Residual},
+    {"add_scaled", OpClass::Residual},
 };
 
 }  // namespace
@@ -79,11 +79,14 @@ bool enabled() { return g_state != nullptr; }
 std::vector<Tensor> cast_inputs(const char* op, const std::vector<Tensor>& xs) {
   if (!g_state) return xs;
   const OpClass cls = policy(op);
-  const DType target = cls == OpClass::Low ? g_state->dtype : cls == OpClass::F32 ? DType::f32 : widest(xs);
+  const DType target = cls == OpClass::Low ? g_state->dtype : cls == OpClass::F32 ? DType::f32 : widest(xs);  // Promote, Residual
   std::vector<Tensor> out;
   out.reserve(xs.size());
-  for (const Tensor& x : xs) {
-    const bool keep = cls == OpClass::F32 && x.defined() && !is_half(x.dtype());  // f64 stays f64
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    const bool keep = x.defined() && ((cls == OpClass::F32 && !is_half(x.dtype())) ||  // f64 stays f64
+                                      (cls == OpClass::Residual && i == 1 && target == DType::f32 &&
+                                       is_half(x.dtype())));  // the branch is read as it is
     out.push_back(keep ? x : cast_to(x, target));
   }
   return out;

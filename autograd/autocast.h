@@ -10,7 +10,11 @@
 //            softmax and log_softmax (as torch.autocast: the attention
 //            probabilities are f32, and so is their gradient): half inputs
 //            cast up to f32, so losses, reductions and probabilities are f32.
-//   Promote  add, sub, mul, div, concat, add_scaled: mixed inputs cast to the widest.
+//   Promote  sub, mul, div, concat: mixed inputs cast to the widest.
+//   Residual add, add_scaled (the model's residual adds): as Promote, except
+//            that an f32 stream plus a half branch keeps the branch as it is:
+//            the kernel widens it as it loads it, the same bits as a cast
+//            first, without the cast's pass and f32 copy.
 //   (others) swiglu, dropout, relu, depthwise_conv1d, embedding run
 //            in the dtype they are given; their CPU and CUDA kernels load half,
 //            compute in f32 and store half.
@@ -28,7 +32,7 @@
 
 namespace pf::autocast {
 
-enum class OpClass { Low, F32, Promote };
+enum class OpClass { Low, F32, Promote, Residual };
 
 // The op's class by name ("linear", "layer_norm", ...); pf::Error for a name
 // not in the policy table, so a new op cannot be forgotten silently.

@@ -29,13 +29,24 @@ Tensor unary_op(UnaryOp op, const Tensor& x) {
   });
 }
 
+// x + alpha * y (add is alpha 1: the same bits as ops::add). dx = g, dy =
+// alpha g in y's dtype: under autocast a half branch added to an f32 residual
+// stream is read as it is (the Residual class, autograd/autocast.h) and gets a
+// half gradient. Nothing saved.
+Tensor record_add_scaled(const char* op, const Tensor& x_in, const Tensor& y_in, double alpha) {
+  auto [x, y] = autocast::inputs(op, x_in, y_in);
+  const DType y_dtype = y.dtype();
+  return record_binary(
+      op, ops::add_scaled(x, y, alpha), x, y, [](const Tensor& g) { return g; },
+      [alpha, y_dtype](const Tensor& g) {
+        const Tensor dy = alpha == 1.0 ? g : ops::mul(g, alpha);
+        return dy.dtype() == y_dtype ? dy : ops::to(dy, y_dtype);
+      });
+}
+
 }  // namespace
 
-Tensor add(const Tensor& a_in, const Tensor& b_in) {
-  auto [a, b] = autocast::inputs("add", a_in, b_in);
-  return record_binary(
-      "add", ops::add(a, b), a, b, [](const Tensor& g) { return g; }, [](const Tensor& g) { return g; });
-}
+Tensor add(const Tensor& a, const Tensor& b) { return record_add_scaled("add", a, b, 1.0); }
 
 Tensor sub(const Tensor& a_in, const Tensor& b_in) {
   auto [a, b] = autocast::inputs("sub", a_in, b_in);
@@ -62,12 +73,8 @@ Tensor div(const Tensor& a_in, const Tensor& b_in) {
       [=](const Tensor& g) { return ops::mul(ops::div(ops::mul(g, as), ops::mul(bs, bs)), -1.0); });
 }
 
-Tensor add_scaled(const Tensor& x_in, const Tensor& y_in, double alpha) {
-  auto [x, y] = autocast::inputs("add_scaled", x_in, y_in);
-  // dx = g, dy = alpha g: nothing saved.
-  return record_binary(
-      "add_scaled", ops::add_scaled(x, y, alpha), x, y, [](const Tensor& g) { return g; },
-      [alpha](const Tensor& g) { return ops::mul(g, alpha); });
+Tensor add_scaled(const Tensor& x, const Tensor& y, double alpha) {
+  return record_add_scaled("add_scaled", x, y, alpha);
 }
 
 Tensor add(const Tensor& x, double s) {

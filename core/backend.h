@@ -75,6 +75,9 @@ class Backend {
   // rounded to the compute type before the sum (never one fused multiply-add),
   // so f32/f64 results equal scalar(Mul, y, alpha) then binary(Add) bit for
   // bit; for half types too when alpha * y is exact in them (alpha = 0.5).
+  // The one mixed-dtype call: x and out f32, y bf16 or f16 (a residual stream
+  // adding a mixed-precision branch), y widened as it is loaded, the same
+  // bits as casting y to f32 first.
   virtual void add_scaled(const Tensor& x, const Tensor& y, double alpha, const Tensor& out) = 0;
 
   // ---- reductions ----

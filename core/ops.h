@@ -63,7 +63,8 @@ inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mu
 inline Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, a, b); }
 inline Tensor mul(const Tensor& x, double s) { return scalar(ScalarOp::Mul, x, s); }
 // x + alpha * y in one pass, broadcasting as binary: the same values as
-// add(x, mul(y, alpha)) (see Backend::add_scaled for when bit for bit).
+// add(x, mul(y, alpha)) (see Backend::add_scaled for when bit for bit). x f32
+// with y bf16 or f16 is allowed (an f32 result; y read as if cast to f32).
 Tensor add_scaled(const Tensor& x, const Tensor& y, double alpha);
 
 // ---- reductions ----

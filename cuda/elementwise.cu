@@ -113,8 +113,9 @@ __device__ inline float add_rn(float a, float b) { return __fadd_rn(a, b); }
 __device__ inline double add_rn(double a, double b) { return __dadd_rn(a, b); }
 
 // out = x + alpha * y; x and y are strided views of out's shape, as in binary_kernel.
-template <typename T>
-__global__ void add_scaled_kernel(const T* x, const T* y, compute_t<T> alpha, StridedPair layout, T* out, int64_t n) {
+// y holds TY: T, or a half type (widened as it is loaded) where T is f32.
+template <typename T, typename TY>
+__global__ void add_scaled_kernel(const T* x, const TY* y, compute_t<T> alpha, StridedPair layout, T* out, int64_t n) {
   const int64_t i = global_index();
   if (i >= n) return;
   int64_t ix, iy;
@@ -175,12 +176,18 @@ void CudaBackend::binary(BinaryOp op, const Tensor& a_all, const Tensor& b_all, 
 
 void CudaBackend::add_scaled(const Tensor& x_all, const Tensor& y_all, double alpha, const Tensor& out_all) {
   for_launchable_views(x_all, y_all, out_all, [&](const Tensor& x, const Tensor& y, const Tensor& out) {
-    dispatch_float_or_half(out.dtype(), "add_scaled", [&]<typename T>() {
-      const int64_t n = out.numel();
-      const StridedPair layout = strided_pair(out.shape(), x.strides(), y.strides(), "add_scaled");
-      launch(stream_, blocks_for(n), add_scaled_kernel<T>, x.data<T>(), y.data<T>(), compute_t<T>(alpha), layout,
+    const int64_t n = out.numel();
+    const StridedPair layout = strided_pair(out.shape(), x.strides(), y.strides(), "add_scaled");
+    auto run = [&]<typename T, typename TY>() {
+      launch(stream_, blocks_for(n), add_scaled_kernel<T, TY>, x.data<T>(), y.data<TY>(), compute_t<T>(alpha), layout,
              out.data<T>(), n);
-    });
+    };
+    if (y.dtype() == DType::bf16 && out.dtype() == DType::f32)
+      run.template operator()<float, bf16>();
+    else if (y.dtype() == DType::f16 && out.dtype() == DType::f32)
+      run.template operator()<float, f16>();
+    else
+      dispatch_float_or_half(out.dtype(), "add_scaled", [&]<typename T>() { run.template operator()<T, T>(); });
   });
 }
 

@@ -130,13 +130,13 @@ void for_each_row(const Shape& shape, const std::array<const Shape*, NumViews>& 
 }
 
 // out[i] = f(a[i], b[i]) over out (contiguous), where a and b are views of
-// out's shape with any strides (stride 0 where broadcast) and f takes and
-// returns T (it loads, computes and stores). Two contiguous inputs make one
-// flat loop; otherwise rows are walked with for_each_row.
-template <typename T, typename F>
+// out's shape with any strides (stride 0 where broadcast) and f takes T (and
+// b's TB) and returns T (it loads, computes and stores). Two contiguous inputs
+// make one flat loop; otherwise rows are walked with for_each_row.
+template <typename T, typename TB = T, typename F>
 void map_broadcast(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
   const T* ap = a.data<T>();
-  const T* bp = b.data<T>();
+  const TB* bp = b.data<TB>();
   T* o = out.data<T>();
   const int64_t n = out.numel();
   if (a.is_contiguous() && b.is_contiguous()) {  // no broadcasting: one flat loop
@@ -149,7 +149,7 @@ void map_broadcast(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
   const int64_t b_step = out.dim() == 0 ? 0 : b.stride(-1);
   for_each_row<2>(out.shape(), {&a.strides(), &b.strides()}, [&](int64_t row, const int64_t* base) {
     const T* a_row = ap + base[0];
-    const T* b_row = bp + base[1];
+    const TB* b_row = bp + base[1];
     T* o_row = o + row * row_len;
     if (a_step == 1 && b_step == 1) {  // e.g. adding a bias row: both rows contiguous
 #pragma omp simd

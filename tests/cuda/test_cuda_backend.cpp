@@ -255,6 +255,14 @@ void add_elementwise_cases(Cases& cases) {
               Tensor x = uniform_input(s.a, dt, d, 13, -2, 2), y = uniform_input(s.b, dt, d, 14, -2, 2);
               return Outputs{ops::add_scaled(s.transpose_a ? ops::transpose(x, 0, 1) : x, y, alpha)};
             });
+  // The residual adds under mixed precision: an f32 stream plus a half branch.
+  for (const BinaryShapes& s : binary_shapes)
+    for (DType half : {DType::bf16, DType::f16})
+      add(cases, label(std::string("add_scaled f32 + ") + dtype_name(half) + " branch" + s.what, DType::f32, s.a),
+          DType::f32, Compare::Exact, [=](Device d) {
+            Tensor x = uniform_input(s.a, DType::f32, d, 13, -2, 2), y = uniform_input(s.b, half, d, 14, -2, 2);
+            return Outputs{ops::add_scaled(s.transpose_a ? ops::transpose(x, 0, 1) : x, y, 0.5)};
+          });
 
   const std::pair<ScalarOp, const char*> scalar_ops[] = {{ScalarOp::Add, "add"},
                                                          {ScalarOp::Mul, "mul"},
