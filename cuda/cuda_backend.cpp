@@ -89,6 +89,7 @@ CudaBackend& cuda_backend() {
 CudaBackend::CudaBackend(int device) : device_(device) {
   cudaCheck(cudaSetDevice(device));
   cudaCheck(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  staging_ = std::make_unique<HostStaging>(CudaStagingRuntime{stream_});
   cublasCheck(cublasCreate(&cublas_));
   cublasCheck(cublasSetStream(cublas_, stream_));
   cublasCheck(cublasLtCreate(&cublas_lt_));
@@ -110,6 +111,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
 
 CudaBackend::~CudaBackend() {
   cudaStreamSynchronize(stream_);
+  staging_.reset();  // its events and blocks, before the stream goes
   cublasLtDestroy(cublas_lt_);
   cublasDestroy(cublas_);
   cudaStreamDestroy(stream_);
@@ -149,7 +151,7 @@ void CudaBackend::copy_to_host(const void* src, void* host_dst, size_t nbytes) {
 // through pinned blocks (cuda/host_staging.h), so the copy waits for nothing
 // and the caller may free the source right away.
 void CudaBackend::copy_from_host(const void* host_src, void* dst, size_t nbytes) {
-  staging_.copy_to_device(host_src, dst, nbytes, stream_);
+  staging_->copy(host_src, dst, nbytes);
 }
 
 void CudaBackend::synchronize() { wait_and_check(); }

@@ -5,7 +5,8 @@
 // mirroring core/cpu/:
 //   register.h        the public entry point: register_backend()
 //   cuda_backend.cpp  construction, registration, memory and host copies
-//   host_staging      host-to-device copies through pinned blocks
+//   host_staging      host-to-device copies through a ring of pinned blocks
+//                     (staging_ring.h, CUDA-free, tested on the CPU)
 //   common.cuh        what the .cu files share: dispatch, launch, reductions
 //   memory.cu         copy/cast (strided), fill, random fills, dropout mask
 //   elementwise.cu    unary (+ backward), binary (broadcasting), scalar,
@@ -126,7 +127,7 @@ class CudaBackend final : public Backend {
   KernelIndexError* index_error_device_ = nullptr;  // written by kernels
   KernelIndexError* index_error_host_ = nullptr;    // pinned copy, read back at each wait
   std::unique_ptr<LinearPlans, LinearPlansDeleter> linear_plans_;  // linear()'s, by shape
-  HostStaging staging_;                                            // copy_from_host's pinned blocks
+  std::unique_ptr<HostStaging> staging_;                           // copy_from_host's pinned blocks, on stream_
 };
 
 // The registered backend (pf::Error if register_backend() was not called).
