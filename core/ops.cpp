@@ -411,19 +411,14 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha, const Shape& strid
   c_shape.insert(c_shape.end(), {M, N});
   Tensor ac = gemm_operand(expand(a, a_shape));
   Tensor bc = gemm_operand(expand(b, b_shape));
-  const bool laid_out = K > 0 && is_dense(c_shape, strides);
-  if (laid_out && strides.end()[-1] == 1) {  // row-major rows at the given strides
-    Tensor c = empty_strided(c_shape, strides, a.dtype(), a.device());
-    backend(a).gemm(ac, bc, c, alpha, 0.0);
-    return c;
-  }
-  if (laid_out && strides.end()[-2] == 1) {  // column-major: c^T = b^T @ a^T is row-major
-    Tensor c = empty_strided(c_shape, strides, a.dtype(), a.device());
+  const bool dense = K > 0 && is_dense(c_shape, strides);
+  const bool row_major = dense && strides.end()[-1] == 1, column_major = dense && !row_major && strides.end()[-2] == 1;
+  Tensor c = row_major || column_major ? empty_strided(c_shape, strides, a.dtype(), a.device())
+                                       : Tensor::empty(c_shape, a.dtype(), a.device());
+  if (column_major)  // c^T = b^T @ a^T is row-major
     backend(a).gemm(transpose(bc, -1, -2), transpose(ac, -1, -2), transpose(c, -1, -2), alpha, 0.0);
-    return c;
-  }
-  Tensor c = Tensor::empty(c_shape, a.dtype(), a.device());
-  backend(a).gemm(ac, bc, c, alpha, 0.0);
+  else
+    backend(a).gemm(ac, bc, c, alpha, 0.0);
   return c;
 }
 

@@ -1,7 +1,8 @@
 // Batched GEMM through cuBLAS, reading every operand in place: C^T = B^T A^T
 // in cuBLAS's column-major terms, transposed views folded into the op (see
 // gemm_types.h), and c written at its own row and batch strides (ldc and the
-// batch strides), so a permuted layout is written in place. The batch dims, merged where they are one run, make one call: a
+// batch strides), so a permuted layout is written in place. The batch dims,
+// merged where they are one run, make one call: a
 // strided-batched call when one dim is left, else a pointer-array batched
 // call whose arrays a small kernel fills on the device (attention's q
 // [B, H, T, Dh] viewed in [B, T, H, Dh] memory has B and H unmergeable: one

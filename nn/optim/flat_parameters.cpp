@@ -22,7 +22,7 @@ FlatParameters::FlatParameters(NamedTensors params) : params_(std::move(params))
     offsets_.push_back(offsets_.back() + p.numel());
   }
   values_ = Tensor::empty({offsets_.back()}, first.dtype(), first.device());
-  gradients_ = Tensor::zeros({offsets_.back()}, first.dtype(), first.device());
+  gradients_ = Tensor::empty({offsets_.back()}, first.dtype(), first.device());  // every gather writes all of it
   device_offsets_ = ops::to(Tensor::from_vector(offsets_, {int64_t(offsets_.size())}), first.device());
   for (size_t p = 0; p < params_.size(); ++p) {
     const Tensor& param = params_[p].second;

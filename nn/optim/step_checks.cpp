@@ -2,17 +2,20 @@
 
 namespace pf::nn {
 
-Tensor non_finite_elements(const Tensor& x) {
-  // x * 0 is 0 where x is finite and NaN where not (inf * 0 is NaN); NaN is
-  // the one value not equal to itself.
-  const Tensor marker = ops::to(ops::mul(x, 0.0), DType::f64);
+namespace {
+// 1 where the f64 marker is NaN, else 0: NaN is the one value not equal to itself.
+Tensor nan_to_one(const Tensor& marker) {
   return ops::scalar(ScalarOp::Rsub, ops::binary(BinaryOp::Eq, marker, marker), 1.0);
 }
+}  // namespace
 
+// x * 0 is 0 where x is finite and NaN where not (inf * 0 is NaN).
+Tensor non_finite_elements(const Tensor& x) { return nan_to_one(ops::to(ops::mul(x, 0.0), DType::f64)); }
+
+// sum(x * 0) is 0 when every element is finite and NaN otherwise, without the
+// false alarms a plain sum could give by overflowing.
 Tensor non_finite_flag(const Tensor& x) {
-  // sum(x * 0) is 0 when every element is finite and NaN otherwise, without
-  // the false alarms a plain sum could give by overflowing.
-  return non_finite_elements(ops::reshape(ops::sum(ops::to(ops::mul(x, 0.0), DType::f32)), {1}));
+  return nan_to_one(ops::reshape(ops::to(ops::sum(ops::to(ops::mul(x, 0.0), DType::f32)), DType::f64), {1}));
 }
 
 StepChecks::StepChecks(NamedTensors params) : params_(std::move(params)) {}
