@@ -13,8 +13,8 @@
 
 #include "apps/devices.h"
 #include "apps/run_options.h"
-#include "autograd/autocast.h"
 #include "core/atomic_file.h"
+#include "proformer/api/predictor.h"
 #include "proformer/cli.h"
 #include "proformer/design/design_tsv.h"
 #include "proformer/design/search.h"
@@ -41,14 +41,14 @@ Constraints parse_constraints(const CommandLine& cli) {
 
 SearchOptions parse_search(const CommandLine& cli) {
   SearchOptions o;
-  o.method = parse_method(cli.get("method"));
+  o.method = parse_option("method", [&] { return parse_method(cli.get("method")); });
   PF_CHECK(o.method != Method::kGreedy || !cli.has("width"), "pf-design",
            "--width applies to --method beam or evolve, not greedy");
   o.rounds = cli.get_int("rounds", 0);
   o.width = cli.get_int("width", 1);
   o.seed = uint64_t(cli.get_int("seed", 0));
-  o.batch_size = cli.get_int("batch-size", 1);
-  o.objective = parse_objective(cli.get("target"), cli.get_number("penalty-sd", 0, 1e6));
+  const double penalty_sd = cli.get_number("penalty-sd", 0, 1e6);
+  o.objective = parse_option("target", [&] { return parse_objective(cli.get("target"), penalty_sd); });
   o.constraints = parse_constraints(cli);
   return o;
 }
@@ -114,11 +114,8 @@ int main_body(int argc, char** argv) {
            random ? "give --random N or start sequences, not both" : "no start sequences (give INPUT files or --random N)");
   PF_CHECK(random || !cli.has("length"), "pf-design", "--length applies to --random starts only");
   const SearchOptions options = parse_search(cli);
-  const auto [dtype, device] = apply_run_options(cli, "pf-design");
-
-  Ensemble models(checkpoints);
-  models.to(device);
-  autocast::AutocastGuard autocast(dtype);
+  const Predictor model(checkpoints, run_settings(cli, "pf-design"));
+  const Ensemble& models = model.models();
   const std::vector<Start> starts =
       random ? random_starts(cli.get_int("random", 1), int(cli.get_int("length", 1)), options.constraints, options.seed)
              : read_starts(cli.positional(), input_format_from_name(cli.get("input-format"), "pf-design"), models.seq_len(),
@@ -135,8 +132,8 @@ int main_body(int argc, char** argv) {
   emit(design_tsv_header(models));
   std::vector<RoundReport> rounds;
   Progress progress("pf-design round", options.rounds, "candidates", 1);  // rounds 1 .. (round 0 scores the starts)
-  run_design(
-      models, starts, options, [&](const Start& start, int64_t round, const Scored& best) { emit(design_tsv_row(start, round, best)); },
+  model.design(
+      starts, options, [&](const Start& start, int64_t round, const Scored& best) { emit(design_tsv_row(start, round, best)); },
       [&](const RoundReport& r) {
         rounds.push_back(r);
         if (r.round == 0) return;

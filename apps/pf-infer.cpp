@@ -17,8 +17,8 @@
 
 #include "apps/devices.h"
 #include "apps/run_options.h"
-#include "autograd/autocast.h"
 #include "core/atomic_file.h"
+#include "proformer/api/predictor.h"
 #include "proformer/cli.h"
 #include "proformer/data/reader.h"
 #include "proformer/inference/attribution.h"
@@ -40,14 +40,14 @@ namespace {
 using Emit = std::function<void(const std::string&)>;
 
 // The default mode: one prediction per input sequence, as TSV or DREAM JSON.
-void predict_expression(const Ensemble& models, const std::vector<std::string>& inputs,
+void predict_expression(const Predictor& model, const std::vector<std::string>& inputs,
                         const InferenceOptions& options, const std::string& format, const Emit& emit) {
   char number[32];
   bool first = true;
   emit(format == "tsv" ? "id\tsequence\tprediction\tprediction_z" +
-                             spread_tsv_header("prediction", models.size(), false) + "\n"
+                             spread_tsv_header("prediction", model.models().size(), false) + "\n"
                        : "{");
-  InferenceStats stats = run_inference(models, inputs, options, [&](const Prediction& p) {
+  InferenceStats stats = model.predict_files(inputs, options, [&](const Prediction& p) {
     if (format == "tsv") {
       std::snprintf(number, sizeof number, "%.6g\t%.6g", p.value, p.z);
       emit(p.id + "\t" + p.sequence + "\t" + number + spread_tsv_columns(p.spread, false) + "\n");
@@ -63,26 +63,22 @@ void predict_expression(const Ensemble& models, const std::vector<std::string>& 
 }
 
 // --variants: ref and alt predictions and their difference per pair.
-void predict_variant_effects(const Ensemble& models, const std::string& pairs, int64_t batch_size,
-                             const Emit& emit) {
-  emit(variant_tsv_header(models.size()));
-  const int64_t n =
-      predict_variants(models, pairs, batch_size, [&](const VariantEffect& e) { emit(variant_tsv_row(e)); });
+void predict_variant_effects(const Predictor& model, const std::string& pairs, const Emit& emit) {
+  emit(variant_tsv_header(model.models().size()));
+  const int64_t n = model.variant_effects_file(pairs, [&](const VariantEffect& e) { emit(variant_tsv_row(e)); });
   std::fprintf(stderr, "pf-infer: %ld variant pairs predicted\n", long(n));
 }
 
 // --ism: the L x 4 effect matrix of each input sequence, and with plot_dir a heat map.
-void mutagenesis(const Ensemble& models, const std::vector<std::string>& inputs, const InferenceOptions& options,
+void mutagenesis(const Predictor& model, const std::vector<std::string>& inputs, const InferenceOptions& options,
                  const std::string& plot_dir, const Emit& emit) {
-  emit(ism_tsv_header(models.size()));
+  emit(ism_tsv_header(model.models().size()));
   int64_t done = 0;
-  const int64_t skipped =
-      for_each_valid_record(inputs, options, models.seq_len(), [&](const SequenceRecord& record) {
-        const IsmResult result = in_silico_mutagenesis(models, record.id, record.sequence, options.batch_size);
-        emit(ism_tsv_rows(result));
-        if (!plot_dir.empty()) plot_ism(result, plot_dir);
-        ++done;
-      });
+  const int64_t skipped = model.ism_files(inputs, options, [&](const IsmResult& result) {
+    emit(ism_tsv_rows(result));
+    if (!plot_dir.empty()) plot_ism(result, plot_dir);
+    ++done;
+  });
   std::fprintf(stderr, "pf-infer: in-silico mutagenesis of %ld sequences%s\n", long(done),
                skipped ? (", " + std::to_string(skipped) + " invalid skipped").c_str() : "");
 }
@@ -100,18 +96,19 @@ int64_t count_records(const std::vector<std::string>& inputs, InputFormat format
 
 // --attributions: TF-MoDISco's files in `dir` (attribution_output.h) and with
 // plot_dir a logo per sequence, SVG and PNG; progress and ETA on stderr.
-void attributions(const Ensemble& models, const std::vector<std::string>& inputs, const InferenceOptions& options,
+void attributions(const Predictor& model, const std::vector<std::string>& inputs, const InferenceOptions& options,
                   const AttributionOptions& method, const std::string& dir, const std::string& plot_dir) {
-  AttributionFiles files(dir, models.seq_len(), models.size());
+  AttributionFiles files(dir, model.seq_len(), model.models().size());
   Progress progress("attributions", count_records(inputs, options.format), "seq", 8);
   int64_t done = 0, reported = 0;  // run_attributions hands over groups of batch_size: one update per group
-  const int64_t skipped = run_attributions(models, inputs, options, method, [&](const Attribution& a) {
+  const int64_t batch_size = model.settings().batch_size;
+  const int64_t skipped = model.attribute_files(inputs, options, method, [&](const Attribution& a) {
     files.write(a);
     if (!plot_dir.empty()) {
       write_logo_svg(a, plot_dir);
       plot_logo(a, plot_dir);
     }
-    if (++done % method.batch_size == 0) progress.update(done, done - std::exchange(reported, done), "");
+    if (++done % batch_size == 0) progress.update(done, done - std::exchange(reported, done), "");
   });
   files.commit();
   progress.finish();
@@ -120,24 +117,23 @@ void attributions(const Ensemble& models, const std::vector<std::string>& inputs
 }
 
 // --genome --regions: each promoter region of the genome predicted.
-void native_promoters(const Ensemble& models, const std::vector<GenomeRegion>& regions, int64_t batch_size,
-                      const Emit& emit) {
-  emit(region_prediction_tsv_header(models.size()));
-  predict_regions(models, regions, batch_size, [&](const RegionPrediction& p) { emit(region_prediction_tsv_row(p)); });
+void native_promoters(const Predictor& model, const std::vector<GenomeRegion>& regions, const Emit& emit) {
+  emit(region_prediction_tsv_header(model.models().size()));
+  model.predict_regions(regions, [&](const RegionPrediction& p) { emit(region_prediction_tsv_row(p)); });
   std::fprintf(stderr, "pf-infer: %zu regions predicted\n", regions.size());
 }
 
 // --vcf --genome --regions: the effect of each VCF allele in each region it
 // falls in; alleles not scored go to `skipped_path` with their reason.
-void genome_variant_effects(const Ensemble& models, const Genome& genome, const std::vector<GenomeRegion>& regions,
+void genome_variant_effects(const Predictor& model, const Genome& genome, const std::vector<GenomeRegion>& regions,
                             const std::string& vcf_path, const GenomeVariantOptions& options,
                             const std::string& skipped_path, const Emit& emit) {
   VcfReader vcf(vcf_path);
   AtomicFile skipped(skipped_path);
-  emit(genome_variant_tsv_header(options.effect_percentiles, models.size()));
+  emit(genome_variant_tsv_header(options.effect_percentiles, model.models().size()));
   skipped.write(skipped_variant_tsv_header());
-  const GenomeVariantStats stats = score_genome_variants(
-      models, genome, regions, vcf, options,
+  const GenomeVariantStats stats = model.score_vcf(
+      genome, regions, vcf, options,
       [&](const RegionVariantEffect& row) { emit(genome_variant_tsv_row(row, options.effect_percentiles)); },
       [&](const SkippedVariant& s) { skipped.write(skipped_variant_tsv_row(s)); });
   skipped.commit();
@@ -154,7 +150,8 @@ std::string default_skipped_path(const CommandLine& cli) {
   return (std::filesystem::path(cli.get("output")).parent_path() / "skipped.tsv").string();
 }
 
-int main_body(int argc, char** argv) {
+// pf-infer's options and --help.
+CommandLine command_line() {
   CommandLine cli("pf-infer",
                   "pf-infer --checkpoint CKPT [options] [INPUT ...]\n"
                   "       pf-infer --checkpoint CKPT --variants PAIRS.tsv [options]\n"
@@ -217,7 +214,11 @@ int main_body(int argc, char** argv) {
              "uniform");
   cli.option("ig-shuffles", "integrated gradients, shuffled baseline: shuffles per sequence", "10");
   cli.option("ig-seed", "integrated gradients, shuffled baseline: seed of the shuffles", "1");
-  if (!cli.parse(argc, argv)) return 0;
+  return cli;
+}
+
+// Refuses options that do not go together, before anything is loaded.
+void check_combinations(const CommandLine& cli) {
   PF_CHECK(cli.has("checkpoint"), "pf-infer", "--checkpoint is required (see --help)");
   const std::string format = cli.get("format");
   PF_CHECK(format == "tsv" || format == "dream-json", "pf-infer", "--format must be tsv or dream-json, got '", format,
@@ -232,20 +233,11 @@ int main_body(int argc, char** argv) {
   PF_CHECK(!variants || !cli.enabled("skip-invalid"), "pf-infer", "--skip-invalid does not apply to --variants");
   PF_CHECK(ism || attributing || !cli.has("plot"), "pf-infer", "--plot needs --ism or --attributions");
   PF_CHECK(!attributing || cli.has("output"), "pf-infer", "--attributions needs --output DIR");
-  AttributionOptions attribution;
-  if (attributing) {
-    attribution.method = attribution_method_from_name(cli.get("attributions"));
-    attribution.ig_steps = int(cli.get_int("ig-steps", 1));
-    attribution.baseline = ig_baseline_from_name(cli.get("ig-baseline"));
-    attribution.shuffles = int(cli.get_int("ig-shuffles", 1));
-    attribution.seed = uint64_t(cli.get_int("ig-seed", 0));
-    attribution.batch_size = cli.get_int("batch-size", 1);
-  }
   for (const char* name : {"ig-steps", "ig-baseline", "ig-shuffles", "ig-seed"})
-    PF_CHECK(!cli.has(name) || (attributing && attribution.method == AttributionMethod::kIntegratedGradients),
-             "pf-infer", "--", name, " needs --attributions integrated-gradients");
-  PF_CHECK(attribution.baseline == IgBaseline::kShuffled || !(cli.has("ig-shuffles") || cli.has("ig-seed")),
-           "pf-infer", "--ig-shuffles and --ig-seed need --ig-baseline shuffled");
+    PF_CHECK(!cli.has(name) || (attributing && cli.get("attributions") == "integrated-gradients"), "pf-infer", "--",
+             name, " needs --attributions integrated-gradients");
+  PF_CHECK(cli.get("ig-baseline") == "shuffled" || !(cli.has("ig-shuffles") || cli.has("ig-seed")), "pf-infer",
+           "--ig-shuffles and --ig-seed need --ig-baseline shuffled");
   const bool genome_mode = cli.has("genome") || cli.has("regions") || cli.has("vcf");
   PF_CHECK(!genome_mode || (cli.has("genome") && cli.has("regions")), "pf-infer",
            "--genome and --regions go together (and --vcf needs both)");
@@ -255,21 +247,46 @@ int main_body(int argc, char** argv) {
   PF_CHECK(!genome_mode || !cli.enabled("skip-invalid"), "pf-infer", "--skip-invalid does not apply to --genome");
   PF_CHECK(cli.has("vcf") || !(cli.has("skipped") || cli.enabled("effect-percentiles")), "pf-infer",
            "--skipped and --effect-percentiles need --vcf");
-  const auto [dtype, device] = apply_run_options(cli, "pf-infer");
-  Ensemble models(cli.get_all("checkpoint"));
-  models.to(device);
-  autocast::AutocastGuard autocast(dtype);  // every prediction below; f32: off
+}
+
+// The --attributions method and its --ig-* options.
+AttributionOptions attribution_options(const CommandLine& cli) {
+  AttributionOptions attribution;
+  attribution.method = parse_option("attributions", [&] { return attribution_method_from_name(cli.get("attributions")); });
+  attribution.ig_steps = int(cli.get_int("ig-steps", 1));
+  attribution.baseline = parse_option("ig-baseline", [&] { return ig_baseline_from_name(cli.get("ig-baseline")); });
+  attribution.shuffles = int(cli.get_int("ig-shuffles", 1));
+  attribution.seed = uint64_t(cli.get_int("ig-seed", 0));
+  return attribution;
+}
+
+// --genome --regions, with or without --vcf.
+void genome_mode(const Predictor& model, const CommandLine& cli, const Emit& emit) {
+  const Genome genome(cli.get("genome"));
+  const std::vector<GenomeRegion> regions = read_genome_regions(genome, cli.get("regions"), model.seq_len());
+  if (!cli.has("vcf")) return native_promoters(model, regions, emit);
+  GenomeVariantOptions options;
+  options.effect_percentiles = cli.enabled("effect-percentiles");
+  options.progress = true;
+  genome_variant_effects(model, genome, regions, cli.get("vcf"), options,
+                         cli.has("skipped") ? cli.get("skipped") : default_skipped_path(cli), emit);
+}
+
+// Everything after the command line: the model, the mode, the output.
+int run(const CommandLine& cli) {
+  check_combinations(cli);
+  const AttributionOptions attribution = cli.has("attributions") ? attribution_options(cli) : AttributionOptions{};
+  const Predictor model(cli.get_all("checkpoint"), run_settings(cli, "pf-infer"));
   InferenceOptions options;
-  options.batch_size = cli.get_int("batch-size", 1);
   options.skip_invalid = cli.enabled("skip-invalid");
   options.format = input_format_from_name(cli.get("input-format"), "pf-infer");
   std::vector<std::string> inputs = cli.positional();
   if (inputs.empty()) inputs.push_back("-");
-
-  if (attributing) {
-    attributions(models, inputs, options, attribution, cli.get("output"), cli.get("plot"));
+  if (cli.has("attributions")) {
+    attributions(model, inputs, options, attribution, cli.get("output"), cli.get("plot"));
     return 0;
   }
+
   // Output goes to an atomic file (or stdout): an error midway leaves no partial file.
   std::unique_ptr<AtomicFile> file;
   if (cli.has("output")) file = std::make_unique<AtomicFile>(cli.get("output"));
@@ -279,29 +296,26 @@ int main_body(int argc, char** argv) {
     else
       std::fwrite(text.data(), 1, text.size(), stdout);
   };
-  if (genome_mode) {
-    const Genome genome(cli.get("genome"));
-    const std::vector<GenomeRegion> regions =
-        read_genome_regions(genome, cli.get("regions"), models.seq_len());
-    if (cli.has("vcf")) {
-      GenomeVariantOptions variant_options;
-      variant_options.batch_size = options.batch_size;
-      variant_options.effect_percentiles = cli.enabled("effect-percentiles");
-      variant_options.progress = true;
-      genome_variant_effects(models, genome, regions, cli.get("vcf"), variant_options,
-                             cli.has("skipped") ? cli.get("skipped") : default_skipped_path(cli), emit);
-    } else {
-      native_promoters(models, regions, options.batch_size, emit);
-    }
-  } else if (variants) {
-    predict_variant_effects(models, cli.get("variants"), options.batch_size, emit);
-  } else if (ism) {
-    mutagenesis(models, inputs, options, cli.get("plot"), emit);
-  } else {
-    predict_expression(models, inputs, options, format, emit);
-  }
+  if (cli.has("genome"))
+    genome_mode(model, cli, emit);
+  else if (cli.has("variants"))
+    predict_variant_effects(model, cli.get("variants"), emit);
+  else if (cli.enabled("ism"))
+    mutagenesis(model, inputs, options, cli.get("plot"), emit);
+  else
+    predict_expression(model, inputs, options, cli.get("format"), emit);
   if (file) file->commit();
   return 0;
+}
+
+int main_body(int argc, char** argv) {
+  CommandLine cli = command_line();
+  if (!cli.parse(argc, argv)) return 0;
+  try {
+    return run(cli);
+  } catch (const InvalidRecord& e) {
+    throw Error(std::string(e.what()) + " (HINT: --skip-invalid skips such records)");
+  }
 }
 
 }  // namespace

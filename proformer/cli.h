@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace pf::proformer {
 
 class CommandLine {
@@ -46,6 +48,19 @@ class CommandLine {
   std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
+
+// Runs `parse`, a library call on the value of option --name; a pf::Error it
+// throws is thrown again naming the option, so that the library's words
+// ("design: method must be greedy, beam or evolve, got 'anneal'") reach the
+// user with the flag they typed ("--method: design: method must be ...").
+template <typename Parse>
+auto parse_option(const std::string& name, Parse&& parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const Error& e) {
+    throw Error("--" + name + ": " + e.what());
+  }
+}
 
 // Runs an app's body, turning a pf::Error (or any exception) into a one-line
 // "PROGRAM: error: ..." message on stderr and exit code 1 (line breaks inside

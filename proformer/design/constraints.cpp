@@ -80,11 +80,11 @@ bool Constraints::is_mutable(int position) const {
 std::vector<std::string> parse_motifs(std::string_view list, const std::string& option) {
   std::vector<std::string> motifs;
   for (std::string_view part : split(list, ',')) {
-    PF_CHECK(!part.empty(), "pf-design", option, ": empty motif in '", excerpt(list), "' (expected A, C, G, T motifs separated by commas)");
+    PF_CHECK(!part.empty(), "design", option, ": empty motif in '", excerpt(list), "' (expected A, C, G, T motifs separated by commas)");
     std::string motif;
     for (size_t i = 0; i < part.size(); ++i) {
       const char base = char(std::toupper(static_cast<unsigned char>(part[i])));
-      PF_CHECK(kAcgt.find(base) != std::string_view::npos, "pf-design", option, ": motif '", excerpt(part), "' has '",
+      PF_CHECK(kAcgt.find(base) != std::string_view::npos, "design", option, ": motif '", excerpt(part), "' has '",
                excerpt(part.substr(i, 1)), "' at position ", i + 1, " (expected only A, C, G, T)");
       motif += base;
     }
@@ -97,7 +97,7 @@ std::vector<std::pair<int, int>> parse_ranges(std::string_view list, const std::
   auto number = [&](std::string_view text, std::string_view part) {
     int value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    PF_CHECK(error == std::errc() && end == text.data() + text.size() && value >= 1, "pf-design", option, ": '",
+    PF_CHECK(error == std::errc() && end == text.data() + text.size() && value >= 1, "design", option, ": '",
              excerpt(part), "' is not a position or range (expected 1-based positions like 1-20,35,60-80)");
     return value;
   };
@@ -106,7 +106,7 @@ std::vector<std::pair<int, int>> parse_ranges(std::string_view list, const std::
     const size_t dash = part.find('-');
     const int first = number(part.substr(0, dash), part);
     const int last = dash == std::string_view::npos ? first : number(part.substr(dash + 1), part);
-    PF_CHECK(first <= last, "pf-design", option, ": range '", excerpt(part), "' ends before it starts");
+    PF_CHECK(first <= last, "design", option, ": range '", excerpt(part), "' ends before it starts");
     ranges.emplace_back(first, last);
   }
   return ranges;
@@ -141,14 +141,14 @@ std::string sequence_violation(const Constraints& c, std::string_view promoter) 
 
 void check_satisfiable(const Constraints& c, int length) {
   const char* const no_promoter = "no promoter can meet the constraints: ";
-  PF_CHECK(c.gc_min <= c.gc_max, "pf-design", no_promoter, "the GC window [", c.gc_min, ", ", c.gc_max, "] is empty");
+  PF_CHECK(c.gc_min <= c.gc_max, "design", no_promoter, "the GC window [", c.gc_min, ", ", c.gc_max, "] is empty");
   const std::string forbidden = forbidden_bases(c);
-  PF_CHECK(forbidden.size() < 4, "pf-design", no_promoter, "--avoid forbids every base");
-  PF_CHECK(gc_reachable(c, forbidden, 0, length, length), "pf-design", no_promoter, "no promoter of ", length,
+  PF_CHECK(forbidden.size() < 4, "design", no_promoter, "the avoided motifs forbid every base");
+  PF_CHECK(gc_reachable(c, forbidden, 0, length, length), "design", no_promoter, "no promoter of ", length,
            " nt has a GC content in [", c.gc_min, ", ", c.gc_max, "]",
-           forbidden.empty() ? "" : " without the bases --avoid forbids (" + forbidden + ")");
+           forbidden.empty() ? "" : " without the bases the avoided motifs forbid (" + forbidden + ")");
   for (const auto& [first, last] : c.mutable_ranges)
-    PF_CHECK(first <= length, "pf-design", "--mutable: position ", first, " is past the end of the ", length,
+    PF_CHECK(first <= length, "design", "mutable range: position ", first, " is past the end of the ", length,
              " nt promoter");
 }
 
@@ -177,8 +177,8 @@ std::string random_promoter(const Constraints& c, int length, Generator& gen) {
     }
     if (int(promoter.size()) == length) return promoter;
   }
-  PF_FAIL("pf-design", "no random promoter of ", length, " nt met the constraints in 1000 attempts",
-          " (HINT: widen the GC window, raise --max-homopolymer or avoid fewer motifs)");
+  PF_FAIL("design", "no random promoter of ", length, " nt met the constraints in 1000 attempts",
+          " (HINT: widen the GC window, allow longer homopolymers or avoid fewer motifs)");
 }
 
 }  // namespace pf::proformer::design

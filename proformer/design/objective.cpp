@@ -26,7 +26,7 @@ std::string Objective::describe() const {
 }
 
 Objective parse_objective(std::string_view target, double penalty_sd) {
-  PF_CHECK(penalty_sd >= 0 && std::isfinite(penalty_sd), "pf-design", "--penalty-sd must be a number >= 0, got ",
+  PF_CHECK(penalty_sd >= 0 && std::isfinite(penalty_sd), "design", "penalty_sd must be a number >= 0, got ",
            penalty_sd);
   Objective objective;
   objective.penalty_sd = penalty_sd;
@@ -38,7 +38,7 @@ Objective parse_objective(std::string_view target, double penalty_sd) {
   double value = 0;
   const auto [end, error] = std::from_chars(target.data(), target.data() + target.size(), value);
   PF_CHECK(!target.empty() && error == std::errc() && end == target.data() + target.size() && std::isfinite(value),
-           "pf-design", "--target must be max, min or a number (expression units), got '", excerpt(target), "'");
+           "design", "target must be max, min or a number (expression units), got '", excerpt(target), "'");
   objective.target = Objective::Target::kValue;
   objective.value = value;
   return objective;

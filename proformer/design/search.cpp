@@ -156,7 +156,7 @@ Method parse_method(const std::string& name) {
   if (name == "greedy") return Method::kGreedy;
   if (name == "beam") return Method::kBeam;
   if (name == "evolve") return Method::kEvolve;
-  PF_FAIL("pf-design", "--method must be greedy, beam or evolve, got '", excerpt(name), "'");
+  PF_FAIL("design", "method must be greedy, beam or evolve, got '", excerpt(name), "'");
 }
 
 int64_t count_edits(const std::string& a, const std::string& b) {
@@ -177,8 +177,8 @@ std::string describe_edits(const std::string& from, const std::string& to) {
 
 void run_design(const Ensemble& models, const std::vector<Start>& starts, const SearchOptions& options,
                 const DesignSink& design, const RoundSink& report) {
-  PF_CHECK(!starts.empty(), "pf-design", "no start sequence");
-  PF_CHECK(options.width >= 1 && options.rounds >= 0 && options.batch_size >= 1, "pf-design",
+  PF_CHECK(!starts.empty(), "design", "no start sequence");
+  PF_CHECK(options.width >= 1 && options.rounds >= 0 && options.batch_size >= 1, "design",
            "width and batch size must be >= 1 and rounds >= 0, got width ", options.width, ", batch size ",
            options.batch_size, ", rounds ", options.rounds);
   const int64_t seq_len = models.seq_len();
@@ -189,14 +189,14 @@ void run_design(const Ensemble& models, const std::vector<Start>& starts, const 
   Candidates initial(seq_len);
   for (size_t s = 0; s < starts.size(); ++s) {
     const Start& start = starts[s];
-    PF_CHECK(int64_t(start.promoter.size()) <= seq_len, "pf-design", "start '", excerpt(start.id), "' has ",
+    PF_CHECK(int64_t(start.promoter.size()) <= seq_len, "design", "start '", excerpt(start.id), "' has ",
              start.promoter.size(), " nt but the models read at most ", seq_len);
     searches[s].start = &start;
     searches[s].gen = Generator(options.seed, uint64_t(s) << 40);  // disjoint counter ranges per start
     for (int i = 0; i < int(start.promoter.size()); ++i)
       if (options.constraints.is_mutable(i)) searches[s].mutable_positions.push_back(i);
-    PF_CHECK(!searches[s].mutable_positions.empty(), "pf-design", "start '", excerpt(start.id),
-             "' has no mutable position (see --mutable)");
+    PF_CHECK(!searches[s].mutable_positions.empty(), "design", "start '", excerpt(start.id),
+             "' has no mutable position (see the mutable ranges)");
     initial.add(s, start.promoter);
   }
 

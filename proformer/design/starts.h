@@ -21,9 +21,14 @@ struct Start {
   std::string sequence(const std::string& designed) const { return flank5 + designed + flank3; }
 };
 
+// A start from one record, checked as read_starts checks it; `where` names
+// the record in errors ("starts.fa:12", "sequence 3").
+Start start_of(const SequenceRecord& record, const std::string& where, int64_t seq_len,
+               const Constraints& constraints);
+
 // Every record of `inputs` (DREAM txt/tsv, FASTA or one sequence per line;
 // plain or gzip). Throws pf::Error with FILE:LINE for a record the model
-// cannot read (see unpredictable_reason), one shorter than a --mutable range
+// cannot read (see unpredictable_reason), one shorter than a mutable range
 // or one that breaks a sequence constraint, and without it for constraints
 // no promoter of its length can meet (check_satisfiable).
 std::vector<Start> read_starts(const std::vector<std::string>& inputs, InputFormat format, int64_t seq_len,

@@ -5,6 +5,7 @@
 
 #include "proformer/data/sequence.h"
 #include "proformer/inference/ism.h"
+#include "proformer/inference/predict.h"
 
 namespace pf::proformer {
 
@@ -97,6 +98,7 @@ std::vector<double> relaxed_predictions(const LoadedModel& loaded, const std::ve
                                         std::vector<std::vector<double>>* gradients) {
   const Proformer& model = *loaded.model;
   PF_CHECK(!model.is_training(), "attributions", "the model is in train mode (HINT: call eval() first)");
+  before_forward_pass();
   const int64_t B = int64_t(batch.size()), seq_len = model.config().seq_len, S = 2 * seq_len,
                 V = model.config().vocab;
   // The model's input: the tokens one-hot, then each promoter position's
@@ -204,8 +206,8 @@ std::vector<RelaxedPromoter> ig_baselines(const RelaxedPromoter& promoter, std::
 std::vector<Attribution> attribute(const LoadedModel& model, const std::vector<SequenceRecord>& records,
                                    const AttributionOptions& options, int64_t index0) {
   PF_CHECK(options.batch_size > 0, "attributions", "batch size must be positive, got ", options.batch_size);
-  PF_CHECK(options.ig_steps >= 1, "attributions", "--ig-steps must be at least 1, got ", options.ig_steps);
-  PF_CHECK(options.shuffles >= 1, "attributions", "--ig-shuffles must be at least 1, got ", options.shuffles);
+  PF_CHECK(options.ig_steps >= 1, "attributions", "ig_steps must be at least 1, got ", options.ig_steps);
+  PF_CHECK(options.shuffles >= 1, "attributions", "shuffles must be at least 1, got ", options.shuffles);
   const int seq_len = int(model.model->config().seq_len);
   std::vector<Attribution> out(records.size());
   std::vector<RelaxedPromoter> promoters;
@@ -309,19 +311,26 @@ Attribution average_members(const std::vector<Attribution>& per_member) {
   return out;
 }
 
+std::vector<Attribution> attribute_ensemble(const Ensemble& models, const std::vector<SequenceRecord>& records,
+                                            const AttributionOptions& options, int64_t index0) {
+  std::vector<std::vector<Attribution>> by_member;  // [M][records]
+  for (int64_t m = 0; m < models.size(); ++m) by_member.push_back(attribute(models.member(m), records, options, index0));
+  std::vector<Attribution> out;
+  for (size_t k = 0; k < records.size(); ++k) {
+    std::vector<Attribution> per_member;  // [M]
+    for (std::vector<Attribution>& member : by_member) per_member.push_back(std::move(member[k]));
+    out.push_back(average_members(per_member));
+  }
+  return out;
+}
+
 int64_t run_attributions(const Ensemble& models, const std::vector<std::string>& inputs,
                          const InferenceOptions& input_options, const AttributionOptions& options,
                          const std::function<void(const Attribution&)>& sink) {
   std::vector<SequenceRecord> group;
   int64_t done = 0;
   auto flush = [&] {
-    std::vector<std::vector<Attribution>> by_member;  // [M][group]
-    for (int64_t m = 0; m < models.size(); ++m) by_member.push_back(attribute(models.member(m), group, options, done));
-    for (size_t k = 0; k < group.size(); ++k) {
-      std::vector<Attribution> per_member;  // [M]
-      for (std::vector<Attribution>& member : by_member) per_member.push_back(std::move(member[k]));
-      sink(average_members(per_member));
-    }
+    for (const Attribution& a : attribute_ensemble(models, group, options, done)) sink(a);
     done += int64_t(group.size());
     group.clear();
   };

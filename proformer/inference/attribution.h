@@ -126,6 +126,11 @@ std::vector<Attribution> attribute(const LoadedModel& model, const std::vector<S
 // as one: mean prediction and scores, and their standard deviations.
 Attribution average_members(const std::vector<Attribution>& per_member);
 
+// Attributions of `records` by every member of `models`, averaged
+// (average_members); index0 as in attribute().
+std::vector<Attribution> attribute_ensemble(const Ensemble& models, const std::vector<SequenceRecord>& records,
+                                            const AttributionOptions& options, int64_t index0);
+
 // Attributions of every valid record of the inputs by every member of
 // `models` (averaged by average_members), in groups of
 // options.batch_size promoters, handed to `sink` in input order, so memory

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "proformer/data/sequence.h"
+#include "proformer/inference/batcher.h"
 
 namespace pf::proformer {
 
@@ -33,15 +34,15 @@ std::string oriented(const Region& region, std::string forward) {
 
 void predict_regions(const Ensemble& models, const std::vector<GenomeRegion>& regions, int64_t batch_size,
                      const std::function<void(const RegionPrediction&)>& sink) {
-  const int seq_len = int(models.seq_len());
-  const size_t T = size_t(2 * seq_len);
-  for (size_t first = 0; first < regions.size(); first += size_t(batch_size)) {
-    const size_t n = std::min(size_t(batch_size), regions.size() - first);
-    std::vector<uint8_t> tokens(n * T);  // [n, T]
-    for (size_t i = 0; i < n; ++i) encode_promoter(regions[first + i].sequence, seq_len, tokens.data() + i * T);
-    const EnsemblePredictions p = models.predict(tokens.data(), int64_t(n), batch_size);
-    for (size_t i = 0; i < n; ++i) sink({&regions[first + i], p.spread[i].mean, p.spread[i]});
-  }
+  Batcher<const GenomeRegion*> batcher(models, batch_size, [&](const PredictedBatch<const GenomeRegion*>& batch) {
+    for (size_t k = 0; k < batch.items.size(); ++k) {
+      const MemberSpread& spread = batch.predictions.spread[size_t(batch.first_row[k])];
+      sink({batch.items[k], spread.mean, spread});
+    }
+  });
+  for (const GenomeRegion& region : regions)
+    encode_promoter(region.sequence, int(models.seq_len()), batcher.add(&region));
+  batcher.finish();
 }
 
 std::string region_prediction_tsv_header(int64_t members) {

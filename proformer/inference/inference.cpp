@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "proformer/data/sequence.h"
+#include "proformer/inference/batcher.h"
 
 namespace pf::proformer {
 
@@ -33,7 +34,8 @@ int64_t for_each_valid_record(const std::vector<std::string>& inputs, const Infe
         continue;
       }
       const std::string where = (path == "-" ? std::string("<stdin>") : path) + ":" + std::to_string(record.line);
-      PF_CHECK(options.skip_invalid, "pf-infer", where, ": ", reason, " (HINT: --skip-invalid skips such records)");
+      if (!options.skip_invalid)
+        throw InvalidRecord("sequences: " + where + ": " + reason);
       std::fprintf(stderr, "%s: skipped: %s\n", where.c_str(), reason.c_str());
       ++skipped;
     }
@@ -43,30 +45,22 @@ int64_t for_each_valid_record(const std::vector<std::string>& inputs, const Infe
 
 InferenceStats run_inference(const Ensemble& models, const std::vector<std::string>& inputs,
                              const InferenceOptions& options, const std::function<void(const Prediction&)>& sink) {
-  const int64_t seq_len = models.seq_len(), T = 2 * seq_len;
   InferenceStats stats;
-  std::vector<Prediction> pending;  // records of the batch being filled
-  std::vector<uint8_t> tokens;      // [pending, T]
-  auto flush = [&] {
-    if (pending.empty()) return;
-    const EnsemblePredictions p = models.predict(tokens.data(), int64_t(pending.size()), options.batch_size);
-    for (size_t i = 0; i < pending.size(); ++i) {
-      pending[i].spread = p.spread[i];
-      pending[i].value = pending[i].spread.mean;
-      pending[i].z = models.label_stats().zscore(float(pending[i].value));
-      sink(pending[i]);
+  Batcher<Prediction> batcher(models, options.batch_size, [&](const PredictedBatch<Prediction>& batch) {
+    for (size_t k = 0; k < batch.items.size(); ++k) {
+      Prediction p = batch.items[k];
+      p.spread = batch.predictions.spread[size_t(batch.first_row[k])];
+      p.value = p.spread.mean;
+      p.z = models.label_stats().zscore(float(p.value));
+      sink(p);
     }
-    stats.predicted += int64_t(pending.size());
-    pending.clear();
-    tokens.clear();
-  };
-  stats.skipped = for_each_valid_record(inputs, options, seq_len, [&](const SequenceRecord& record) {
-    tokens.resize(tokens.size() + size_t(T));
-    encode_promoter(strip_flanks(record.sequence), int(seq_len), tokens.data() + tokens.size() - size_t(T));
-    pending.push_back({record.id, record.sequence, 0, 0, {}});
-    if (int64_t(pending.size()) == options.batch_size) flush();
+    stats.predicted += int64_t(batch.items.size());
   });
-  flush();
+  stats.skipped = for_each_valid_record(inputs, options, models.seq_len(), [&](const SequenceRecord& record) {
+    encode_promoter(strip_flanks(record.sequence), int(models.seq_len()),
+                    batcher.add({record.id, record.sequence, 0, 0, {}}));
+  });
+  batcher.finish();
   return stats;
 }
 

@@ -38,9 +38,14 @@ struct InferenceStats {
 // are removed.
 std::string unpredictable_reason(std::string_view sequence, int64_t seq_len);
 
+// A record of an input file that the model cannot read (see for_each_valid_record).
+struct InvalidRecord : Error {
+  using Error::Error;
+};
+
 // Reads every record of every input in order and calls `visit` for each one
-// that unpredictable_reason accepts. An invalid record throws pf::Error with
-// FILE:LINE, or with options.skip_invalid is reported on stderr and skipped.
+// that unpredictable_reason accepts. An invalid record throws InvalidRecord
+// with FILE:LINE, or with options.skip_invalid is reported on stderr and skipped.
 // Returns the number of skipped records.
 int64_t for_each_valid_record(const std::vector<std::string>& inputs, const InferenceOptions& options, int64_t seq_len,
                               const std::function<void(const SequenceRecord&)>& visit);

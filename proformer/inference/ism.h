@@ -10,6 +10,8 @@
 // (ism_tsv_header, ism_tsv_rows) and, with --plot, as heat maps (plots.h).
 #pragma once
 #include <array>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +40,29 @@ struct IsmResult {
 // Positions are those of the promoter with the flanks removed.
 IsmResult in_silico_mutagenesis(const Ensemble& models, std::string id, std::string_view sequence,
                                 int64_t batch_size);
+
+// One promoter's rows (row 0 the reference, then one per substitution, in
+// (position, base) order), for the Batcher.
+struct Mutants;
+template <typename Item>
+class Batcher;
+
+// In-silico mutagenesis of many promoters: add() each one, then finish(); the
+// results go to `sink` in the order added. The rows of several promoters
+// share forward passes (Batcher), so short promoters keep the batches full
+// and memory stays flat in the number of promoters. add() throws pf::Error
+// naming the id for a sequence unpredictable_reason refuses.
+class Mutagenesis {
+ public:
+  Mutagenesis(const Ensemble& models, int64_t batch_size, std::function<void(const IsmResult&)> sink);
+  ~Mutagenesis();
+  void add(const std::string& id, std::string_view sequence);
+  void finish();
+
+ private:
+  const Ensemble& models_;
+  std::unique_ptr<Batcher<Mutants>> batcher_;
+};
 
 // The header of pf-infer --ism output: comment lines that explain the columns,
 // then "id  position  ref_base  A  C  G  T" (tab-separated), and for several

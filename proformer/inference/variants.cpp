@@ -7,6 +7,7 @@
 #include "proformer/inference/inference.h"
 #include "proformer/data/reader.h"
 #include "proformer/data/sequence.h"
+#include "proformer/inference/batcher.h"
 
 namespace pf::proformer {
 
@@ -22,11 +23,6 @@ std::string joined(const std::vector<std::string>& fields) {
   for (const std::string& f : fields) out += (out.empty() ? "" : ", ") + f;
   return out;
 }
-
-// One pair of the file: reference and variant spelled out.
-struct Pair {
-  std::string id, ref, alt;
-};
 
 // Reads the pairs of a variants file, one per call, checking every field.
 class VariantReader {
@@ -104,32 +100,30 @@ class VariantReader {
 
 int64_t predict_variants(const Ensemble& models, const std::string& path, int64_t batch_size,
                          const std::function<void(const VariantEffect&)>& sink) {
-  PF_CHECK(batch_size > 0, "variants", "batch size must be positive, got ", batch_size);
-  const int64_t seq_len = models.seq_len(), T = 2 * seq_len;
-  VariantReader reader(path, seq_len);
-  std::vector<std::string> ids;  // pairs of the batch being filled
-  std::vector<uint8_t> tokens;   // [2 * pairs, T]: ref, alt, ref, alt, ...
+  VariantReader reader(path, models.seq_len());
+  return predict_pairs(models, batch_size, [&](Pair& pair) { return reader.next(pair); }, sink);
+}
+
+int64_t predict_pairs(const Ensemble& models, int64_t batch_size, const std::function<bool(Pair&)>& next,
+                      const std::function<void(const VariantEffect&)>& sink) {
+  const int seq_len = int(models.seq_len());
   int64_t pairs = 0;
-  auto flush = [&] {
-    const EnsemblePredictions p = models.predict(tokens.data(), int64_t(tokens.size()) / T, batch_size);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      const int64_t ref = 2 * int64_t(i), alt = ref + 1;
-      sink({ids[i], p.spread[size_t(ref)].mean, p.spread[size_t(alt)].mean, spread_over_members(p.differences(ref, alt))});
+  // Two rows per pair: ref, alt.
+  Batcher<std::string> batcher(models, batch_size, [&](const PredictedBatch<std::string>& batch) {
+    const EnsemblePredictions& p = batch.predictions;
+    for (size_t k = 0; k < batch.items.size(); ++k) {
+      const int64_t ref = batch.first_row[k], alt = ref + 1;
+      sink({batch.items[k], p.spread[size_t(ref)].mean, p.spread[size_t(alt)].mean,
+            spread_over_members(p.differences(ref, alt))});
     }
-    pairs += int64_t(ids.size());
-    ids.clear();
-    tokens.clear();
-  };
-  Pair pair;
-  while (reader.next(pair)) {
-    for (const std::string* sequence : {&pair.ref, &pair.alt}) {
-      tokens.resize(tokens.size() + size_t(T));
-      encode_promoter(strip_flanks(*sequence), int(seq_len), tokens.data() + tokens.size() - size_t(T));
-    }
-    ids.push_back(pair.id);
-    if (int64_t(ids.size()) == batch_size) flush();
+    pairs += int64_t(batch.items.size());
+  });
+  for (Pair pair; next(pair);) {
+    uint8_t* rows = batcher.add(pair.id, 2);  // [2, T]
+    encode_promoter(strip_flanks(pair.ref), seq_len, rows);
+    encode_promoter(strip_flanks(pair.alt), seq_len, rows + 2 * seq_len);
   }
-  if (!ids.empty()) flush();
+  batcher.finish();
   return pairs;
 }
 

@@ -30,8 +30,20 @@ struct VariantEffect {
   MemberSpread spread = {};  // of the members' effects (sd 0, n 1 for one model)
 };
 
+// A reference and a variant of it, spelled out (plasmid flanks optional).
+struct Pair {
+  std::string id, ref, alt;
+};
+
+// Predicts both sequences of every pair that `next` fills (false at the end)
+// with every member of `models`, batch_size model rows per forward pass, and
+// hands each result to `sink` in order. Returns the number of pairs. The
+// sequences must pass unpredictable_reason (encode_promoter throws otherwise).
+int64_t predict_pairs(const Ensemble& models, int64_t batch_size, const std::function<bool(Pair&)>& next,
+                      const std::function<void(const VariantEffect&)>& sink);
+
 // Predicts both sequences of every pair in `path` with every member of
-// `models`, batch_size pairs at a time,
+// `models` (predict_pairs),
 // and hands each result to `sink` in file order. Returns the number of pairs.
 // Throws pf::Error with FILE:LINE for a wrong number of columns, an unknown
 // header, a sequence the model cannot read (see unpredictable_reason), a

@@ -486,7 +486,7 @@ TEST_CASE_FIXTURE(BadInputs, "bad input: pf-design avoided motif with a letter o
 }
 
 TEST_CASE_FIXTURE(BadInputs, "bad input: pf-design constraints that no sequence can meet") {
-  check_rejected(pf_design({"--avoid", "C", "--gc-min", "0.2"}), "--avoid",
+  check_rejected(pf_design({"--avoid", "C", "--gc-min", "0.2"}), "avoided motifs",
                  {"no promoter can meet the constraints", "GC content in [0.2, 1]"}, designs);
 }
 

@@ -217,7 +217,7 @@ TEST_CASE("design: constraints that no promoter can meet, and bad constraint tex
   c.gc_min = 0.1;
   c.gc_max = 1;
   c.avoid = {"C"};  // forbids C and G
-  CHECK(contains(error_of([&] { check_satisfiable(c, 80); }), "--avoid forbids (CG)"));
+  CHECK(contains(error_of([&] { check_satisfiable(c, 80); }), "the avoided motifs forbid (CG)"));
   c.avoid = {"A", "C"};
   CHECK(contains(error_of([&] { check_satisfiable(c, 80); }), "every base"));
   c = Constraints{};

@@ -1,0 +1,211 @@
+"""Proformer from Python: predictions, ISM, attributions, variant effects and
+design with a trained model, on in-memory data.
+
+    import proformer as pf
+    m = pf.load("runs/demo/best")                 # or a list of checkpoints: an ensemble
+    m.predict(["ACGT...", "TTGA..."])             # float32 [N], training label scale
+    m.ism(seqs)                                   # float32 [N, 4, L]
+    a = m.attribute(seqs, method="integrated-gradients")
+    a.scores, a.ohe, a.projected                  # [N, 4, L], [N, 4, L], [N, L]
+
+Everything is computed by the C++ library (proformer/api/predictor.h) through
+the `_proformer` binding: numpy input is read in place, the GIL is released
+while computing, Ctrl-C stops a call within one batch (KeyboardInterrupt), and
+the library's errors are ProformerError (a RuntimeError) with its message.
+
+Shapes: L is the model's input length (`Model.seq_len`); a promoter shorter
+than L fills columns 0 .. length - 1 and the rest is zero, as in the ohe.npz
+and attr.npz files of `pf-infer --attributions`.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+
+import numpy as np
+
+from ._proformer import ProformerError, _Model, _attribution_arrays, _save_modisco
+
+__all__ = ["ProformerError", "Model", "Attributions", "Spread", "VcfScores", "load", "one_hot"]
+
+logger = logging.getLogger("proformer")
+
+_BASES = "ACGT"
+_FLANK5 = "TGCATTTTTTTCACATC"  # the DREAM plasmid flanks (proformer/data/sequence.h)
+_FLANK3 = "GGTTACGGCTGTT"
+
+# An ensemble's prediction: the members' mean [N] (float32), their population
+# sd [N] and count n [N], and each member's value [M, N] (float32).
+Spread = collections.namedtuple("Spread", ["mean", "sd", "n", "members"])
+
+# Model.score_vcf's result: the effects table and the table of alleles not scored.
+VcfScores = collections.namedtuple("VcfScores", ["effects", "skipped"])
+
+
+def _table(columns):
+    """A pandas DataFrame of `columns` (a dict of equal-length columns) when
+    pandas is installed, otherwise the dict itself."""
+    try:
+        import pandas
+    except ImportError:
+        return columns
+    return pandas.DataFrame(columns)
+
+
+def _sequences(x):
+    return [x] if isinstance(x, str) else list(x)
+
+
+def _strip_flanks(sequence):
+    upper = sequence.upper()
+    start = len(_FLANK5) if upper.startswith(_FLANK5) else 0
+    end = len(sequence) - len(_FLANK3) if upper.endswith(_FLANK3) and len(sequence) - len(_FLANK3) >= start else len(sequence)
+    return sequence[start:end]
+
+
+def one_hot(seqs):
+    """One-hot [N, 4, L] float32 (channels A C G T) of promoters given as text,
+    plasmid flanks removed; L is the longest promoter, shorter ones start at
+    column 0 with zero columns after them, and N is an all-zero column.
+    `Model.predict` reads it back to the same predictions as the text."""
+    promoters = [_strip_flanks(s) for s in _sequences(seqs)]
+    length = max((len(p) for p in promoters), default=0)
+    out = np.zeros((len(promoters), 4, length), dtype=np.float32)
+    for k, promoter in enumerate(promoters):
+        for i, base in enumerate(promoter.upper()):
+            channel = _BASES.find(base)
+            if channel >= 0:
+                out[k, channel, i] = 1.0
+            elif base != "N":
+                raise ValueError(f"one_hot: sequence {k}: invalid character {base!r} at position {i + 1} "
+                                 "(expected A, C, G, T or N)")
+    return out
+
+
+class Attributions:
+    """Attributions of N promoters (`Model.attribute`).
+
+    scores     float32 [N, 4, L]  hypothetical scores, training label scale
+    ohe        float32 [N, 4, L]  the promoters' one-hot
+    projected  float32 [N, L]     the score of each position's own base (ohe x scores)
+    prediction float64 [N]        the model's prediction of each promoter
+    sd         float32 [N, 4, L]  an ensemble's sd of the scores (zeros for one model)
+    """
+
+    def __init__(self, records, seq_len, members):
+        self._records, self._seq_len, self._members = records, seq_len, members
+        arrays = _attribution_arrays(records, seq_len)
+        self.scores, self.ohe, self.sd = arrays["scores"], arrays["ohe"], arrays["sd"]
+        self.prediction, self.prediction_sd = arrays["prediction"], arrays["prediction_sd"]
+        self.projected = (self.ohe * self.scores).sum(axis=1)
+
+    def save_modisco(self, directory):
+        """Writes ohe.npz, attr.npz (attr_sd.npz for an ensemble) and
+        attributions.tsv into `directory`, as `pf-infer --attributions` does,
+        for `modisco motifs -s DIR/ohe.npz -a DIR/attr.npz -w L`."""
+        _save_modisco(self._records, str(directory), self._seq_len, self._members)
+
+
+class Model:
+    """A trained model, or an ensemble of several (made by `load`)."""
+
+    def __init__(self, checkpoints, device="cpu", dtype="f32", threads=0, batch_size=32):
+        self._model = _Model(list(checkpoints), device, dtype, int(threads), int(batch_size))
+
+    @property
+    def seq_len(self):
+        """The model's input length L (positions per strand)."""
+        return self._model.seq_len
+
+    @property
+    def members(self):
+        """The number of checkpoints (1 for a single model)."""
+        return self._model.members
+
+    @property
+    def batch_size(self):
+        """Model rows per forward pass, in every method."""
+        return self._model.batch_size
+
+    def predict(self, x, spread=False):
+        """Predicted expression, training label scale.
+
+        x: a str, a list of str (plasmid flanks optional), uint8 tokens [N, L]
+        (0-4: A C G T N, each row a promoter of L nt) or float32 one-hot
+        [N, 4, L] (see `one_hot`; trailing all-zero columns are padding).
+        Returns float32 [N], or with spread=True a `Spread` (mean [N], sd [N],
+        n [N], members [M, N])."""
+        columns = self._model.predict(x)
+        if spread:
+            return Spread(columns["mean"], columns["sd"], columns["n"], columns["members"])
+        return columns["mean"]
+
+    def ism(self, seqs, spread=False):
+        """In-silico mutagenesis: float32 [N, 4, L], the effect of each single
+        substitution (prediction(mutant) - prediction(promoter)), 0 at the
+        promoter's own base. With spread=True a dict of effects, sd [N, 4, L]
+        and reference [N] (the unmutated promoters' predictions)."""
+        columns = self._model.ism(seqs)
+        return columns if spread else columns["effects"]
+
+    def attribute(self, seqs, method="saliency", ig_steps=32, baseline="uniform", shuffles=10, seed=1):
+        """Attributions (`Attributions`) by method saliency, input-x-gradient,
+        integrated-gradients or ism; ig_steps, baseline (uniform or shuffled),
+        shuffles and seed apply to integrated-gradients."""
+        records = self._model.attribute(seqs, method, int(ig_steps), baseline, int(shuffles), int(seed))
+        return Attributions(records, self.seq_len, self.members)
+
+    def variant_effect(self, ref, alt):
+        """The effect alt - ref of each (ref, alt) pair of promoters: a table
+        with columns id, ref, alt, effect, sd, n, sign_agreement."""
+        return _table(self._model.variant_effect(ref, alt))
+
+    def substitution_effect(self, seqs, substitutions):
+        """The effect of each substitution [K, 3] int64 (sequence index,
+        0-based position without flanks, base 0-3 for A C G T) on its
+        sequence: a table as `variant_effect`, ids "SEQUENCE:POSITION:BASE"."""
+        return _table(self._model.substitution_effect(seqs, np.asarray(substitutions, dtype=np.int64)))
+
+    def score_vcf(self, vcf, genome, bed, effect_percentiles=False):
+        """The effect of each alternative allele of a VCF/BCF (plain or bgzip)
+        in each BED6 promoter region of a genome FASTA it falls in, as
+        `pf-infer --vcf --genome --regions`. Returns `VcfScores`: `effects`, a
+        table with chrom, pos, id, ref, alt, region, strand, offset,
+        ref_prediction, alt_prediction, effect, sd, n, sign_agreement (and
+        effect_percentile), and `skipped`, the alleles not scored with the
+        reason (chrom, pos, id, ref, alt, region, reason)."""
+        columns = self._model.score_vcf(str(vcf), str(genome), str(bed), bool(effect_percentiles))
+        return VcfScores(_table(columns["effects"]), _table(columns["skipped"]))
+
+    def design(self, starts=None, random=None, length=80, target="max", method="greedy", rounds=10, width=4,
+               seed=0, penalty_sd=0.0, avoid=(), gc_min=0.0, gc_max=1.0, max_homopolymer=0, max_edits=None,
+               mutable=None, on_round=None):
+        """Searches for promoters whose predicted expression reaches `target`
+        ("max", "min" or a value), from `starts` (promoters as text) or from
+        `random` random promoters of `length` nt, as `pf-design` does with the
+        same seed. method: greedy, beam or evolve (width: beam width or
+        population); avoid: motifs absent from both strands; gc_min, gc_max,
+        max_homopolymer, max_edits: limits; mutable: the positions that may
+        change, "1-20,35" (1-based, flanks removed); on_round: called with a
+        dict per round (round, candidates, seconds, mean_score, best_score, ...).
+        Returns a table of rounds: start_id, round, sequence, n_edits, edits,
+        model_1 .. model_M, mean, sd, score (round 0: the starts)."""
+        if (starts is None) == (random is None):
+            raise ValueError("design: give starts or random (a number of random promoters), not both")
+        columns = self._model.design(
+            None if starts is None else _sequences(starts), int(random or 0), int(length), str(target), method,
+            int(rounds), int(width), int(seed), float(penalty_sd),
+            avoid if isinstance(avoid, str) else ",".join(avoid), float(gc_min), float(gc_max), int(max_homopolymer),
+            -1 if max_edits is None else int(max_edits), mutable or "", on_round)
+        return _table(columns)
+
+
+def load(path, device="cpu", dtype="f32", threads=0, batch_size=32):
+    """Loads a checkpoint (a .model.safetensors file or its prefix) or, for a
+    list of them, an ensemble (same input length and label scale, or
+    ProformerError). device: "cpu", "cuda" or "cuda:N"; dtype: f32, bf16 or
+    f16 (mixed precision); threads: CPU threads (0: all cores); batch_size:
+    model rows per forward pass in every method."""
+    checkpoints = [str(path)] if isinstance(path, (str, os.PathLike)) else [str(p) for p in path]
+    return Model(checkpoints, device, dtype, threads, batch_size)
