@@ -30,6 +30,7 @@
 #include "proformer/genome/genome.h"
 #include "proformer/genome/vcf.h"
 #include "proformer/inference/attribution.h"
+#include "proformer/inference/batcher.h"
 #include "proformer/inference/ensemble.h"
 #include "proformer/inference/genome_regions.h"
 #include "proformer/inference/genome_variants.h"
@@ -38,11 +39,6 @@
 #include "proformer/inference/variants.h"
 
 namespace pf::proformer {
-
-// Model rows per forward pass unless a caller says otherwise. 32: on 2 CPU
-// cores batch 256 ran the demo model 1.8x slower (its attention scores,
-// [256, heads, 232, 232], no longer fit in cache) and used 6x the memory.
-constexpr int64_t kDefaultBatchSize = 32;
 
 struct RunSettings {
   Device device = Device::cpu();

@@ -29,6 +29,7 @@
 #include "proformer/design/constraints.h"
 #include "proformer/design/objective.h"
 #include "proformer/design/starts.h"
+#include "proformer/inference/batcher.h"
 #include "proformer/inference/ensemble.h"
 
 namespace pf::proformer::design {
@@ -43,7 +44,7 @@ struct SearchOptions {
   int64_t rounds = 10;
   int64_t width = 4;  // beam width or evolve population (greedy: 1)
   uint64_t seed = 0;
-  int64_t batch_size = 32;  // rows per forward pass
+  int64_t batch_size = kDefaultBatchSize;  // rows per forward pass
   Objective objective;
   Constraints constraints;
 };

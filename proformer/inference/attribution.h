@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "proformer/checkpoint.h"
+#include "proformer/inference/batcher.h"
 #include "proformer/inference/ensemble.h"
 #include "proformer/inference/inference.h"
 
@@ -69,7 +70,7 @@ struct AttributionOptions {
   IgBaseline baseline = IgBaseline::kUniform;
   int shuffles = 10;                       // shuffled baseline: references per promoter (>= 1)
   uint64_t seed = 1;                       // shuffled baseline: the shuffles of record k use seed + k
-  int64_t batch_size = 32;                 // model rows per forward and backward pass
+  int64_t batch_size = kDefaultBatchSize;  // model rows per forward and backward pass
 };
 
 // For an ensemble, prediction and scores are the members' means.

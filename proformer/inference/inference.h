@@ -9,12 +9,13 @@
 
 #include "proformer/checkpoint.h"
 #include "proformer/data/reader.h"
+#include "proformer/inference/batcher.h"
 #include "proformer/inference/ensemble.h"
 
 namespace pf::proformer {
 
 struct InferenceOptions {
-  int64_t batch_size = 256;
+  int64_t batch_size = kDefaultBatchSize;
   bool skip_invalid = false;  // report bad records and go on, instead of stopping
   InputFormat format = InputFormat::kAuto;
 };
