@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "proformer/data/sequence.h"
+#include "proformer/inference/batcher.h"
 
 namespace pf::proformer::design {
 
@@ -13,54 +14,58 @@ namespace {
 
 constexpr std::string_view kAcgt = "ACGT";
 
-// The promoters one round scores, of all starts together, with their tokens.
+// The promoters one round scores, of all starts together: each one goes to
+// the Batcher as it is proposed, so the rounds' forward passes are full and
+// memory holds no more than a batch of tokens.
 class Candidates {
  public:
-  explicit Candidates(int64_t seq_len) : seq_len_(seq_len) {}
+  Candidates(const Ensemble& models, const Objective& objective, int64_t batch_size)
+      : seq_len_(int(models.seq_len())),
+        batcher_(models, batch_size, [this, &objective](const PredictedBatch<size_t>& batch) {
+          const EnsemblePredictions& p = batch.predictions;
+          for (size_t k = 0; k < batch.items.size(); ++k) {
+            Scored& s = scored_[batch.items[k]];
+            const int64_t row = batch.first_row[k];
+            for (int64_t m = 0; m < p.members; ++m) s.predictions.push_back(p.value(m, row));
+            s.mean = p.spread[size_t(row)].mean;
+            s.sd = p.spread[size_t(row)].sd;
+            s.score = objective.score(s.mean, s.sd);
+          }
+        }) {}
 
   // `promoter`, encoded anew, as a candidate of start `owner`.
-  void add(size_t owner, const std::string& promoter) {
-    tokens_.resize(tokens_.size() + size_t(2 * seq_len_));
-    encode_promoter(promoter, int(seq_len_), tokens_.data() + tokens_.size() - size_t(2 * seq_len_));
-    owners_.push_back(owner);
-    promoters_.push_back(promoter);
-  }
+  void add(size_t owner, const std::string& promoter) { encode_promoter(promoter, seq_len_, next(owner, promoter)); }
 
   // `mutant`, which differs from the promoter encoded in `parent_tokens` only
   // at `position`: the parent's tokens with that position substituted.
   void add_substitution(size_t owner, const std::string& mutant, const std::vector<uint8_t>& parent_tokens,
                         int position) {
-    tokens_.insert(tokens_.end(), parent_tokens.begin(), parent_tokens.end());
-    substitute_base(tokens_.data() + tokens_.size() - parent_tokens.size(), int(seq_len_), int(mutant.size()),
-                    position, uint8_t(token_of(mutant[size_t(position)])));
-    owners_.push_back(owner);
-    promoters_.push_back(mutant);
+    uint8_t* row = next(owner, mutant);
+    std::copy(parent_tokens.begin(), parent_tokens.end(), row);
+    substitute_base(row, seq_len_, int(mutant.size()), position, uint8_t(token_of(mutant[size_t(position)])));
   }
 
-  // Every candidate scored, in the order they were added: one predict call.
-  std::vector<Scored> score(const Ensemble& models, const Objective& objective, int64_t batch_size) const {
-    const int64_t n = int64_t(promoters_.size());
-    const EnsemblePredictions p = models.predict(tokens_.data(), n, batch_size);
-    std::vector<Scored> out(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      Scored& s = out[size_t(i)];
-      s.promoter = promoters_[size_t(i)];
-      for (int64_t m = 0; m < p.members; ++m) s.predictions.push_back(p.value(m, i));
-      s.mean = p.spread[size_t(i)].mean;
-      s.sd = p.spread[size_t(i)].sd;
-      s.score = objective.score(s.mean, s.sd);
-    }
-    return out;
+  // Every candidate scored, in the order they were added.
+  std::vector<Scored> score() {
+    batcher_.finish();
+    return scored_;
   }
 
-  size_t size() const { return promoters_.size(); }
+  size_t size() const { return scored_.size(); }
   size_t owner(size_t i) const { return owners_[i]; }
 
  private:
-  int64_t seq_len_;
+  // The row of a new candidate, [2 * seq_len], to encode.
+  uint8_t* next(size_t owner, const std::string& promoter) {
+    owners_.push_back(owner);
+    scored_.push_back({promoter, {}, 0, 0, 0});
+    return batcher_.add(scored_.size() - 1);
+  }
+
+  int seq_len_;
   std::vector<size_t> owners_;
-  std::vector<std::string> promoters_;
-  std::vector<uint8_t> tokens_;  // [candidates, 2 * seq_len]
+  std::vector<Scored> scored_;  // the candidates' promoters, and their scores once predicted
+  Batcher<size_t> batcher_;     // items: indices into scored_
 };
 
 // One start's search: its designs so far, best first, and its random stream.
@@ -186,7 +191,6 @@ void run_design(const Ensemble& models, const std::vector<Start>& starts, const 
   using Clock = std::chrono::steady_clock;
 
   std::vector<Search> searches(starts.size());
-  Candidates initial(seq_len);
   for (size_t s = 0; s < starts.size(); ++s) {
     const Start& start = starts[s];
     PF_CHECK(int64_t(start.promoter.size()) <= seq_len, "design", "start '", excerpt(start.id), "' has ",
@@ -197,14 +201,13 @@ void run_design(const Ensemble& models, const std::vector<Start>& starts, const 
       if (options.constraints.is_mutable(i)) searches[s].mutable_positions.push_back(i);
     PF_CHECK(!searches[s].mutable_positions.empty(), "design", "start '", excerpt(start.id),
              "' has no mutable position (see the mutable ranges)");
-    initial.add(s, start.promoter);
   }
 
   for (int64_t round = 0; round <= options.rounds; ++round) {
     const auto began = Clock::now();
-    Candidates candidates(seq_len);
+    Candidates candidates(models, options.objective, options.batch_size);
     if (round == 0) {
-      candidates = initial;
+      for (size_t s = 0; s < searches.size(); ++s) candidates.add(s, starts[s].promoter);  // the starts themselves
     } else {
       for (size_t s = 0; s < searches.size(); ++s) {
         std::set<std::string> seen;  // this start's designs and candidates of this round
@@ -215,7 +218,7 @@ void run_design(const Ensemble& models, const std::vector<Start>& starts, const 
           propose_substitutions(searches[s], s, options.constraints, seq_len, seen, candidates);
       }
     }
-    const std::vector<Scored> scored = candidates.score(models, options.objective, options.batch_size);
+    const std::vector<Scored> scored = candidates.score();
     std::vector<std::vector<Scored>> pools(searches.size());
     for (size_t s = 0; s < searches.size(); ++s) pools[s] = searches[s].population;  // the old designs first
     for (size_t i = 0; i < scored.size(); ++i) pools[candidates.owner(i)].push_back(scored[i]);
