@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -377,6 +378,52 @@ TEST_CASE("genome variants: every case is scored or skipped with its reason") {
   CHECK(genome_variant_tsv_row(run.rows[0], false).rfind("chr1\t21\tsnv_p1\t" + w.bases("chr1", 21) + "\t", 0) == 0);
   CHECK(skipped_variant_tsv_row(run.skipped.back()) ==
         "chrM\t5\tmissing_chromosome\tA\tG\t.\tchromosome missing from the genome\n");
+}
+
+TEST_CASE("genome variants: a VCF that names chromosomes otherwise than the genome gets a warning") {
+  World w;
+  const std::vector<GenomeRegion> regions = read_genome_regions(Genome(w.genome), w.bed, 100);
+  // The world's VCF with "chr" dropped from every record but the first: 1, 2, 3 and M against chr1, chr2, chr3.
+  std::string renamed = vcf_header({"chr1", "1", "2", "3", "M"});
+  bool first_record = true;
+  std::istringstream lines(read_text(w.plain_vcf));
+  for (std::string line; std::getline(lines, line);) {
+    if (line[0] == '#') continue;
+    renamed += (first_record ? line : line.substr(3)) + "\n";
+    first_record = false;
+  }
+  const std::string renamed_vcf = w.dir.file("renamed.vcf");
+  write_text(renamed_vcf, renamed);
+  const World::Run run = w.score(renamed_vcf, w.genome, regions);
+  CHECK(run.stats.records == 13);
+  CHECK(run.stats.records_on_missing_chromosomes == 12);
+  CHECK(run.stats.missing_chromosomes == std::vector<std::string>{"1", "2", "3", "M"});
+  CHECK(run.rows.size() == 1);
+  const std::string expected =
+      "12 of 13 VCF records name chromosomes the genome lacks (VCF: 1, 2, 3, ...; genome: chr1, chr2, chr3): "
+      "the two name chromosomes differently";
+  CHECK(chromosome_naming_warning(run.stats, Genome(w.genome)) == expected);
+
+  // The world's own VCF has one record on chrM: no warning. Half the records is not most of them.
+  const World::Run own = w.score(w.plain_vcf, w.genome, regions);
+  CHECK(own.stats.records_on_missing_chromosomes == 1);
+  CHECK(own.stats.missing_chromosomes == std::vector<std::string>{"chrM"});
+  CHECK(chromosome_naming_warning(own.stats, Genome(w.genome)).empty());
+  GenomeVariantStats half;
+  half.records = 4;
+  half.records_on_missing_chromosomes = 2;
+  half.missing_chromosomes = {"M"};
+  CHECK(chromosome_naming_warning(half, Genome(w.genome)).empty());
+  half.records_on_missing_chromosomes = 3;
+  CHECK(contains(chromosome_naming_warning(half, Genome(w.genome)), "3 of 4 VCF records"));
+
+  // pf-infer runs to the end and says so in one line.
+  const ProcessResult result = run_process({app_path("pf-infer"), "--checkpoint", w.dir.file("tiny"), "--threads", "1",
+                                            "--output", w.dir.file("out.tsv"), "--vcf", renamed_vcf, "--genome",
+                                            w.genome, "--regions", w.bed});
+  INFO("stderr: ", result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(contains(result.err, "\npf-infer: warning: " + expected + "\n"));
 }
 
 TEST_CASE("genome variants: the indexed VCF and BCF give the plain VCF's rows") {
