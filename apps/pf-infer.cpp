@@ -142,6 +142,8 @@ void genome_variant_effects(const Predictor& model, const Genome& genome, const 
                "predictions for %zu regions\n",
                long(stats.records), stats.indexed ? "queried through the index" : "streamed", long(stats.scored),
                long(stats.skipped), skipped_path.c_str(), long(stats.reference_predictions), regions.size());
+  if (const std::string warning = chromosome_naming_warning(stats, genome); !warning.empty())
+    std::fprintf(stderr, "pf-infer: warning: %s\n", warning.c_str());
 }
 
 // skipped.tsv beside the --output file, or in the current directory.

@@ -4,12 +4,17 @@
 //   pf-train configs/default.yaml data.train=train_sequences.txt.gz train.batch_size=256
 //   pf-train configs/demo.yaml --resume          (continue runs/demo/last exactly)
 //   mpirun -np 4 pf-train configs/default.yaml   (data parallel: 4 ranks, one per GPU or CPU share)
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <mutex>
 
 #include "apps/devices.h"
 #include "nn/distributed/communicator.h"
 #include "proformer/cli.h"
+#include "proformer/plots.h"
 #include "proformer/training/trainer.h"
 
 using namespace pf;
@@ -20,6 +25,30 @@ namespace {
 // The ranks of this run: MPI under mpirun or srun, else this process alone.
 // Started before the command line is read so that every rank reads it.
 std::unique_ptr<nn::Communicator> g_world;
+
+// SIGINT and SIGTERM ask the run to stop after the current step, with a
+// checkpoint to resume from (TrainOptions::should_stop). The handlers are
+// installed when train() first asks, after the first step: until then, while
+// the data is read (minutes for the full data set), the signals end pf-train
+// at once as usual. They are removed once train() returns.
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int) { g_stop_requested = true; }
+
+bool stop_requested() {
+  static std::once_flag handlers;
+  std::call_once(handlers, [] {
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+  });
+  return g_stop_requested;
+}
+
+// learning_curves.png and, when the run validated, val_scatter.png in the run's directory.
+void draw_plots(const std::string& dir) {
+  if (!plot_training(dir)) return;
+  const bool validated = std::filesystem::exists(std::filesystem::path(dir) / "val_predictions.tsv");
+  std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir.c_str(), validated ? ", val_scatter.png" : "");
+}
 
 int main_body(int argc, char** argv) {
   CommandLine cli("pf-train", "pf-train CONFIG.yaml [section.key=value ...] [--resume]",
@@ -39,10 +68,15 @@ int main_body(int argc, char** argv) {
   const Device device = train_device(config.train, g_world->local_rank());
   const std::unique_ptr<nn::Communicator> gpus = device.is_cpu() ? nullptr : gpu_communicator(*g_world, device);
   options.gradients = gpus.get();
+  options.should_stop = stop_requested;
   TrainSummary summary = train(config, options);
-  if (g_world->is_root())
-    std::fprintf(stderr, "pf-train: %ld steps, best validation Pearson %.4f (checkpoint %s)\n", long(summary.steps),
-                 summary.best_val_pearson, summary.best_checkpoint.c_str());
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!g_world->is_root()) return 0;
+  draw_plots(config.output.dir);
+  if (summary.stopped) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(summary.steps));
+  std::fprintf(stderr, "pf-train: %ld steps, best validation Pearson %.4f (checkpoint %s)\n", long(summary.steps),
+               summary.best_val_pearson, summary.best_checkpoint.c_str());
   return 0;
 }
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -109,8 +111,13 @@ int run_app(const char* program, int (*body)(int, char**), int argc, char** argv
   try {
     return body(argc, argv);
   } catch (const std::exception& e) {
+    // A PF_CHECK message begins with its op, often the app's own name: that
+    // "PROGRAM: " is dropped so that the line names the program once.
+    std::string_view what = e.what();
+    const std::string own_op = std::string(program) + ": ";
+    if (what.starts_with(own_op)) what.remove_prefix(own_op.size());
     std::string message;
-    for (const char c : std::string(e.what())) message += c == '\n' ? "\\n" : c == '\r' ? "\\r" : std::string(1, c);
+    for (const char c : what) message += c == '\n' ? "\\n" : c == '\r' ? "\\r" : std::string(1, c);
     std::fprintf(stderr, "%s: error: %s\n", program, message.c_str());
     return 1;
   }

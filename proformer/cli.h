@@ -64,7 +64,9 @@ auto parse_option(const std::string& name, Parse&& parse) -> decltype(parse()) {
 
 // Runs an app's body, turning a pf::Error (or any exception) into a one-line
 // "PROGRAM: error: ..." message on stderr and exit code 1 (line breaks inside
-// the message are shown as \n, so the message is always one line).
+// the message are shown as \n, so the message is always one line). A message
+// whose op is the program itself ("pf-infer: long.txt:1: ...") loses that
+// prefix, so the line names the program once: "pf-infer: error: long.txt:1: ...".
 int run_app(const char* program, int (*body)(int, char**), int argc, char** argv);
 
 }  // namespace pf::proformer

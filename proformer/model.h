@@ -1,5 +1,5 @@
 // Proformer (DREAM 2022, team Unlock_DNA): a Macaron-style transformer that
-// predicts promoter expression from DNA tokens. See DESIGN.md, "The model".
+// predicts promoter expression from DNA tokens. See docs/model.md, "The model".
 //
 //   tokens [B, S] (S = 2 * seq_len: forward strand, then reverse complement)
 //     -> one-hot [B, S, 6] -> k-mer Conv1d (kernel 10, pad 4|5) [B, S, D]

@@ -1,5 +1,5 @@
 // Communicator: this process's place in a group of processes that train one
-// model together (data parallel, DESIGN.md "Scale out"), and the collectives
+// model together (data parallel, docs/model.md "Scale out"), and the collectives
 // they run on tensors. Implementations:
 //
 //   SingleProcess      (communicator.cpp)     a group of one: collectives are no-ops

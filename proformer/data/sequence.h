@@ -1,4 +1,4 @@
-// DNA alphabet and the promoter encoding the model reads (DESIGN.md, "Input"):
+// DNA alphabet and the promoter encoding the model reads (docs/model.md, "Input"):
 // flanks removed, centred in seq_len positions with N, reverse complement
 // appended, so a promoter becomes 2 * seq_len tokens:
 //

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "proformer/data/sequence.h"
 #include "proformer/genome/alleles.h"
@@ -162,7 +163,11 @@ class VariantScorer {
   void handle(const VcfRecord& record) {
     ++stats_.records;
     const int64_t start = record.pos - 1, end = start + std::max<int64_t>(1, int64_t(record.ref.size()));
-    if (!genome_.has(record.chrom)) return skip_all(record, "chromosome missing from the genome");
+    if (!genome_.has(record.chrom)) {
+      ++stats_.records_on_missing_chromosomes;
+      if (missing_chromosomes_.insert(record.chrom).second) stats_.missing_chromosomes.push_back(record.chrom);
+      return skip_all(record, "chromosome missing from the genome");
+    }
     const std::vector<int64_t> hits = index_.overlapping(record.chrom, start, end);
     if (hits.empty()) return skip_all(record, "outside every region");
     const std::string genome_ref =
@@ -221,6 +226,7 @@ class VariantScorer {
   const std::function<void(const SkippedVariant&)>& skip_;
   int64_t seq_len_;
   GenomeVariantStats stats_;
+  std::unordered_set<std::string> missing_chromosomes_;  // stats_.missing_chromosomes, to look up
   EffectBatcher batcher_;
   EffectPercentiles percentiles_;
 };
@@ -295,6 +301,25 @@ GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& g
   GenomeVariantStats stats = scorer.finish();
   stats.indexed = true;
   return stats;
+}
+
+namespace {
+
+// The first three of `names`, then "..." when there are more: "I, II, III, ...".
+std::string first_names(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 3;
+  std::string out;
+  for (size_t i = 0; i < std::min(names.size(), kShown); ++i) out += (i ? ", " : "") + excerpt(names[i]);
+  return names.size() > kShown ? out + ", ..." : out;
+}
+
+}  // namespace
+
+std::string chromosome_naming_warning(const GenomeVariantStats& stats, const Genome& genome) {
+  if (2 * stats.records_on_missing_chromosomes <= stats.records) return "";
+  return std::to_string(stats.records_on_missing_chromosomes) + " of " + std::to_string(stats.records) +
+         " VCF records name chromosomes the genome lacks (VCF: " + first_names(stats.missing_chromosomes) +
+         "; genome: " + first_names(genome.chromosomes()) + "): the two name chromosomes differently";
 }
 
 std::string genome_variant_tsv_header(bool percentiles, int64_t members) {

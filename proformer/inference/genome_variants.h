@@ -67,6 +67,10 @@ struct SkippedVariant {
 
 struct GenomeVariantStats {
   int64_t records = 0;                // VCF records read
+  // Of them, those on a chromosome the genome lacks, and those chromosomes,
+  // each once, in VCF order (see chromosome_naming_warning).
+  int64_t records_on_missing_chromosomes = 0;
+  std::vector<std::string> missing_chromosomes;
   int64_t scored = 0;                 // rows handed to the sink
   int64_t skipped = 0;                // alleles (or allele-region pairs) handed to the skip sink
   int64_t reference_predictions = 0;  // one per region that had a scored variant
@@ -81,6 +85,14 @@ GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& g
                                          const GenomeVariantOptions& options,
                                          const std::function<void(const RegionVariantEffect&)>& sink,
                                          const std::function<void(const SkippedVariant&)>& skip);
+
+// When more than half of the records read are on chromosomes the genome
+// lacks, the VCF and the genome most likely name chromosomes differently
+// ("I" against "chrI"): one line that says so with a few names of each, e.g.
+//   12 of 13 VCF records name chromosomes the genome lacks (VCF: I, II, III, ...;
+//   genome: chrI, chrII, chrIII, ...): the two name chromosomes differently
+// (on one line), for the caller to show. Empty otherwise.
+std::string chromosome_naming_warning(const GenomeVariantStats& stats, const Genome& genome);
 
 // Output columns: chrom, pos, id, ref, alt, region, strand, offset,
 // ref_prediction, alt_prediction, effect (for several members then effect_sd,

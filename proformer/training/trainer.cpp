@@ -5,10 +5,8 @@
 
 #include <Eigen/Core>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -19,7 +17,6 @@
 #include "nn/optim/schedule.h"
 #include "proformer/checkpoint.h"
 #include "proformer/training/metrics_log.h"
-#include "proformer/plots.h"
 #include "proformer/data/prefetcher.h"
 #include "proformer/training/progress.h"
 #include "proformer/training/run_lock.h"
@@ -30,9 +27,6 @@
 namespace pf::proformer {
 
 namespace {
-
-std::atomic<bool> g_stop_requested{false};
-extern "C" void request_stop(int) { g_stop_requested = true; }
 
 std::unique_ptr<nn::LrSchedule> make_schedule(const Config& c, int64_t total_steps) {
   const auto& s = c.schedule;
@@ -108,7 +102,7 @@ void print_ranks(const nn::Communicator& world, const nn::Communicator& gradient
 
 // The losses of the global batch summed over the steps since the last read,
 // how many steps that was, and whether any rank was asked to stop
-// (SIGINT/SIGTERM): all ranks then stop after the same step.
+// (should_stop): all ranks then stop after the same step.
 struct LoggedLosses {
   double total = 0, mse = 0, ce = 0;
   int64_t steps = 0;
@@ -116,9 +110,9 @@ struct LoggedLosses {
 };
 // One read-back from the device (nn::StepChecks::read, which throws at a
 // non-finite step), then one all-reduce over the ranks.
-LoggedLosses read_losses(nn::Communicator& world, nn::StepChecks& checks) {
+LoggedLosses read_losses(nn::Communicator& world, nn::StepChecks& checks, bool stop_asked) {
   const nn::StepChecks::Sums mine = checks.read();
-  std::vector<double> values = {0, 0, 0, g_stop_requested ? 1.0 : 0.0};
+  std::vector<double> values = {0, 0, 0, stop_asked ? 1.0 : 0.0};
   std::copy(mine.losses.begin(), mine.losses.end(), values.begin());  // this rank's parts: total, mse, ce
   if (world.size() > 1) {
     const Tensor summed = Tensor::from_vector(values, {4});  // [4] f64 on the host
@@ -140,6 +134,14 @@ std::unique_ptr<nn::GradReducer> join_ranks(const Proformer& model, int ranks, n
 
 // The expression head's parameters: "expr_head.weight" and "expr_head.bias".
 const std::string kExpressionHead = "expr_head.";
+
+// The progress line train() prints without a TrainOptions::progress hook; the
+// status is empty before the first read of the losses.
+void print_progress(ProgressLine& line, const TrainProgress& p) {
+  char status[96] = "";
+  if (p.epoch > 0) std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(p.epoch), p.loss, p.lr);
+  line.show(p.step, p.total_steps, status, p.samples_per_second, p.elapsed_seconds, p.eta_seconds);
+}
 
 }  // namespace
 
@@ -175,8 +177,8 @@ std::unique_ptr<Proformer> model_on(const Config& config, Device device) {
 
 // One training run, in the order it happens: the constructor sets it up
 // (reads and checks every input, then opens output.dir), step() runs one
-// optimisation step and then end_of_step() its policy (read the losses, log,
-// evaluate, save), and finish() prints the summary and draws the plots.
+// optimisation step and then end_of_step() its policy (read the losses,
+// report progress, evaluate, log, save), and finish() prints the time spent.
 class Run {
  public:
   Run(const Config& config, const TrainOptions& options);
@@ -186,6 +188,9 @@ class Run {
 
  private:
   void end_of_step(const Batch& batch, double lr);
+  void read_losses_at(const Batch& batch, double lr);
+  void report_progress(const Batch& batch);
+  ValidationResult validate_now(const Batch& batch);
   void checkpoint(const std::string& prefix, bool with_optimizer);
 
   const Config& config_;
@@ -214,11 +219,13 @@ class Run {
   nn::StepChecks checks_;
   StepContext step_;
   std::optional<Prefetcher> batches_;
-  std::optional<Progress> progress_;
+  std::optional<ProgressMeter> meter_;
+  std::optional<ProgressLine> line_;  // without a progress hook
+  TrainProgress progress_;            // epoch, loss and lr as last read
   TrainSummary summary_;
   int64_t first_step_ = 0;
-  char status_[96] = "";  // shows the loss last read
-  bool stop_ = false;
+  bool stop_asked_ = false;  // should_stop has said true
+  bool stop_ = false;        // a rank was asked to stop, as of the last read
 };
 
 // Everything that can fail on bad input (the data, the split, init_from, the
@@ -284,11 +291,9 @@ Run::Run(const Config& config, const TrainOptions& options)
   step_.precision.dtype = dtype_from_name(config.train.dtype);
   if (step_.precision.dtype == DType::f16) step_.precision.scaler = &scaler_;
 
-  g_stop_requested = false;
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
   batches_.emplace(BatchIterator(data_.data, data_.split.train, data_.stats, batch_options_, state_.next_batch));
-  progress_.emplace("train", total_steps_, "samples", config.train.log_every);
+  meter_.emplace(total_steps_);
+  if (root_ && !options.progress) line_.emplace("train", "samples", config.train.log_every);
   first_step_ = state_.step;
 }
 
@@ -312,41 +317,70 @@ void Run::end_of_step(const Batch& batch, double lr) {
   const bool log = state_.step % std::max<int64_t>(train.log_every, 1) == 0;
   const bool save =
       config_.output.checkpoint_every > 0 ? state_.step % config_.output.checkpoint_every == 0 : epoch_end;
+  if (options_.should_stop && options_.should_stop()) stop_asked_ = true;
   // The losses and checks are read from the device only here, not every step
   // (a read-back waits for the device to drain); a lone process also reads
-  // when asked to stop, so that it stops at once. The read counts as step time.
-  if (log || evaluate || save || state_.step == total_steps_ || (world_.size() == 1 && g_stop_requested)) {
-    const auto begin = std::chrono::steady_clock::now();
-    const LoggedLosses loss = read_losses(world_, checks_);
-    stop_ = loss.stop_requested;
-    std::snprintf(status_, sizeof status_, "epoch %ld | loss %.4f | lr %.2e", long(batch.position.epoch) + 1,
-                  loss.total / double(std::max<int64_t>(loss.steps, 1)), lr);
-    if (root_) metrics_->add_steps(loss.total, loss.mse, loss.ce, loss.steps);
-    summary_.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-  }
-  if (root_) progress_->update(state_.step, batch.size, status_);
+  // when asked to stop, so that it stops at once.
+  if (log || evaluate || save || state_.step == total_steps_ || (world_.size() == 1 && stop_asked_))
+    read_losses_at(batch, lr);
+  if (root_) report_progress(batch);
   const bool finished = state_.step == total_steps_ || stop_;
   ValidationResult val{NAN, NAN, NAN, {}};
-  if ((evaluate || finished) && !data_.split.val.empty()) {
-    {
-      autocast::AutocastGuard autocast(step_.precision.dtype);  // validates in the run's precision
-      val = validate(*model_, data_.data, data_.split.val, data_.stats, train.batch_size, world_);
-    }
-    summary_.last_val_pearson = val.pearson;
-    if (root_)
-      std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
-                   isatty(fileno(stderr)) ? "\n" : "", long(state_.step), val.mse, val.pearson, val.spearman);
-    if (val.pearson > state_.best_val_pearson) {
-      state_.best_val_pearson = val.pearson;
-      checkpoint(best_, false);
-      if (root_)
-        write_val_predictions((dir_ / "val_predictions.tsv").string(), data_.data, data_.split.val, data_.stats,
-                              val.predictions);
-    }
-  }
+  if ((evaluate || finished) && !data_.split.val.empty()) val = validate_now(batch);
   if (root_ && (log || !std::isnan(val.pearson) || finished))
-    metrics_->write_row(state_.step, batch.position.epoch + 1, lr, val, progress_->items_per_second());
+    metrics_->write_row(state_.step, batch.position.epoch + 1, lr, val, meter_->items_per_second());
   if (save || finished) checkpoint(last_, true);
+}
+
+// The losses since the last read, and whether a rank was asked to stop; the
+// read counts as step time.
+void Run::read_losses_at(const Batch& batch, double lr) {
+  const auto begin = std::chrono::steady_clock::now();
+  const LoggedLosses loss = read_losses(world_, checks_, stop_asked_);
+  stop_ = loss.stop_requested;
+  progress_.epoch = batch.position.epoch + 1;
+  progress_.loss = loss.total / double(std::max<int64_t>(loss.steps, 1));
+  progress_.lr = lr;
+  if (root_) metrics_->add_steps(loss.total, loss.mse, loss.ce, loss.steps);
+  summary_.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+}
+
+// To the progress hook, or the progress line without one.
+void Run::report_progress(const Batch& batch) {
+  meter_->update(state_.step, batch.size);
+  progress_.step = state_.step;
+  progress_.total_steps = total_steps_;
+  progress_.samples_per_second = meter_->items_per_second();
+  progress_.elapsed_seconds = meter_->elapsed_seconds();
+  progress_.eta_seconds = meter_->eta_seconds();
+  if (options_.progress)
+    options_.progress(progress_);
+  else
+    print_progress(*line_, progress_);
+}
+
+// The scores on the validation split, in the run's precision: printed and
+// handed to the after_validation hook; a new best Pearson also writes best.*
+// and val_predictions.tsv.
+ValidationResult Run::validate_now(const Batch& batch) {
+  ValidationResult val;
+  {
+    autocast::AutocastGuard autocast(step_.precision.dtype);
+    val = validate(*model_, data_.data, data_.split.val, data_.stats, config_.train.batch_size, world_);
+  }
+  summary_.last_val_pearson = val.pearson;
+  if (root_)
+    std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
+                 isatty(fileno(stderr)) ? "\n" : "", long(state_.step), val.mse, val.pearson, val.spearman);
+  if (val.pearson > state_.best_val_pearson) {
+    state_.best_val_pearson = val.pearson;
+    checkpoint(best_, false);
+    if (root_)
+      write_val_predictions((dir_ / "val_predictions.tsv").string(), data_.data, data_.split.val, data_.stats,
+                            val.predictions);
+  }
+  if (root_ && options_.after_validation) options_.after_validation(state_.step, batch.position.epoch + 1, val);
+  return val;
 }
 
 // A checkpoint of the model (and with_optimizer, Adam's state) at `prefix`;
@@ -361,24 +395,19 @@ void Run::checkpoint(const std::string& prefix, bool with_optimizer) {
 }
 
 TrainSummary Run::finish() {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
   summary_.all_reduce_wait_seconds = reducer_ ? reducer_->wait_seconds() : 0;
   summary_.steps = state_.step;
   summary_.best_val_pearson = state_.best_val_pearson;
   summary_.best_checkpoint = best_;
+  summary_.stopped = stop_ && state_.step < total_steps_;
   world_.barrier();  // no rank leaves (and finalises MPI) while another still needs it
   if (!root_) return summary_;
-  progress_->finish();
-  metrics_->close();  // complete on disk before gnuplot reads it
-  if (plot_training(dir_.string()))
-    std::fprintf(stderr, "plots in %s: learning_curves.png%s\n", dir_.c_str(),
-                 data_.split.val.empty() ? "" : ", val_scatter.png");
+  if (line_) line_->finish();
+  metrics_->close();  // complete on disk for whoever reads it next (pf-train's plots)
   const double seconds = std::max(summary_.train_seconds, 1e-9);
   std::fprintf(stderr, "training steps: %.1f s, %.1f samples/s; waiting for gradient all-reduces: %.2f s (%.1f%%)\n",
                summary_.train_seconds, double((state_.step - first_step_) * config_.train.batch_size) / seconds,
                summary_.all_reduce_wait_seconds, 100 * summary_.all_reduce_wait_seconds / seconds);
-  if (stop_) std::fprintf(stderr, "stopped at step %ld; resume with --resume\n", long(state_.step));
   return summary_;
 }
 

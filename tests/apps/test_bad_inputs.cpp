@@ -4,8 +4,9 @@
 // truncated gzip, corrupt checkpoints) are made here in a temporary directory
 // from valid ones. A rejected input must give
 //   - a non-zero exit code, not a signal (no crash);
-//   - exactly one line on stderr, naming the input file (and the line or key
-//     where there is one) and saying what is wrong;
+//   - exactly one line on stderr, "PROGRAM: error: ..." naming the program
+//     once, naming the input file (and the line or key where there is one)
+//     and saying what is wrong;
 //   - no output: pf-train's output.dir, pf-infer's --output and pf-eval's
 //     --json do not exist afterwards (pf-train checks everything before it
 //     creates output.dir).
@@ -60,7 +61,9 @@ void check_rejected(const std::vector<std::string>& argv, const std::string& inp
   CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
   CHECK((!result.err.empty() && result.err.back() == '\n'));
   CHECK(result.err.size() < 1000);  // no input echoed at length
-  CHECK(contains(result.err, ": error: "));
+  const std::string program = fs::path(argv[0]).filename().string();
+  CHECK(result.err.rfind(program + ": error: ", 0) == 0);
+  CHECK_FALSE(contains(result.err, ": error: " + program + ": "));  // the program named once
   CHECK(contains(result.err, fs::path(input).filename().string()));
   for (const std::string& word : words) CHECK(contains(result.err, word));
   CHECK_FALSE(fs::exists(output));

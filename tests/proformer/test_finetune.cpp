@@ -127,8 +127,8 @@ TEST_CASE("finetune: a few steps from a tiny checkpoint, on the new data's label
   CHECK(predictions.rfind("measured\tpredicted\n", 0) == 0);
   CHECK(std::count(predictions.begin(), predictions.end(), '\n') == long(split.val.size()) + 1);
 
-  // The plots: drawn when gnuplot was found (it wrote its script), never an error.
-  if (fs::exists(dir.file("run/plot_training.gp"))) {
+  // The plots pf-train draws from the run's files: drawn when gnuplot is found, never an error.
+  if (plot_training(dir.file("run"))) {
     CHECK(fs::file_size(dir.file("run/learning_curves.png")) > 0);
     CHECK(fs::file_size(dir.file("run/val_scatter.png")) > 0);
   } else {

@@ -10,12 +10,16 @@
 #include <htslib/faidx.h>
 #include <htslib/tbx.h>
 #include <htslib/vcf.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -223,6 +227,87 @@ TEST_CASE("genome: regions are cut from the genome and reverse-complemented on t
   CHECK(region_prediction_tsv_row(predictions[1]).rfind("p2\tchr1\t50\t130\t-\t" + regions[1].sequence + "\t", 0) == 0);
 }
 
+namespace {
+
+// Runs `action` in a child process that cannot write into a directory of mode
+// 555, and returns its exit status: the child drops to the user nobody when
+// this process is root, for whom a directory's mode stops no write. 77: the
+// child could not drop its privileges.
+int as_unprivileged(const std::function<int()>& action) {
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    constexpr uid_t kNobody = 65534;
+    if (geteuid() == 0 && (setgid(kNobody) != 0 || setuid(kNobody) != 0)) _exit(77);
+    _exit(action());
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("genome: a FASTA without its index gets one, beside it or in a temporary directory") {
+  World w;
+  std::vector<std::string> notes;
+  const GenomeNote note = [&](const std::string& line) { notes.push_back(line); };
+  auto check_sequences = [&](const Genome& genome) {
+    CHECK(genome.chromosomes() == std::vector<std::string>{"chr1", "chr2", "chr3"});
+    for (const auto& [name, dna] : w.chromosomes) CHECK(genome.fetch(name, 0, genome.length(name)) == dna);
+  };
+  fs::create_directory(w.dir.path / "bare");
+  const std::string bare = w.dir.file("bare/genome.fa"), bgzip = w.dir.file("bare/genome.fa.gz");
+  fs::copy_file(w.genome, bare);
+  write_bgzip(bgzip, read_text(w.genome));
+
+  // Where the directory is writable the index is built beside the FASTA, once.
+  check_sequences(Genome(bare, IndexBuild::beside_when_writable, note));
+  CHECK(notes == std::vector<std::string>{"genome: built the index " + bare + ".fai"});
+  CHECK(read_text(bare + ".fai") == read_text(w.genome + ".fai"));
+  check_sequences(Genome(bare, IndexBuild::beside_when_writable, note));
+  CHECK(notes.size() == 1);
+  check_sequences(Genome(bgzip, IndexBuild::beside_when_writable, note));
+  CHECK(notes.back() == "genome: built the index " + bgzip + ".fai and " + bgzip + ".gzi");
+  CHECK(fs::exists(bgzip + ".gzi"));
+
+  // Asked for, or where the directory is not writable, nothing is written beside it.
+  const std::string elsewhere = w.dir.file("elsewhere.fa.gz");
+  fs::copy_file(bgzip, elsewhere);
+  check_sequences(Genome(elsewhere, IndexBuild::temporary, note));
+  CHECK(notes.back() == "genome: built the index of " + elsewhere + " in a temporary directory, removed once read");
+  CHECK_FALSE(fs::exists(elsewhere + ".fai"));
+  CHECK_FALSE(fs::exists(elsewhere + ".gzi"));
+  fs::create_directory(w.dir.path / "read_only");
+  const std::string read_only = w.dir.file("read_only/genome.fa");
+  fs::copy_file(w.genome, read_only);
+  fs::permissions(w.dir.path, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  fs::permissions(w.dir.path / "read_only", fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                                fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  const int status = as_unprivileged([&] {
+    try {
+      notes.clear();
+      const Genome genome(read_only, IndexBuild::beside_when_writable, note);
+      const bool same = genome.fetch("chr2", 0, 250) == w.chromosomes["chr2"];
+      const bool said = notes.size() == 1 && contains(notes[0], "(the FASTA's directory is not writable)");
+      return same && said && !fs::exists(read_only + ".fai") ? 0 : 1;
+    } catch (const std::exception&) {
+      return 2;
+    }
+  });
+  fs::permissions(w.dir.path / "read_only", fs::perms::owner_all);  // for TempDir to remove
+  if (status == 77) MESSAGE("could not run as the user nobody: the fallback for a read-only directory is untested");
+  else CHECK(status == 0);
+
+  // gzip that is not bgzip cannot be indexed.
+  const std::string gzip = w.dir.file("genome_gzip.fa.gz");
+  write_gzip(gzip, read_text(w.genome));
+  const std::string error = error_of([&] { Genome{gzip}; });
+  CHECK(contains(error, gzip + ": is compressed with gzip, which cannot be indexed"));
+  CHECK(contains(error, "bgzip"));
+}
+
 TEST_CASE("genome: region index finds overlaps and merges intervals") {
   const std::vector<Region> regions = {{"c", 10, 20, "a", '+', 1},
                                        {"c", 15, 40, "b", '+', 2},
@@ -293,6 +378,52 @@ TEST_CASE("genome variants: every case is scored or skipped with its reason") {
   CHECK(genome_variant_tsv_row(run.rows[0], false).rfind("chr1\t21\tsnv_p1\t" + w.bases("chr1", 21) + "\t", 0) == 0);
   CHECK(skipped_variant_tsv_row(run.skipped.back()) ==
         "chrM\t5\tmissing_chromosome\tA\tG\t.\tchromosome missing from the genome\n");
+}
+
+TEST_CASE("genome variants: a VCF that names chromosomes otherwise than the genome gets a warning") {
+  World w;
+  const std::vector<GenomeRegion> regions = read_genome_regions(Genome(w.genome), w.bed, 100);
+  // The world's VCF with "chr" dropped from every record but the first: 1, 2, 3 and M against chr1, chr2, chr3.
+  std::string renamed = vcf_header({"chr1", "1", "2", "3", "M"});
+  bool first_record = true;
+  std::istringstream lines(read_text(w.plain_vcf));
+  for (std::string line; std::getline(lines, line);) {
+    if (line[0] == '#') continue;
+    renamed += (first_record ? line : line.substr(3)) + "\n";
+    first_record = false;
+  }
+  const std::string renamed_vcf = w.dir.file("renamed.vcf");
+  write_text(renamed_vcf, renamed);
+  const World::Run run = w.score(renamed_vcf, w.genome, regions);
+  CHECK(run.stats.records == 13);
+  CHECK(run.stats.records_on_missing_chromosomes == 12);
+  CHECK(run.stats.missing_chromosomes == std::vector<std::string>{"1", "2", "3", "M"});
+  CHECK(run.rows.size() == 1);
+  const std::string expected =
+      "12 of 13 VCF records name chromosomes the genome lacks (VCF: 1, 2, 3, ...; genome: chr1, chr2, chr3): "
+      "the two name chromosomes differently";
+  CHECK(chromosome_naming_warning(run.stats, Genome(w.genome)) == expected);
+
+  // The world's own VCF has one record on chrM: no warning. Half the records is not most of them.
+  const World::Run own = w.score(w.plain_vcf, w.genome, regions);
+  CHECK(own.stats.records_on_missing_chromosomes == 1);
+  CHECK(own.stats.missing_chromosomes == std::vector<std::string>{"chrM"});
+  CHECK(chromosome_naming_warning(own.stats, Genome(w.genome)).empty());
+  GenomeVariantStats half;
+  half.records = 4;
+  half.records_on_missing_chromosomes = 2;
+  half.missing_chromosomes = {"M"};
+  CHECK(chromosome_naming_warning(half, Genome(w.genome)).empty());
+  half.records_on_missing_chromosomes = 3;
+  CHECK(contains(chromosome_naming_warning(half, Genome(w.genome)), "3 of 4 VCF records"));
+
+  // pf-infer runs to the end and says so in one line.
+  const ProcessResult result = run_process({app_path("pf-infer"), "--checkpoint", w.dir.file("tiny"), "--threads", "1",
+                                            "--output", w.dir.file("out.tsv"), "--vcf", renamed_vcf, "--genome",
+                                            w.genome, "--regions", w.bed});
+  INFO("stderr: ", result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(contains(result.err, "\npf-infer: warning: " + expected + "\n"));
 }
 
 TEST_CASE("genome variants: the indexed VCF and BCF give the plain VCF's rows") {
@@ -534,11 +665,11 @@ TEST_CASE("pf-infer --vcf: bad inputs get one line naming the file and leave no 
     check_rejected(w, run_pf_infer(w, {"--vcf", w.plain_vcf, "--genome", w.genome, "--regions", bed}), bed,
                    {"reversed.bed:2: start 130 is not below end 50"});
   }
-  SUBCASE("genome without its index") {
-    const std::string bare = w.dir.file("bare.fa");
-    fs::copy_file(w.genome, bare);
-    check_rejected(w, run_pf_infer(w, {"--vcf", w.plain_vcf, "--genome", bare, "--regions", w.bed}), bare,
-                   {"no index", "samtools faidx"});
+  SUBCASE("genome compressed with gzip, not bgzip") {
+    const std::string gzip = w.dir.file("gzip.fa.gz");
+    write_gzip(gzip, read_text(w.genome));
+    check_rejected(w, run_pf_infer(w, {"--vcf", w.plain_vcf, "--genome", gzip, "--regions", w.bed}), gzip,
+                   {"compressed with gzip", "bgzip"});
   }
   SUBCASE("genome with an index older than itself") {
     const std::string stale = w.dir.file("stale.fa");

@@ -3,6 +3,7 @@
 // (parameters), last.optim (Adam moments) and best.model is compared byte for
 // byte, never with a tolerance. The runs stop
 //   - at max_steps, in the middle of an epoch and on an epoch boundary;
+//   - by TrainOptions::should_stop, after the first step;
 //   - by a (simulated) crash between writing last.optim and last.model;
 //   - by SIGKILL to the real pf-train binary at many moments, some of them
 //     while it writes a checkpoint; every *.safetensors file seen in the run
@@ -104,6 +105,32 @@ TEST_CASE("resume: stopping at max_steps and resuming gives bit-identical parame
     CHECK(resumed.best_val_pearson == whole.best_val_pearson);
     check_same_checkpoints(tmp.path / "whole", tmp.path / "stopped");
   }
+}
+
+TEST_CASE("resume: should_stop stops after the current step with a checkpoint that resumes to the same bits") {
+  TempDir tmp("pf_test_resume");
+  Config config = tiny_config("");
+  config.train.eval_every = 1;  // the stopped run validates at its last step; so does the whole run, at every step
+  const int64_t total = 24;
+  train_to(config, tmp.path / "whole", total, false);
+
+  config.output.dir = (tmp.path / "stopped").string();
+  config.train.max_steps = total;
+  int64_t polls = 0;
+  TrainOptions options;
+  options.should_stop = [&] {
+    ++polls;
+    return true;
+  };
+  const TrainSummary stopped = train(config, options);
+  CHECK(polls == 1);  // polled once per step
+  CHECK(stopped.steps == 1);
+  CHECK(stopped.stopped);
+  CHECK(metric_steps((tmp.path / "stopped" / "metrics.csv").string()) == one_to(1));
+  const TrainSummary resumed = train_to(config, tmp.path / "stopped", total, true);
+  CHECK(resumed.steps == total);
+  CHECK_FALSE(resumed.stopped);
+  check_same_checkpoints(tmp.path / "whole", tmp.path / "stopped");
 }
 
 TEST_CASE("resume: a crash between writing last.optim and last.model still resumes exactly") {

@@ -1,4 +1,4 @@
-"""Plain PyTorch reference of Proformer (see /work/shared/DESIGN.md, "The model").
+"""Plain PyTorch reference of Proformer (see docs/model.md, "The model").
 
 Every weight is stored like a Keras kernel, [in, out], and applied as
 y = x @ W + b, so parameter names and layouts map one-to-one to the C++ side.
@@ -295,7 +295,7 @@ def init_keras_(model, generator):
       Dense [in, out]                : in, out
       kmer Conv1D kernel [K, C, D]   : K*C, K*D
       depthwise kernel (K, D, 1)     : K*D, K
-      MHA q/k/v (D, H, Dh)           : D, H*Dh   (as DESIGN.md states)
+      MHA q/k/v (D, H, Dh)           : D, H*Dh   (as docs/model.md states)
       MHA o (H, Dh, D)               : H*Dh, D
     Parameters are visited in named_parameters() order."""
     cfg = model.cfg
