@@ -23,6 +23,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@
 #include "proformer/design/design_tsv.h"
 #include "proformer/inference/attribution_output.h"
 #include "proformer/inference/predict.h"
+#include "proformer/training/trainer.h"
 #ifdef PF_HAVE_CUDA
 #include "cuda/register.h"
 #endif
@@ -387,6 +389,57 @@ class Model {
   std::unique_ptr<Predictor> predictor_;
 };
 
+// ---- training ----
+
+// train() with Python's hooks: `progress` gets a dict after every step,
+// `message` each line the trainer tells, and Python's signal handlers run
+// once per step; an exception they (or a hook) raise stops the run after the
+// step with a checkpoint, as SIGINT does for pf-train, and is raised again
+// once train() has returned, so Ctrl-C leaves a resumable run.
+py::dict train_run(const std::string& config_path, const std::vector<std::string>& overrides, bool resume,
+               const py::object& progress, const py::object& message) {
+  Config config = config_path.empty() ? Config{} : load_config(config_path);
+  for (const std::string& o : overrides) apply_override(config, o);
+  std::optional<py::error_already_set> raised;  // what stopped the run
+  auto guarded = [&](const std::function<void()>& call) {
+    if (raised) return;
+    py::gil_scoped_acquire gil;
+    try {
+      call();
+    } catch (py::error_already_set& e) {
+      raised = std::move(e);
+    }
+  };
+  TrainOptions options;
+  options.resume = resume;
+  options.should_stop = [&] {
+    guarded([] {
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    });
+    return raised.has_value();
+  };
+  if (!progress.is_none())
+    options.progress = [&](const TrainProgress& p) {
+      guarded([&] {
+        progress(py::dict(py::arg("step") = p.step, py::arg("total_steps") = p.total_steps,
+                          py::arg("epoch") = p.epoch, py::arg("loss") = p.loss, py::arg("lr") = p.lr,
+                          py::arg("samples_per_second") = p.samples_per_second,
+                          py::arg("elapsed_seconds") = p.elapsed_seconds, py::arg("eta_seconds") = p.eta_seconds));
+      });
+    };
+  options.message = [&](const std::string& line) { guarded([&] { message(line); }); };
+  TrainSummary summary;
+  {
+    py::gil_scoped_release released;
+    summary = proformer::train(config, options);
+  }
+  if (raised) throw std::move(*raised);
+  return py::dict(py::arg("steps") = summary.steps, py::arg("best_val_pearson") = summary.best_val_pearson,
+                  py::arg("last_val_pearson") = summary.last_val_pearson,
+                  py::arg("best_checkpoint") = summary.best_checkpoint, py::arg("stopped") = summary.stopped,
+                  py::arg("train_seconds") = summary.train_seconds);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_proformer, m) {
@@ -419,6 +472,8 @@ PYBIND11_MODULE(_proformer, m) {
            py::arg("method"), py::arg("rounds"), py::arg("width"), py::arg("seed"), py::arg("penalty_sd"),
            py::arg("avoid"), py::arg("gc_min"), py::arg("gc_max"), py::arg("max_homopolymer"), py::arg("max_edits"),
            py::arg("mutable"), py::arg("on_round"));
+  m.def("_train", &train_run, py::arg("config"), py::arg("overrides"), py::arg("resume"), py::arg("progress"),
+        py::arg("message"));
   m.def("_forward_passes", &forward_passes, "Forward passes of predictions run by this process (all threads).");
 
   // Attributions as arrays [N, 4, L] (L the model's length, ohe.npz's layout).

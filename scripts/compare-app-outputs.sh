@@ -21,8 +21,11 @@ train() {  # BUILD DIR SEED
   "$1/apps/pf-train" configs/demo.yaml "output.dir=$2" train.max_steps=12 train.threads=1 "train.seed=$3" \
     train.log_every=100 data.max_lines=1000 >/dev/null 2>&1
 }
-train "$old" "$work/old_model" 1
-train "$new" "$work/new_model" 1
+# The same output.dir for both: the checkpoint keeps the config, output.dir included.
+train "$old" "$work/model" 1
+mv "$work/model" "$work/old_model"
+train "$new" "$work/model" 1
+cp -r "$work/model" "$work/new_model"
 train "$new" "$work/member2" 2
 compare() {  # NAME FILE_OLD FILE_NEW
   if cmp -s "$2" "$3"; then echo "same       $1"; else echo "DIFFERENT  $1"; differences=$((differences + 1)); fi

@@ -1,11 +1,10 @@
 #include "proformer/training/trainer.h"
 
-#include <omp.h>
 #include <unistd.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +15,7 @@
 #include "core/cpu/cpu_backend.h"
 #include "nn/optim/schedule.h"
 #include "proformer/checkpoint.h"
+#include "proformer/threads.h"
 #include "proformer/training/metrics_log.h"
 #include "proformer/data/prefetcher.h"
 #include "proformer/training/progress.h"
@@ -47,12 +47,6 @@ nn::AdamOptions adam_options(const OptimizerConfig& c) {
   return adam;
 }
 
-void set_threads(int threads) {
-  if (threads <= 0) return;  // OpenMP's default: all cores
-  omp_set_num_threads(threads);
-  Eigen::setNbThreads(threads);
-}
-
 // In output.dir (created and locked), removes the temporary files a killed
 // run left behind and writes the effective configuration.
 void prepare_output_dir(const std::filesystem::path& dir, const Config& config) {
@@ -66,38 +60,49 @@ void prepare_output_dir(const std::filesystem::path& dir, const Config& config) 
   config_file.commit();
 }
 
-void print_start(const Config& config, const TrainingData& t, const TrainState& state, bool resuming,
-                 const std::string& last) {
-  std::fprintf(stderr,
-               "%s: %ld promoters (%ld dropped: longer than %ld nt), %zu train / %zu validation, "
-               "labels mean %.4f std %.4f\n",
-               t.source.c_str(), long(t.data.size()), long(t.data.dropped_too_long), long(config.model.seq_len),
-               t.split.train.size(), t.split.val.size(), t.stats.mean, t.stats.std);
-  if (config.train.device == "cpu") std::fprintf(stderr, "CPU GEMM: %s\n", CpuBackend::gemm_kernels().c_str());
+// printf into a std::string, for the lines train() tells (TrainOptions::message).
+__attribute__((format(printf, 1, 2))) std::string formatted(const char* format, ...) {
+  va_list args, count_args;
+  va_start(args, format);
+  va_copy(count_args, args);
+  std::string out(size_t(std::vsnprintf(nullptr, 0, format, count_args)), '\0');
+  va_end(count_args);
+  std::vsnprintf(out.data(), out.size() + 1, format, args);
+  va_end(args);
+  return out;
+}
+
+void tell_start(const Message& tell, const Config& config, const TrainingData& t, const TrainState& state,
+                bool resuming, const std::string& last) {
+  tell(formatted("%s: %ld promoters (%ld dropped: longer than %ld nt), %zu train / %zu validation, "
+                 "labels mean %.4f std %.4f",
+                 t.source.c_str(), long(t.data.size()), long(t.data.dropped_too_long), long(config.model.seq_len),
+                 t.split.train.size(), t.split.val.size(), t.stats.mean, t.stats.std));
+  if (config.train.device == "cpu") tell(formatted("CPU GEMM: %s", CpuBackend::gemm_kernels().c_str()));
   if (!config.train.init_from.empty())
-    std::fprintf(stderr, "initialised from %s%s\n", config.train.init_from.c_str(),
-                 config.train.reset_head ? " (expression head reset)" : "");
+    tell(formatted("initialised from %s%s", config.train.init_from.c_str(),
+                   config.train.reset_head ? " (expression head reset)" : ""));
   if (resuming)
-    std::fprintf(stderr, "resumed from %s at step %ld (epoch %ld, batch %ld)\n", last.c_str(), long(state.step),
-                 long(state.next_batch.epoch), long(state.next_batch.batch));
+    tell(formatted("resumed from %s at step %ld (epoch %ld, batch %ld)", last.c_str(), long(state.step),
+                   long(state.next_batch.epoch), long(state.next_batch.batch)));
 }
 
 // One line on how each batch is split, with several ranks or micro-batches.
-void print_ranks(const nn::Communicator& world, const nn::Communicator& gradients, const BatchSplit& split,
-                 const nn::GradReducer* reducer) {
+void tell_ranks(const Message& tell, const nn::Communicator& world, const nn::Communicator& gradients,
+                const BatchSplit& split, const nn::GradReducer* reducer) {
   if (world.size() == 1) {
     if (split.micro_batches() > 1)
-      std::fprintf(stderr, "gradient accumulation: each batch of %ld in %ld micro-batches of %ld\n",
-                   long(split.global), long(split.micro_batches()), long(split.micro));
+      tell(formatted("gradient accumulation: each batch of %ld in %ld micro-batches of %ld", long(split.global),
+                     long(split.micro_batches()), long(split.micro)));
     return;
   }
-  std::fprintf(stderr, "%d ranks (%s, gradients over %s): %ld rows each per batch of %ld, %ld micro-batch%s of %ld",
-               world.size(), world.name(), gradients.name(), long(split.rows),
-               long(split.global), long(split.micro_batches()), split.micro_batches() > 1 ? "es" : "",
-               long(split.micro));
+  std::string line =
+      formatted("%d ranks (%s, gradients over %s): %ld rows each per batch of %ld, %ld micro-batch%s of %ld",
+                world.size(), world.name(), gradients.name(), long(split.rows), long(split.global),
+                long(split.micro_batches()), split.micro_batches() > 1 ? "es" : "", long(split.micro));
   if (reducer)
-    std::fprintf(stderr, ", gradients in %ld bucket%s", long(reducer->buckets()), reducer->buckets() > 1 ? "s" : "");
-  std::fprintf(stderr, "\n");
+    line += formatted(", gradients in %ld bucket%s", long(reducer->buckets()), reducer->buckets() > 1 ? "s" : "");
+  tell(line);
 }
 
 // The losses of the global batch summed over the steps since the last read,
@@ -195,6 +200,7 @@ class Run {
 
   const Config& config_;
   const TrainOptions& options_;
+  const Message tell_;  // options.message, or stderr
   const std::unique_ptr<nn::Communicator> alone_;  // the world when options.world is null
   nn::Communicator& world_;
   nn::Communicator& gradients_;
@@ -235,6 +241,9 @@ class Run {
 Run::Run(const Config& config, const TrainOptions& options)
     : config_(config),
       options_(options),
+      tell_(options.message ? options.message : Message([](const std::string& line) {
+        std::fprintf(stderr, "%s\n", line.c_str());
+      })),
       alone_(options.world ? nullptr : nn::single_process()),
       world_(options.world ? *options.world : *alone_),
       gradients_(options.gradients ? *options.gradients : world_),
@@ -282,8 +291,8 @@ Run::Run(const Config& config, const TrainOptions& options)
     lock_.emplace(dir_.string());
     prepare_output_dir(dir_, config);
     metrics_.emplace((dir_ / "metrics.csv").string(), state_.step);
-    print_start(config, data_, state_, resuming_, last_);
-    print_ranks(world_, gradients_, split_, reducer_.get());
+    tell_start(tell_, config, data_, state_, resuming_, last_);
+    tell_ranks(tell_, world_, gradients_, split_, reducer_.get());
   }
   dropout_gen_.offset = state_.dropout_rng_offset;
   scaler_ = nn::LossScaler(config.train.loss_scale_growth_interval, state_.loss_scaler);
@@ -370,8 +379,9 @@ ValidationResult Run::validate_now(const Batch& batch) {
   }
   summary_.last_val_pearson = val.pearson;
   if (root_)
-    std::fprintf(stderr, "%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f\n",
-                 isatty(fileno(stderr)) ? "\n" : "", long(state_.step), val.mse, val.pearson, val.spearman);
+    tell_(formatted("%sstep %ld: validation MSE %.4f, Pearson %.4f, Spearman %.4f",
+                    options_.message || !isatty(fileno(stderr)) ? "" : "\n",  // below a progress line redrawn in place
+                    long(state_.step), val.mse, val.pearson, val.spearman));
   if (val.pearson > state_.best_val_pearson) {
     state_.best_val_pearson = val.pearson;
     checkpoint(best_, false);
@@ -405,16 +415,16 @@ TrainSummary Run::finish() {
   if (line_) line_->finish();
   metrics_->close();  // complete on disk for whoever reads it next (pf-train's plots)
   const double seconds = std::max(summary_.train_seconds, 1e-9);
-  std::fprintf(stderr, "training steps: %.1f s, %.1f samples/s; waiting for gradient all-reduces: %.2f s (%.1f%%)\n",
-               summary_.train_seconds, double((state_.step - first_step_) * config_.train.batch_size) / seconds,
-               summary_.all_reduce_wait_seconds, 100 * summary_.all_reduce_wait_seconds / seconds);
+  tell_(formatted("training steps: %.1f s, %.1f samples/s; waiting for gradient all-reduces: %.2f s (%.1f%%)",
+                  summary_.train_seconds, double((state_.step - first_step_) * config_.train.batch_size) / seconds,
+                  summary_.all_reduce_wait_seconds, 100 * summary_.all_reduce_wait_seconds / seconds));
   return summary_;
 }
 
 }  // namespace
 
 TrainSummary train(const Config& config, const TrainOptions& options) {
-  set_threads(int(config.train.threads));
+  set_cpu_threads(int(config.train.threads));
   Run run(config, options);
   while (run.running()) run.step();
   return run.finish();

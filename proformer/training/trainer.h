@@ -59,6 +59,9 @@ struct TrainProgress {
   double eta_seconds = NAN;       // left to total_steps at the pace so far; NaN before the first step
 };
 
+// One line of text for the caller, without its newline.
+using Message = std::function<void(const std::string& line)>;
+
 struct TrainOptions {
   bool resume = false;  // continue from <dir>/last.* if it exists (else start afresh)
   // Data parallel (mpirun -np N pf-train): the ranks, for host tensors
@@ -84,6 +87,10 @@ struct TrainOptions {
   // each epoch, and at the last step) with the step, its epoch (1-based) and
   // the scores; train() has printed them already.
   std::function<void(int64_t step, int64_t epoch, const ValidationResult& metrics)> after_validation;
+  // Called by rank 0 with each line train() tells: the data and its split,
+  // the CPU GEMM, the ranks, each validation's scores, the time spent.
+  // Empty: printed on stderr. The Python module hands them to `logging`.
+  Message message;
 };
 
 struct TrainSummary {

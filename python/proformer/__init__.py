@@ -25,9 +25,9 @@ import os
 
 import numpy as np
 
-from ._proformer import ProformerError, _Model, _attribution_arrays, _save_modisco
+from ._proformer import ProformerError, _Model, _attribution_arrays, _save_modisco, _train
 
-__all__ = ["ProformerError", "Model", "Attributions", "Spread", "VcfScores", "load", "one_hot"]
+__all__ = ["ProformerError", "Model", "Attributions", "Spread", "VcfScores", "load", "one_hot", "train"]
 
 logger = logging.getLogger("proformer")
 
@@ -209,3 +209,45 @@ def load(path, device="cpu", dtype="f32", threads=0, batch_size=32):
     model rows per forward pass in every method."""
     checkpoints = [str(path)] if isinstance(path, (str, os.PathLike)) else [str(p) for p in path]
     return Model(checkpoints, device, dtype, threads, batch_size)
+
+
+def _overrides(settings, prefix=""):
+    """"section.key=value" strings from a (nested) dict or a list of them."""
+    if not isinstance(settings, dict):
+        return [str(o) for o in settings]
+    out = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            out += _overrides(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}={str(value).lower() if isinstance(value, bool) else value}")
+    return out
+
+
+def _log_progress(p):
+    every = max(1, p["total_steps"] // 10)
+    if p["step"] % every == 0 or p["step"] == p["total_steps"]:
+        logger.info("train %d/%d | epoch %d | loss %.4f | %.1f samples/s | ETA %.0f s", p["step"], p["total_steps"],
+                    p["epoch"], p["loss"], p["samples_per_second"], p["eta_seconds"])
+
+
+def train(config, overrides=(), progress=None, resume=False):
+    """Trains a model as `pf-train` does and returns a summary dict (steps,
+    best_val_pearson, last_val_pearson, best_checkpoint, stopped,
+    train_seconds).
+
+    config: a YAML file (configs/default.yaml lists every key) or a dict of
+    sections ({"data": {"train": "my.txt"}, "train": {"epochs": 3}}) over the
+    defaults; overrides: "section.key=value" strings or a dict, applied after
+    it. progress: called with a dict after every step (step, total_steps,
+    epoch, loss, lr, samples_per_second, elapsed_seconds, eta_seconds);
+    without it a line goes to the "proformer" logger every tenth of the run,
+    as do the trainer's messages. Ctrl-C (KeyboardInterrupt) stops after the
+    current step with a checkpoint; resume=True continues it exactly."""
+    path = ""
+    extra = _overrides(overrides)
+    if isinstance(config, dict):
+        extra = _overrides(config) + extra
+    else:
+        path = str(config)
+    return _train(path, extra, bool(resume), progress if progress is not None else _log_progress, logger.info)
