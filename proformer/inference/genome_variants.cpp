@@ -286,7 +286,8 @@ GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& g
   // Indexed: each merged interval queried once. A record that overlaps two
   // neighbouring intervals comes back from both queries; the second is dropped.
   std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> queries;
-  for (const std::string& chrom : vcf.indexed_chromosomes())
+  const std::vector<std::string> index_chromosomes = vcf.indexed_chromosomes();
+  for (const std::string& chrom : index_chromosomes)
     for (const auto& interval : index.merged(chrom)) queries.push_back({chrom, interval});
   VariantProgress progress(options.progress, int64_t(queries.size()), "intervals queried");
   for (size_t q = 0; q < queries.size(); ++q) {
@@ -300,6 +301,9 @@ GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& g
   progress.finish();
   GenomeVariantStats stats = scorer.finish();
   stats.indexed = true;
+  stats.index_chromosomes = int64_t(index_chromosomes.size());
+  for (const std::string& chrom : index_chromosomes)
+    if (!genome.has(chrom)) stats.missing_chromosomes.push_back(chrom);
   return stats;
 }
 
@@ -316,10 +320,15 @@ std::string first_names(const std::vector<std::string>& names) {
 }  // namespace
 
 std::string chromosome_naming_warning(const GenomeVariantStats& stats, const Genome& genome) {
-  if (2 * stats.records_on_missing_chromosomes <= stats.records) return "";
-  return std::to_string(stats.records_on_missing_chromosomes) + " of " + std::to_string(stats.records) +
-         " VCF records name chromosomes the genome lacks (VCF: " + first_names(stats.missing_chromosomes) +
-         "; genome: " + first_names(genome.chromosomes()) + "): the two name chromosomes differently";
+  const int64_t missing =
+      stats.indexed ? int64_t(stats.missing_chromosomes.size()) : stats.records_on_missing_chromosomes;
+  const int64_t all = stats.indexed ? stats.index_chromosomes : stats.records;
+  if (2 * missing <= all) return "";
+  const std::string what = stats.indexed ? " chromosomes in the VCF's index are ones the genome lacks"
+                                         : " VCF records name chromosomes the genome lacks";
+  return std::to_string(missing) + " of " + std::to_string(all) + what + " (VCF: " +
+         first_names(stats.missing_chromosomes) + "; genome: " + first_names(genome.chromosomes()) +
+         "): the two name chromosomes differently";
 }
 
 std::string genome_variant_tsv_header(bool percentiles, int64_t members) {

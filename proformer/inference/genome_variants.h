@@ -67,9 +67,13 @@ struct SkippedVariant {
 
 struct GenomeVariantStats {
   int64_t records = 0;                // VCF records read
-  // Of them, those on a chromosome the genome lacks, and those chromosomes,
-  // each once, in VCF order (see chromosome_naming_warning).
+  // Streamed: of the records, those on a chromosome the genome lacks. An
+  // indexed VCF is queried for the regions' chromosomes alone and reads no
+  // such record: it counts the chromosomes its index lists instead.
   int64_t records_on_missing_chromosomes = 0;
+  int64_t index_chromosomes = 0;
+  // The chromosomes the genome lacks, each once, in VCF (or index) order:
+  // those of the records, or those the index lists (see chromosome_naming_warning).
   std::vector<std::string> missing_chromosomes;
   int64_t scored = 0;                 // rows handed to the sink
   int64_t skipped = 0;                // alleles (or allele-region pairs) handed to the skip sink
@@ -86,9 +90,10 @@ GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& g
                                          const std::function<void(const RegionVariantEffect&)>& sink,
                                          const std::function<void(const SkippedVariant&)>& skip);
 
-// When more than half of the records read are on chromosomes the genome
-// lacks, the VCF and the genome most likely name chromosomes differently
-// ("I" against "chrI"): one line that says so with a few names of each, e.g.
+// When more than half of the records read (of an indexed VCF, of the
+// chromosomes its index lists) are on chromosomes the genome lacks, the VCF
+// and the genome most likely name chromosomes differently ("I" against
+// "chrI"): one line that says so with a few names of each, e.g.
 //   12 of 13 VCF records name chromosomes the genome lacks (VCF: I, II, III, ...;
 //   genome: chrI, chrII, chrIII, ...): the two name chromosomes differently
 // (on one line), for the caller to show. Empty otherwise.

@@ -56,7 +56,7 @@ struct TrainProgress {
   double loss = NAN, lr = NAN;
   double samples_per_second = 0;  // smoothed over the recent steps
   double elapsed_seconds = 0;     // since this run (or this resumed run) began its steps
-  double eta_seconds = NAN;       // left to total_steps at the pace so far; NaN before the first step
+  double eta_seconds = 0;         // left to total_steps at the pace so far
 };
 
 // One line of text for the caller, without its newline.

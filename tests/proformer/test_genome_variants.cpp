@@ -417,6 +417,20 @@ TEST_CASE("genome variants: a VCF that names chromosomes otherwise than the geno
   half.records_on_missing_chromosomes = 3;
   CHECK(contains(chromosome_naming_warning(half, Genome(w.genome)), "3 of 4 VCF records"));
 
+  // Indexed, the renamed records are never read: the index's chromosomes say it.
+  const std::string renamed_indexed = w.dir.file("renamed.vcf.gz");
+  write_bgzip(renamed_indexed, renamed);
+  REQUIRE(tbx_index_build(renamed_indexed.c_str(), 0, &tbx_conf_vcf) == 0);
+  const World::Run indexed = w.score(renamed_indexed, w.genome, regions);
+  CHECK(indexed.stats.indexed);
+  CHECK(indexed.stats.records == 1);
+  CHECK(indexed.stats.index_chromosomes == 5);
+  CHECK(indexed.stats.missing_chromosomes == std::vector<std::string>{"1", "2", "3", "M"});
+  CHECK(chromosome_naming_warning(indexed.stats, Genome(w.genome)) ==
+        "4 of 5 chromosomes in the VCF's index are ones the genome lacks (VCF: 1, 2, 3, ...; genome: chr1, chr2, "
+        "chr3): the two name chromosomes differently");
+  CHECK(chromosome_naming_warning(w.score(w.indexed_vcf, w.genome, regions).stats, Genome(w.genome)).empty());
+
   // pf-infer runs to the end and says so in one line.
   const ProcessResult result = run_process({app_path("pf-infer"), "--checkpoint", w.dir.file("tiny"), "--threads", "1",
                                             "--output", w.dir.file("out.tsv"), "--vcf", renamed_vcf, "--genome",
