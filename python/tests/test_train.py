@@ -16,16 +16,18 @@ TINY = {"data": {"train": os.path.join(SOURCE_DIR, "data", "demo", "demo_train.t
 
 def test_train_writes_pf_trains_checkpoint_and_reports_through_python(tmp_path, caplog, capfd):
     steps = []
+    run = tmp_path / "run"  # one output.dir for both: the checkpoint keeps the config, output.dir included
     with caplog.at_level(logging.INFO, logger="proformer"):
-        summary = pf.train(TINY, overrides={"train.max_steps": 8, "output.dir": tmp_path / "py"}, progress=steps.append)
+        summary = pf.train(TINY, overrides={"train.max_steps": 8, "output.dir": run}, progress=steps.append)
     assert [p["step"] for p in steps] == list(range(1, 9))
     assert summary["steps"] == 8 and not summary["stopped"]
     assert any("labels mean" in r.getMessage() for r in caplog.records)
     assert capfd.readouterr().err == ""
-    overrides = pf._overrides(TINY) + ["train.max_steps=8", f"output.dir={tmp_path / 'app'}"]
-    app("pf-train", os.path.join(SOURCE_DIR, "configs", "default.yaml"), *overrides)
+    run.rename(tmp_path / "py")
+    app("pf-train", os.path.join(SOURCE_DIR, "configs", "default.yaml"), *pf._overrides(TINY), "train.max_steps=8",
+        f"output.dir={run}")
     for name in ("best.model.safetensors", "last.model.safetensors", "last.optim.safetensors"):
-        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "app" / name).read_bytes(), name
+        assert (tmp_path / "py" / name).read_bytes() == (run / name).read_bytes(), name
 
 
 class Alarm(Exception):
@@ -49,10 +51,11 @@ def test_an_interrupt_leaves_a_checkpoint_that_resumes_exactly(tmp_path):
         signal.signal(signal.SIGALRM, previous)
     assert (tmp_path / "stopped" / "last.model.safetensors").exists()
     resumed = pf.train(TINY, overrides={"train.max_steps": 12, "output.dir": tmp_path / "stopped"}, resume=True)
-    whole = pf.train(TINY, overrides={"train.max_steps": 12, "output.dir": tmp_path / "whole"})
+    (tmp_path / "stopped").rename(tmp_path / "resumed")
+    whole = pf.train(TINY, overrides={"train.max_steps": 12, "output.dir": tmp_path / "stopped"})  # the same dir
     assert resumed["steps"] == whole["steps"] == 12
-    assert ((tmp_path / "stopped" / "last.model.safetensors").read_bytes() ==
-            (tmp_path / "whole" / "last.model.safetensors").read_bytes())
+    for name in ("last.model.safetensors", "last.optim.safetensors"):
+        assert (tmp_path / "resumed" / name).read_bytes() == (tmp_path / "stopped" / name).read_bytes(), name
 
 
 def test_a_bad_config_is_a_proformer_error(tmp_path):
