@@ -15,12 +15,12 @@
 #include "apps/run_options.h"
 #include "core/atomic_file.h"
 #include "proformer/api/predictor.h"
-#include "proformer/cli.h"
-#include "proformer/design/design_tsv.h"
+#include "apps/command_line.h"
+#include "reports/design_tsv.h"
 #include "proformer/design/search.h"
 #include "proformer/design/starts.h"
-#include "proformer/plots.h"
-#include "proformer/training/progress.h"
+#include "reports/plots.h"
+#include "reports/progress_line.h"
 
 using namespace pf;
 using namespace pf::proformer;
@@ -118,7 +118,7 @@ int main_body(int argc, char** argv) {
   const Ensemble& models = model.models();
   const std::vector<Start> starts =
       random ? random_starts(cli.get_int("random", 1), int(cli.get_int("length", 1)), options.constraints, options.seed)
-             : read_starts(cli.positional(), input_format_from_name(cli.get("input-format"), "pf-design"), models.seq_len(),
+             : read_starts(cli.positional(), parse_option("input-format", [&] { return input_format_from_name(cli.get("input-format")); }), models.seq_len(),
                            options.constraints);
 
   std::unique_ptr<AtomicFile> file;  // an error midway leaves no partial file

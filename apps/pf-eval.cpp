@@ -10,7 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "proformer/evaluation/challenge.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 
 using namespace pf;
 using namespace pf::proformer;

@@ -13,24 +13,26 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "apps/devices.h"
 #include "apps/run_options.h"
 #include "core/atomic_file.h"
+#include "reports/tsv.h"
 #include "proformer/api/predictor.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 #include "proformer/data/reader.h"
 #include "proformer/inference/attribution.h"
-#include "proformer/inference/attribution_output.h"
+#include "reports/attribution_files.h"
 #include "proformer/inference/genome_regions.h"
 #include "proformer/inference/genome_variants.h"
 #include "proformer/inference/inference.h"
 #include "proformer/inference/ism.h"
-#include "proformer/inference/logo.h"
-#include "proformer/plots.h"
+#include "reports/logo.h"
+#include "reports/plots.h"
 #include "proformer/inference/variants.h"
-#include "proformer/training/progress.h"
+#include "reports/progress_line.h"
 
 using namespace pf;
 using namespace pf::proformer;
@@ -126,10 +128,17 @@ void native_promoters(const Predictor& model, const std::vector<GenomeRegion>& r
 // --vcf --genome --regions: the effect of each VCF allele in each region it
 // falls in; alleles not scored go to `skipped_path` with their reason.
 void genome_variant_effects(const Predictor& model, const Genome& genome, const std::vector<GenomeRegion>& regions,
-                            const std::string& vcf_path, const GenomeVariantOptions& options,
+                            const std::string& vcf_path, GenomeVariantOptions options,
                             const std::string& skipped_path, const Emit& emit) {
   VcfReader vcf(vcf_path);
   AtomicFile skipped(skipped_path);
+  std::optional<Progress> progress;  // variants/s and ETA on stderr
+  int64_t reported = 0;
+  options.progress = [&](const GenomeVariantProgress& p) {
+    if (!progress) progress.emplace(std::string("pf-infer: ") + p.unit, p.total, "variants", 1);
+    progress->update(p.done, p.scored - std::exchange(reported, p.scored),
+                     std::to_string(p.scored) + " scored, " + std::to_string(p.skipped) + " skipped");
+  };
   emit(genome_variant_tsv_header(options.effect_percentiles, model.models().size()));
   skipped.write(skipped_variant_tsv_header());
   const GenomeVariantStats stats = model.score_vcf(
@@ -137,6 +146,7 @@ void genome_variant_effects(const Predictor& model, const Genome& genome, const 
       [&](const RegionVariantEffect& row) { emit(genome_variant_tsv_row(row, options.effect_percentiles)); },
       [&](const SkippedVariant& s) { skipped.write(skipped_variant_tsv_row(s)); });
   skipped.commit();
+  if (progress) progress->finish();
   std::fprintf(stderr,
                "pf-infer: %ld VCF records (%s): %ld effects, %ld alleles skipped (reasons in %s), %ld reference "
                "predictions for %zu regions\n",
@@ -181,7 +191,7 @@ CommandLine command_line() {
                   "length, prediction, the projected score of each position).\n"
                   "\n"
                   "--genome --regions: each BED6 region (chrom, start, end, name, score, strand) cut from the genome\n"
-                  "FASTA (plain or bgzip, with its .fai index), reverse-complemented on the - strand, predicted.\n"
+                  "FASTA (plain or bgzip; indexed on first use), reverse-complemented on the - strand, predicted.\n"
                   "Output columns: name, chrom, start, end, strand, sequence, prediction.\n"
                   "With --vcf (VCF or BCF, plain or bgzip; an index is used when present): one row per\n"
                   "(alternative allele, region it falls in): chrom, pos, id, ref, alt, region, strand, offset\n"
@@ -202,7 +212,7 @@ CommandLine command_line() {
   cli.flag("skip-invalid", "report and skip bad records instead of stopping (not with --variants)");
   cli.option("variants", "predict variant effects for the pairs of this TSV file instead of the inputs");
   cli.flag("ism", "in-silico mutagenesis of each input sequence (L x 4 effects)");
-  cli.option("genome", "genome FASTA (plain or bgzip, indexed with samtools faidx) for --regions");
+  cli.option("genome", "genome FASTA (plain or bgzip; its .fai index is built when missing) for --regions");
   cli.option("regions", "BED6 promoter regions of --genome: predicted, or with --vcf the regions scored");
   cli.option("vcf", "VCF/BCF of variants scored in --regions of --genome");
   cli.option("skipped", "with --vcf: TSV of the alleles not scored and why (default: skipped.tsv beside --output)");
@@ -269,7 +279,6 @@ void genome_mode(const Predictor& model, const CommandLine& cli, const Emit& emi
   if (!cli.has("vcf")) return native_promoters(model, regions, emit);
   GenomeVariantOptions options;
   options.effect_percentiles = cli.enabled("effect-percentiles");
-  options.progress = true;
   genome_variant_effects(model, genome, regions, cli.get("vcf"), options,
                          cli.has("skipped") ? cli.get("skipped") : default_skipped_path(cli), emit);
 }
@@ -281,7 +290,7 @@ int run(const CommandLine& cli) {
   const Predictor model(cli.get_all("checkpoint"), run_settings(cli, "pf-infer"));
   InferenceOptions options;
   options.skip_invalid = cli.enabled("skip-invalid");
-  options.format = input_format_from_name(cli.get("input-format"), "pf-infer");
+  options.format = parse_option("input-format", [&] { return input_format_from_name(cli.get("input-format")); });
   std::vector<std::string> inputs = cli.positional();
   if (inputs.empty()) inputs.push_back("-");
   if (cli.has("attributions")) {

@@ -13,8 +13,9 @@
 
 #include "apps/devices.h"
 #include "nn/distributed/communicator.h"
-#include "proformer/cli.h"
-#include "proformer/plots.h"
+#include "apps/command_line.h"
+#include "reports/plots.h"
+#include "reports/progress_line.h"
 #include "proformer/training/trainer.h"
 
 using namespace pf;
@@ -69,7 +70,12 @@ int main_body(int argc, char** argv) {
   const std::unique_ptr<nn::Communicator> gpus = device.is_cpu() ? nullptr : gpu_communicator(*g_world, device);
   options.gradients = gpus.get();
   options.should_stop = stop_requested;
+  ProgressLine line("train", "samples", config.train.log_every);  // redrawn in place on a terminal
+  options.progress = [&](const TrainProgress& p) {
+    line.show(p.step, p.total_steps, progress_status(p), p.samples_per_second, p.elapsed_seconds, p.eta_seconds);
+  };
   TrainSummary summary = train(config, options);
+  if (g_world->is_root()) line.finish();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (!g_world->is_root()) return 0;

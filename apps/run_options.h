@@ -7,7 +7,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "proformer/api/predictor.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 
 inline void declare_run_options(pf::proformer::CommandLine& cli) {
   cli.option("input-format", "auto, fasta, tsv or lines", "auto");

@@ -20,7 +20,7 @@
 
 #include "apps/devices.h"
 #include "bench/configs.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 #include "proformer/inference/attribution.h"
 
 using namespace pf;

@@ -18,7 +18,7 @@
 #include "bench/peak.h"
 #include "core/cpu/cpu_backend.h"
 #include "core/ops.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 
 #ifdef PF_DNNL
 #include <oneapi/dnnl/dnnl.hpp>

@@ -32,7 +32,7 @@
 #include "core/cpu/cpu_backend.h"
 #include "core/cpu/host_cache.h"
 #include "core/storage.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 #include "proformer/model.h"
 #include "nn/optim/optimizer.h"
 

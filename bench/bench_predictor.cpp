@@ -13,7 +13,7 @@
 #include "bench/configs.h"
 #include "proformer/api/predictor.h"
 #include "proformer/checkpoint.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 #include "proformer/data/reader.h"
 
 using namespace pf;

@@ -31,7 +31,7 @@
 #include "core/storage.h"
 #include "nn/optim/optimizer.h"
 #include "nn/optim/step_checks.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 #include "proformer/model.h"
 #include "proformer/training/train_step.h"
 

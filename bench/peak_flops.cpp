@@ -8,7 +8,7 @@
 #include <string>
 
 #include "bench/peak.h"
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 
 namespace {
 

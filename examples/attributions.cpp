@@ -15,7 +15,7 @@
 
 #include "proformer/checkpoint.h"              // load_model
 #include "proformer/inference/attribution.h"  // attribute, relaxed_predictions, ig_baselines
-#include "proformer/inference/logo.h"         // write_logo_svg
+#include "reports/logo.h"         // write_logo_svg
 
 using namespace pf::proformer;
 

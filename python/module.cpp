@@ -30,8 +30,8 @@
 #include "core/error.h"
 #include "proformer/api/predictor.h"
 #include "proformer/data/sequence.h"
-#include "proformer/design/design_tsv.h"
-#include "proformer/inference/attribution_output.h"
+#include "reports/design_tsv.h"
+#include "reports/attribution_files.h"
 #include "proformer/inference/predict.h"
 #include "proformer/training/trainer.h"
 #ifdef PF_HAVE_CUDA

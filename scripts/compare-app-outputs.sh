@@ -36,7 +36,7 @@ model=$work/new_model/best
 # Inputs: the demo examples, 300 DREAM test promoters, a synthetic genome with
 # promoters and SNVs (bench/vcf_scale_inputs.py), its SNVs as variant pairs.
 zcat data/test_sequences.txt.gz | head -n 300 >"$work/test300.txt" || true
-head -n 40 "$work/test300.txt" >"$work/test40.txt"
+head -n 12 "$work/test300.txt" >"$work/test12.txt"
 python3 bench/vcf_scale_inputs.py "$work/genome" 40 60 >/dev/null
 
 # Each case: a name, then pf-infer's or pf-design's arguments; OUT is the output path.
@@ -65,22 +65,22 @@ run_case predict pf-infer --checkpoint "$model" data/demo/examples.fa "$work/tes
 run_case predict_batch7 pf-infer --checkpoint "$model" --batch-size 7 "$work/test300.txt"
 run_case dream_json pf-infer --checkpoint "$model" --format dream-json "$work/test300.txt" --output OUT.json
 run_case variants pf-infer --checkpoint "$model" --variants "$work/genome/pairs_60.tsv"
-run_case ism pf-infer --checkpoint "$model" --ism "$work/test40.txt" --batch-size 64
+run_case ism pf-infer --checkpoint "$model" --ism "$work/test12.txt" --batch-size 64
 for method in saliency input-x-gradient integrated-gradients ism; do
   run_case "attributions_$method" pf-infer --checkpoint "$model" --attributions "$method" --output OUT.dir \
-    "$work/test40.txt"
+    "$work/test12.txt"
 done
 run_case regions pf-infer --checkpoint "$model" --genome "$work/genome/genome.fa" --regions "$work/genome/promoters.bed"
 run_case vcf pf-infer --checkpoint "$model" --genome "$work/genome/genome.fa" --regions "$work/genome/promoters.bed" \
   --vcf "$work/genome/snvs_60.vcf" --effect-percentiles --output OUT.tsv --skipped OUT.skipped.tsv
 run_case ensemble_predict pf-infer "${ensemble[@]}" "$work/test300.txt"
 run_case ensemble_variants pf-infer "${ensemble[@]}" --variants "$work/genome/pairs_60.tsv"
-run_case ensemble_ism pf-infer "${ensemble[@]}" --ism "$work/test40.txt"
-run_case ensemble_attributions pf-infer "${ensemble[@]}" --attributions saliency --output OUT.dir "$work/test40.txt"
+run_case ensemble_ism pf-infer "${ensemble[@]}" --ism "$work/test12.txt"
+run_case ensemble_attributions pf-infer "${ensemble[@]}" --attributions saliency --output OUT.dir "$work/test12.txt"
 run_case design_random pf-design "${ensemble[@]}" --random 4 --rounds 3 --method evolve --width 3 --seed 2 \
   --penalty-sd 0.5
 run_case design_starts pf-design --checkpoint "$model" --rounds 2 --method beam --width 2 --avoid GGTCTC \
-  --mutable 1-40 "$work/test40.txt"
+  --mutable 1-40 "$work/test12.txt"
 
 echo "$differences difference(s); outputs in $work/out"
 [ "$differences" = 0 ]

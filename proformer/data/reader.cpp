@@ -203,12 +203,12 @@ bool SequenceReader::next_fasta(SequenceRecord& record) {
   return true;
 }
 
-InputFormat input_format_from_name(const std::string& name, const char* program) {
+InputFormat input_format_from_name(const std::string& name) {
   if (name == "auto") return InputFormat::kAuto;
   if (name == "fasta") return InputFormat::kFasta;
   if (name == "tsv") return InputFormat::kTsv;
   if (name == "lines") return InputFormat::kLines;
-  PF_FAIL(program, "--input-format must be auto, fasta, tsv or lines, got '", excerpt(name), "'");
+  PF_FAIL("input format", "expected auto, fasta, tsv or lines, got '", excerpt(name), "'");
 }
 
 std::vector<std::string_view> split(std::string_view text, char separator) {

@@ -89,9 +89,8 @@ enum class InputFormat {
   kLines,  // one sequence per line
 };
 
-// The format named `name` (auto, fasta, tsv, lines), for an app's
-// --input-format; throws pf::Error naming `program` otherwise.
-InputFormat input_format_from_name(const std::string& name, const char* program);
+// The format named `name` (auto, fasta, tsv, lines); throws pf::Error otherwise.
+InputFormat input_format_from_name(const std::string& name);
 
 // The fields of `text` between the separators, empty ones included
 // ("a,,b" -> a, "", b); the views point into `text`.

@@ -74,21 +74,4 @@ MemberSpread spread_over_members(const std::vector<double>& values) {
   return s;
 }
 
-std::string spread_tsv_header(const std::string& quantity, int64_t members, bool sign) {
-  if (members == 1) return "";
-  return "\t" + quantity + "_sd\tn" + (sign ? "\tsign_agreement" : "");
-}
-
-std::string spread_tsv_columns(const MemberSpread& spread, bool sign) {
-  if (spread.n == 1) return "";
-  char text[64];
-  std::snprintf(text, sizeof text, "\t%.6g\t%ld", spread.sd, long(spread.n));
-  std::string out = text;
-  if (sign) {
-    std::snprintf(text, sizeof text, "\t%.6g", spread.sign_agreement);
-    out += text;
-  }
-  return out;
-}
-
 }  // namespace pf::proformer

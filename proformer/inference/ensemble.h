@@ -31,12 +31,6 @@ struct MemberSpread {
 };
 MemberSpread spread_over_members(const std::vector<double>& values);  // values [M], M >= 1
 
-// Output columns for several members: "\t" + the quantity's sd, n and, with
-// sign, sign_agreement; "" for one member, so that a single model's output
-// keeps its columns.
-std::string spread_tsv_header(const std::string& quantity, int64_t members, bool sign);
-std::string spread_tsv_columns(const MemberSpread& spread, bool sign);
-
 // Predictions of an ensemble of M members for N rows.
 struct EnsemblePredictions {
   int64_t members = 0, rows = 0;

@@ -45,17 +45,4 @@ void predict_regions(const Ensemble& models, const std::vector<GenomeRegion>& re
   batcher.finish();
 }
 
-std::string region_prediction_tsv_header(int64_t members) {
-  return "name\tchrom\tstart\tend\tstrand\tsequence\tprediction" + spread_tsv_header("prediction", members, false) +
-         "\n";
-}
-
-std::string region_prediction_tsv_row(const RegionPrediction& prediction) {
-  const Region& r = prediction.region->region;
-  char number[32];
-  std::snprintf(number, sizeof number, "%.6g", prediction.value);
-  return r.name + "\t" + r.chrom + "\t" + std::to_string(r.start) + "\t" + std::to_string(r.end) + "\t" + r.strand +
-         "\t" + prediction.region->sequence + "\t" + number + spread_tsv_columns(prediction.spread, false) + "\n";
-}
-
 }  // namespace pf::proformer

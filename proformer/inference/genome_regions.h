@@ -41,10 +41,4 @@ struct RegionPrediction {
 void predict_regions(const Ensemble& models, const std::vector<GenomeRegion>& regions, int64_t batch_size,
                      const std::function<void(const RegionPrediction&)>& sink);
 
-// pf-infer --genome --regions output: name, chrom, start, end, strand,
-// sequence, prediction (start and end as in the BED file; for several members
-// then prediction_sd and n).
-std::string region_prediction_tsv_header(int64_t members);
-std::string region_prediction_tsv_row(const RegionPrediction& prediction);
-
 }  // namespace pf::proformer

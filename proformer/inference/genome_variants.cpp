@@ -5,13 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "proformer/data/sequence.h"
 #include "proformer/genome/alleles.h"
+#include "proformer/inference/batcher.h"
 #include "proformer/inference/ism.h"
-#include "proformer/training/progress.h"
 
 namespace pf::proformer {
 
@@ -23,85 +24,72 @@ std::string upper(std::string_view text) {
   return out;
 }
 
-// Collects rows whose alt sequence waits for the model, together with the
-// reference sequence of each region not predicted yet, and predicts them
-// batch_size rows at a time; rows leave in the order they came.
+// The rows of the effects through the Batcher: each region's reference, the
+// first time a variant of it is added (predicted once), then the alt of each
+// row; the Batcher hands them back in that order, so a region's reference is
+// known before its first effect is made.
 class EffectBatcher {
  public:
   EffectBatcher(const Ensemble& models, const std::vector<GenomeRegion>& regions, int64_t batch_size,
                 std::function<void(const RegionVariantEffect&)> sink)
-      : models_(models),
-        regions_(regions),
-        batch_size_(batch_size),
+      : regions_(regions),
         sink_(std::move(sink)),
         seq_len_(int(models.seq_len())),
         reference_(regions.size()),
         reference_mean_(regions.size()),
-        reference_row_(regions.size(), -1) {}
+        requested_(regions.size(), false),
+        batcher_(models, batch_size, [this](const PredictedBatch<Row>& batch) { take(batch); }) {}
 
   // `row` with its alt prediction still to make from `alt_sequence` (the
   // edited region in the model's orientation).
   void add(RegionVariantEffect row, int64_t region, const std::string& alt_sequence) {
-    if (reference_[size_t(region)].empty() && reference_row_[size_t(region)] < 0) {
-      reference_row_[size_t(region)] = encode(regions_[size_t(region)].sequence);
-      queued_references_.push_back(region);
+    if (!requested_[size_t(region)]) {
+      requested_[size_t(region)] = true;
+      encode_promoter(regions_[size_t(region)].sequence, seq_len_, batcher_.add({std::nullopt, region}));
     }
-    pending_.push_back({std::move(row), region, encode(alt_sequence)});
-    if (int64_t(tokens_.size()) >= batch_size_ * 2 * seq_len_) flush();
+    encode_promoter(alt_sequence, seq_len_, batcher_.add({std::move(row), region}));
   }
 
-  void flush() {
-    const int64_t T = 2 * seq_len_, n = int64_t(tokens_.size()) / T;
-    if (n == 0) return;
-    const EnsemblePredictions z = models_.predict(tokens_.data(), n, batch_size_);
-    for (const int64_t region : queued_references_) {
-      int64_t& row = reference_row_[size_t(region)];
-      reference_[size_t(region)] = z.row_values(row);
-      reference_mean_[size_t(region)] = z.spread[size_t(row)].mean;
-      row = -1;
-      ++reference_predictions_;
-    }
-    for (Pending& p : pending_) {
-      const std::vector<double>& reference = reference_[size_t(p.region)];  // [M]
-      std::vector<double> effects = z.row_values(p.token_row);              // [M] alt, then alt - ref
-      for (size_t m = 0; m < effects.size(); ++m) effects[m] -= reference[m];
-      p.row.reference = reference_mean_[size_t(p.region)];
-      p.row.alternative = z.spread[size_t(p.token_row)].mean;
-      p.row.spread = spread_over_members(effects);
-      sink_(p.row);
-    }
-    queued_references_.clear();
-    pending_.clear();
-    tokens_.clear();
-  }
+  void flush() { batcher_.finish(); }
 
   int64_t reference_predictions() const { return reference_predictions_; }
 
  private:
-  // Appends the tokens of `sequence`; returns its row.
-  int64_t encode(const std::string& sequence) {
-    const size_t T = size_t(2 * seq_len_);
-    tokens_.resize(tokens_.size() + T);
-    encode_promoter(sequence, seq_len_, tokens_.data() + tokens_.size() - T);
-    return int64_t(tokens_.size() / T) - 1;
+  struct Row {
+    std::optional<RegionVariantEffect> effect;  // none: the region's reference
+    int64_t region;
+  };
+
+  void take(const PredictedBatch<Row>& batch) {
+    const EnsemblePredictions& p = batch.predictions;
+    for (size_t k = 0; k < batch.items.size(); ++k) {
+      const Row& item = batch.items[k];
+      const size_t region = size_t(item.region);
+      const int64_t row = batch.first_row[k];
+      if (!item.effect) {
+        reference_[region] = p.row_values(row);
+        reference_mean_[region] = p.spread[size_t(row)].mean;
+        ++reference_predictions_;
+        continue;
+      }
+      RegionVariantEffect effect = *item.effect;
+      std::vector<double> differences = p.row_values(row);  // [M] alt, then alt - ref
+      for (size_t m = 0; m < differences.size(); ++m) differences[m] -= reference_[region][m];
+      effect.reference = reference_mean_[region];
+      effect.alternative = p.spread[size_t(row)].mean;
+      effect.spread = spread_over_members(differences);
+      sink_(effect);
+    }
   }
 
-  struct Pending {
-    RegionVariantEffect row;
-    int64_t region, token_row;
-  };
-  const Ensemble& models_;
   const std::vector<GenomeRegion>& regions_;
-  int64_t batch_size_;
   std::function<void(const RegionVariantEffect&)> sink_;
   int seq_len_;
   std::vector<std::vector<double>> reference_;  // [regions][M]: reference predictions, empty until made
   std::vector<double> reference_mean_;          // [regions]: their mean over the members
-  std::vector<int64_t> reference_row_;  // [regions]: its row in tokens_ while queued, else -1
-  std::vector<int64_t> queued_references_;
-  std::vector<Pending> pending_;
-  std::vector<uint8_t> tokens_;  // [rows, 2 * seq_len]
+  std::vector<bool> requested_;                 // [regions]: the reference is in the Batcher
   int64_t reference_predictions_ = 0;
+  Batcher<Row> batcher_;
 };
 
 // The ISM of each region that has an SNV, made once, and the rank of an SNV's
@@ -231,28 +219,23 @@ class VariantScorer {
   EffectPercentiles percentiles_;
 };
 
-// Variants/s and ETA on stderr, at most every few seconds.
+// The progress hook, called at most every few seconds.
 class VariantProgress {
  public:
-  VariantProgress(bool enabled, int64_t total, const char* unit_done)
-      : enabled_(enabled), progress_("pf-infer: " + std::string(unit_done), total, "variants", 1) {}
-  void update(int64_t done, int64_t scored, int64_t skipped) {
+  VariantProgress(const GenomeVariantOptions& options, int64_t total, const char* unit)
+      : hook_(options.progress), total_(total), unit_(unit) {}
+  void update(int64_t done, const GenomeVariantStats& stats) {
     const auto now = std::chrono::steady_clock::now();
-    if (!enabled_ || now - last_ < std::chrono::seconds(5)) return;
+    if (!hook_ || now - last_ < std::chrono::seconds(5)) return;
     last_ = now;
-    progress_.update(done, scored - reported_,
-                     std::to_string(scored) + " scored, " + std::to_string(skipped) + " skipped");
-    reported_ = scored;
-  }
-  void finish() {
-    if (enabled_ && reported_ > 0) progress_.finish();
+    hook_({done, total_, unit_, stats.scored, stats.skipped});
   }
 
  private:
-  bool enabled_;
-  Progress progress_;
+  const std::function<void(const GenomeVariantProgress&)>& hook_;
+  int64_t total_;
+  const char* unit_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-  int64_t reported_ = 0;
 };
 
 bool overlaps(const VcfRecord& record, const std::pair<int64_t, int64_t>& interval) {
@@ -275,12 +258,11 @@ GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& g
   VcfRecord record;
   if (!vcf.indexed()) {
     // Streamed: progress is the share of the file read, in thousandths.
-    VariantProgress progress(options.progress, 1000, "VCF read (per mille)");
+    VariantProgress progress(options, 1000, "VCF read (per mille)");
     while (vcf.next(record)) {
       scorer.handle(record);
-      progress.update(int64_t(1000 * vcf.fraction_read()), scorer.stats().scored, scorer.stats().skipped);
+      progress.update(int64_t(1000 * vcf.fraction_read()), scorer.stats());
     }
-    progress.finish();
     return scorer.finish();
   }
   // Indexed: each merged interval queried once. A record that overlaps two
@@ -289,16 +271,15 @@ GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& g
   const std::vector<std::string> index_chromosomes = vcf.indexed_chromosomes();
   for (const std::string& chrom : index_chromosomes)
     for (const auto& interval : index.merged(chrom)) queries.push_back({chrom, interval});
-  VariantProgress progress(options.progress, int64_t(queries.size()), "intervals queried");
+  VariantProgress progress(options, int64_t(queries.size()), "intervals queried");
   for (size_t q = 0; q < queries.size(); ++q) {
     const auto& [chrom, interval] = queries[q];
     const bool after_neighbour = q > 0 && queries[q - 1].first == chrom;
     if (vcf.query(chrom, interval.first, interval.second))
       while (vcf.next(record))
         if (!(after_neighbour && overlaps(record, queries[q - 1].second))) scorer.handle(record);
-    progress.update(int64_t(q + 1), scorer.stats().scored, scorer.stats().skipped);
+    progress.update(int64_t(q + 1), scorer.stats());
   }
-  progress.finish();
   GenomeVariantStats stats = scorer.finish();
   stats.indexed = true;
   stats.index_chromosomes = int64_t(index_chromosomes.size());
@@ -329,35 +310,6 @@ std::string chromosome_naming_warning(const GenomeVariantStats& stats, const Gen
   return std::to_string(missing) + " of " + std::to_string(all) + what + " (VCF: " +
          first_names(stats.missing_chromosomes) + "; genome: " + first_names(genome.chromosomes()) +
          "): the two name chromosomes differently";
-}
-
-std::string genome_variant_tsv_header(bool percentiles, int64_t members) {
-  return "chrom\tpos\tid\tref\talt\tregion\tstrand\toffset\tref_prediction\talt_prediction\teffect" +
-         spread_tsv_header("effect", members, true) + (percentiles ? "\teffect_percentile\n" : "\n");
-}
-
-std::string genome_variant_tsv_row(const RegionVariantEffect& row, bool percentiles) {
-  char numbers[96];
-  std::snprintf(numbers, sizeof numbers, "%.6g\t%.6g\t%.6g", row.reference, row.alternative, row.effect());
-  std::string out = row.chrom + "\t" + std::to_string(row.pos) + "\t" + row.id + "\t" + row.ref + "\t" + row.alt +
-                    "\t" + row.region->region.name + "\t" + row.region->region.strand + "\t" +
-                    std::to_string(row.offset) + "\t" + numbers + spread_tsv_columns(row.spread, true);
-  if (percentiles) {
-    std::snprintf(numbers, sizeof numbers, "%.4g", row.percentile);
-    out += '\t';
-    out += row.percentile < 0 ? "NA" : numbers;
-  }
-  return out + "\n";
-}
-
-const std::string kNoRegion = ".";  // the region column of a skip that concerns no single region
-
-std::string skipped_variant_tsv_header() { return "chrom\tpos\tid\tref\talt\tregion\treason\n"; }
-
-std::string skipped_variant_tsv_row(const SkippedVariant& s) {
-  const std::string& region = s.region.empty() ? kNoRegion : s.region;
-  return s.chrom + "\t" + std::to_string(s.pos) + "\t" + s.id + "\t" + s.ref + "\t" + s.alt + "\t" + region + "\t" +
-         s.reason + "\n";
 }
 
 }  // namespace pf::proformer

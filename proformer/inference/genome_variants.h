@@ -24,16 +24,27 @@
 #include <string>
 #include <vector>
 
+#include "proformer/inference/batcher.h"
 #include "proformer/inference/ensemble.h"
 #include "proformer/genome/vcf.h"
 #include "proformer/inference/genome_regions.h"
 
 namespace pf::proformer {
 
+// How far score_genome_variants has come: `done` of `total` in `unit` (the
+// share of a streamed VCF read, per mille, or the index queries made), and
+// the rows scored and alleles skipped so far.
+struct GenomeVariantProgress {
+  int64_t done = 0, total = 0;
+  const char* unit = "";
+  int64_t scored = 0, skipped = 0;
+};
+
 struct GenomeVariantOptions {
-  int64_t batch_size = 32;
+  int64_t batch_size = kDefaultBatchSize;
   bool effect_percentiles = false;  // also rank each SNV effect in its region's ISM
-  bool progress = false;            // variants/s and ETA on stderr
+  // Called every few seconds while the VCF is read (pf-infer shows variants/s and ETA).
+  std::function<void(const GenomeVariantProgress&)> progress;
 };
 
 // One output row: an alternative allele of a VCF record in one region.
@@ -98,15 +109,5 @@ GenomeVariantStats score_genome_variants(const Ensemble& models, const Genome& g
 //   genome: chrI, chrII, chrIII, ...): the two name chromosomes differently
 // (on one line), for the caller to show. Empty otherwise.
 std::string chromosome_naming_warning(const GenomeVariantStats& stats, const Genome& genome);
-
-// Output columns: chrom, pos, id, ref, alt, region, strand, offset,
-// ref_prediction, alt_prediction, effect (for several members then effect_sd,
-// n, sign_agreement; with percentiles then effect_percentile).
-std::string genome_variant_tsv_header(bool percentiles, int64_t members);
-std::string genome_variant_tsv_row(const RegionVariantEffect& row, bool percentiles);
-
-// skipped.tsv columns: chrom, pos, id, ref, alt, region, reason.
-std::string skipped_variant_tsv_header();
-std::string skipped_variant_tsv_row(const SkippedVariant& skipped);
 
 }  // namespace pf::proformer

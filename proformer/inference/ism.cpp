@@ -89,29 +89,4 @@ IsmResult in_silico_mutagenesis(const Ensemble& models, std::string id, std::str
   return result;
 }
 
-std::string ism_tsv_header(int64_t members) {
-  return "# in-silico mutagenesis: effect = prediction(mutant) - prediction(reference), training label scale;\n"
-         "# one row per position of the promoter with the plasmid flanks removed (1-based), 0 for the reference base\n"
-         "id\tposition\tref_base\tA\tC\tG\tT" +
-         std::string(members == 1 ? "" : "\tA_sd\tC_sd\tG_sd\tT_sd\tn") + "\n";
-}
-
-std::string ism_tsv_rows(const IsmResult& result) {
-  std::string out;
-  char numbers[96];
-  for (size_t i = 0; i < result.effects.size(); ++i) {
-    const auto& e = result.effects[i];
-    std::snprintf(numbers, sizeof numbers, "%.6g\t%.6g\t%.6g\t%.6g", e[0], e[1], e[2], e[3]);
-    out += result.id + "\t" + std::to_string(i + 1) + "\t" + result.bases[i] + "\t" + numbers;
-    if (result.members > 1) {
-      const auto& sd = result.effect_sd[i];
-      std::snprintf(numbers, sizeof numbers, "\t%.6g\t%.6g\t%.6g\t%.6g\t%ld", sd[0], sd[1], sd[2], sd[3],
-                    long(result.members));
-      out += numbers;
-    }
-    out += "\n";
-  }
-  return out;
-}
-
 }  // namespace pf::proformer

@@ -7,7 +7,7 @@
 // are not re-encoded strings: each is the encoded reference with the two
 // tokens of one position changed (substitute_base), and all 3L + 1 rows go
 // through the model in batches. pf-infer --ism writes the matrices as TSV
-// (ism_tsv_header, ism_tsv_rows) and, with --plot, as heat maps (plots.h).
+// (reports/tsv.h) and, with --plot, as heat maps (reports/plots.h).
 #pragma once
 #include <array>
 #include <functional>
@@ -63,14 +63,5 @@ class Mutagenesis {
   const Ensemble& models_;
   std::unique_ptr<Batcher<Mutants>> batcher_;
 };
-
-// The header of pf-infer --ism output: comment lines that explain the columns,
-// then "id  position  ref_base  A  C  G  T" (tab-separated), and for several
-// members "A_sd  C_sd  G_sd  T_sd  n".
-std::string ism_tsv_header(int64_t members);
-
-// One TSV row per position of `result`: id, 1-based position (flanks removed),
-// reference base, then the effects for A, C, G, T (and their sd and n).
-std::string ism_tsv_rows(const IsmResult& result);
 
 }  // namespace pf::proformer

@@ -127,14 +127,4 @@ int64_t predict_pairs(const Ensemble& models, int64_t batch_size, const std::fun
   return pairs;
 }
 
-std::string variant_tsv_header(int64_t members) {
-  return "id\tref\talt\talt_minus_ref" + spread_tsv_header("alt_minus_ref", members, true) + "\n";
-}
-
-std::string variant_tsv_row(const VariantEffect& effect) {
-  char numbers[64];
-  std::snprintf(numbers, sizeof numbers, "%.6g\t%.6g\t%.6g", effect.ref, effect.alt, effect.effect());
-  return effect.id + "\t" + numbers + spread_tsv_columns(effect.spread, true) + "\n";
-}
-
 }  // namespace pf::proformer

@@ -52,11 +52,4 @@ int64_t predict_pairs(const Ensemble& models, int64_t batch_size, const std::fun
 int64_t predict_variants(const Ensemble& models, const std::string& path, int64_t batch_size,
                          const std::function<void(const VariantEffect&)>& sink);
 
-// The TSV header of pf-infer --variants output: "id  ref  alt  alt_minus_ref",
-// and for several members "alt_minus_ref_sd  n  sign_agreement".
-std::string variant_tsv_header(int64_t members);
-
-// One TSV row: id, ref, alt, alt - ref (and the spread of the effect).
-std::string variant_tsv_row(const VariantEffect& effect);
-
 }  // namespace pf::proformer

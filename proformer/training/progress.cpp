@@ -1,7 +1,5 @@
 #include "proformer/training/progress.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 
@@ -41,32 +39,16 @@ double ProgressMeter::eta_seconds() const {
   return elapsed_seconds() / double(done_) * double(total_ - done_);
 }
 
-ProgressLine::ProgressLine(std::string label, std::string unit, int64_t log_every)
-    : label_(std::move(label)), unit_(std::move(unit)), log_every_(log_every > 0 ? log_every : 1),
-      tty_(isatty(STDERR_FILENO)) {}
-
-void ProgressLine::show(int64_t done, int64_t total, const std::string& status, double items_per_second,
-                        double elapsed_seconds, double eta_seconds) {
-  ++shown_;
-  if (!tty_ && shown_ % log_every_ != 0 && done != total) return;
-  const std::string eta = std::isnan(eta_seconds) ? "?" : format_duration(eta_seconds);
-  std::fprintf(stderr, "%s%s %ld/%ld | %s | %.1f %s/s | elapsed %s | ETA %s%s", tty_ ? "\r\033[K" : "",
-               label_.c_str(), long(done), long(total), status.c_str(), items_per_second, unit_.c_str(),
-               format_duration(elapsed_seconds).c_str(), eta.c_str(), tty_ ? "" : "\n");
-  std::fflush(stderr);
-}
-
-void ProgressLine::finish() {
-  if (tty_) std::fprintf(stderr, "\n");
-}
-
-Progress::Progress(std::string label, int64_t total, std::string unit, int64_t log_every)
-    : meter_(total), line_(std::move(label), std::move(unit), log_every) {}
-
-void Progress::update(int64_t done, int64_t items, const std::string& status) {
-  meter_.update(done, items);
-  line_.show(done, meter_.total(), status, meter_.items_per_second(), meter_.elapsed_seconds(),
-             meter_.eta_seconds());
+std::string progress_text(const std::string& label, int64_t done, int64_t total, const std::string& status,
+                          double items_per_second, const std::string& unit, double elapsed_seconds,
+                          double eta_seconds) {
+  char figures[160];
+  std::snprintf(figures, sizeof figures, " %ld/%ld | ", long(done), long(total));
+  std::string text = label + figures + status + " | ";
+  std::snprintf(figures, sizeof figures, "%.1f %s/s | elapsed %s | ETA %s", items_per_second, unit.c_str(),
+                format_duration(elapsed_seconds).c_str(),
+                std::isnan(eta_seconds) ? "?" : format_duration(eta_seconds).c_str());
+  return text + figures;
 }
 
 }  // namespace pf::proformer

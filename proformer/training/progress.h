@@ -1,8 +1,7 @@
-// A one-line progress display on stderr: step, rate, ETA and whatever the
-// caller adds (loss, lr). Redrawn in place on a terminal, printed as plain
-// lines every `log_every` updates otherwise (logs, CI). Its two halves serve
-// alone too: ProgressMeter measures, ProgressLine prints (train() measures,
-// and prints only when the caller has no progress hook of its own).
+// Progress measured: steps done, rate, elapsed time and ETA (ProgressMeter),
+// and the text of a progress line. train() measures with it and hands the
+// figures to its progress hook; drawing the line on a terminal is a report's
+// job (reports/progress_line.h).
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -33,39 +32,11 @@ class ProgressMeter {
   double rate_ = 0;  // smoothed items per second
 };
 
-// The line: "LABEL done/total | status | R UNIT/s | elapsed E | ETA T" on
-// stderr, redrawn in place on a terminal; otherwise a plain line every
-// `log_every` calls and at the last step.
-class ProgressLine {
- public:
-  ProgressLine(std::string label, std::string unit, int64_t log_every = 10);
-  // eta_seconds NaN shows as "?".
-  void show(int64_t done, int64_t total, const std::string& status, double items_per_second, double elapsed_seconds,
-            double eta_seconds);
-  // Ends the line.
-  void finish();
-
- private:
-  std::string label_, unit_;
-  int64_t log_every_, shown_ = 0;
-  bool tty_;
-};
-
-class Progress {
- public:
-  // total: steps expected (0 if unknown); unit: what is counted per second.
-  Progress(std::string label, int64_t total, std::string unit, int64_t log_every = 10);
-  // Reports that `done` steps are finished, `items` more units processed since
-  // the last call, with a caller-formatted status ("loss 0.512 lr 3.1e-4").
-  void update(int64_t done, int64_t items, const std::string& status);
-  // Ends the line.
-  void finish() { line_.finish(); }
-  double items_per_second() const { return meter_.items_per_second(); }
-
- private:
-  ProgressMeter meter_;
-  ProgressLine line_;
-};
+// The text of a progress line: "LABEL done/total | status | R UNIT/s |
+// elapsed E | ETA T" (an ETA of NaN shows as "?").
+std::string progress_text(const std::string& label, int64_t done, int64_t total, const std::string& status,
+                          double items_per_second, const std::string& unit, double elapsed_seconds,
+                          double eta_seconds);
 
 // "1h02m", "3m05s", "12s".
 std::string format_duration(double seconds);

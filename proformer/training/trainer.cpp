@@ -21,7 +21,7 @@
 #include "proformer/training/progress.h"
 #include "proformer/training/run_lock.h"
 #include "proformer/training/train_step.h"
-#include "proformer/data/training_data.h"
+#include "proformer/training/training_data.h"
 #include "proformer/training/validation.h"
 
 namespace pf::proformer {
@@ -140,15 +140,13 @@ std::unique_ptr<nn::GradReducer> join_ranks(const Proformer& model, int ranks, n
 // The expression head's parameters: "expr_head.weight" and "expr_head.bias".
 const std::string kExpressionHead = "expr_head.";
 
-// The progress line train() prints without a TrainOptions::progress hook; the
-// status is empty before the first read of the losses.
-void print_progress(ProgressLine& line, const TrainProgress& p) {
+}  // namespace
+
+std::string progress_status(const TrainProgress& p) {
   char status[96] = "";
   if (p.epoch > 0) std::snprintf(status, sizeof status, "epoch %ld | loss %.4f | lr %.2e", long(p.epoch), p.loss, p.lr);
-  line.show(p.step, p.total_steps, status, p.samples_per_second, p.elapsed_seconds, p.eta_seconds);
+  return status;
 }
-
-}  // namespace
 
 Device train_device(const TrainConfig& train, int local_rank) {
   return train.device == "cuda" ? Device::cuda(local_rank) : parse_device(train.device);
@@ -226,7 +224,6 @@ class Run {
   StepContext step_;
   std::optional<Prefetcher> batches_;
   std::optional<ProgressMeter> meter_;
-  std::optional<ProgressLine> line_;  // without a progress hook
   TrainProgress progress_;            // epoch, loss and lr as last read
   TrainSummary summary_;
   int64_t first_step_ = 0;
@@ -302,7 +299,6 @@ Run::Run(const Config& config, const TrainOptions& options)
 
   batches_.emplace(BatchIterator(data_.data, data_.split.train, data_.stats, batch_options_, state_.next_batch));
   meter_.emplace(total_steps_);
-  if (root_ && !options.progress) line_.emplace("train", "samples", config.train.log_every);
   first_step_ = state_.step;
 }
 
@@ -364,8 +360,9 @@ void Run::report_progress(const Batch& batch) {
   progress_.eta_seconds = meter_->eta_seconds();
   if (options_.progress)
     options_.progress(progress_);
-  else
-    print_progress(*line_, progress_);
+  else if (progress_.step % config_.train.log_every == 0 || progress_.step == total_steps_)
+    tell_(progress_text("train", progress_.step, progress_.total_steps, progress_status(progress_),
+                        progress_.samples_per_second, "samples", progress_.elapsed_seconds, progress_.eta_seconds));
 }
 
 // The scores on the validation split, in the run's precision: printed and
@@ -412,7 +409,6 @@ TrainSummary Run::finish() {
   summary_.stopped = stop_ && state_.step < total_steps_;
   world_.barrier();  // no rank leaves (and finalises MPI) while another still needs it
   if (!root_) return summary_;
-  if (line_) line_->finish();
   metrics_->close();  // complete on disk for whoever reads it next (pf-train's plots)
   const double seconds = std::max(summary_.train_seconds, 1e-9);
   tell_(formatted("training steps: %.1f s, %.1f samples/s; waiting for gradient all-reduces: %.2f s (%.1f%%)",

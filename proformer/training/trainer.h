@@ -59,6 +59,12 @@ struct TrainProgress {
   double eta_seconds = 0;         // left to total_steps at the pace so far
 };
 
+// The status of a progress line: "epoch 2 | loss 0.5123 | lr 1.00e-03", empty
+// before the first read of the losses. Without a progress hook, train() tells
+// progress_text("train", ...) with it every train.log_every steps; pf-train
+// draws it with ProgressLine.
+std::string progress_status(const TrainProgress& p);
+
 // One line of text for the caller, without its newline.
 using Message = std::function<void(const std::string& line)>;
 
@@ -79,8 +85,8 @@ struct TrainOptions {
   // losses (at once for a lone process), with a checkpoint, as at its end
   // (TrainSummary::stopped). pf-train sets it from SIGINT/SIGTERM.
   std::function<bool()> should_stop;
-  // Called by rank 0 after every step. Empty: train() prints the progress
-  // line on stderr (redrawn on a terminal, else every train.log_every steps):
+  // Called by rank 0 after every step. Empty: every train.log_every steps
+  // train() tells (`message`) the progress line
   //   train 40/200 | epoch 2 | loss 0.5123 | lr 1.00e-03 | 812.3 samples/s | elapsed 5s | ETA 20s
   std::function<void(const TrainProgress&)> progress;
   // Called by rank 0 after each validation (each train.eval_every steps, or

@@ -17,9 +17,9 @@
 #include "proformer/data/reader.h"
 #include "proformer/data/sequence.h"
 #include "proformer/inference/attribution.h"
-#include "proformer/inference/attribution_output.h"
+#include "reports/attribution_files.h"
 #include "proformer/inference/ism.h"
-#include "proformer/inference/logo.h"
+#include "reports/logo.h"
 #include "proformer/inference/predict.h"
 #include "tiny_checkpoint.h"
 

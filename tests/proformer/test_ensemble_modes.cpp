@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "reports/tsv.h"
 #include "proformer/data/sequence.h"
 #include "proformer/inference/attribution.h"
 #include "proformer/inference/ensemble.h"

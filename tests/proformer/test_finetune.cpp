@@ -11,7 +11,7 @@
 
 #include "proformer/data/dataset.h"
 #include "proformer/inference/ism.h"
-#include "proformer/plots.h"
+#include "reports/plots.h"
 #include "proformer/training/trainer.h"
 #include "tiny_checkpoint.h"
 

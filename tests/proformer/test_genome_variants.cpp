@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "reports/tsv.h"
 #include "proformer/data/sequence.h"
 #include "proformer/genome/alleles.h"
 #include "proformer/inference/genome_variants.h"

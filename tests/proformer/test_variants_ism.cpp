@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "reports/tsv.h"
 #include "proformer/inference/ism.h"
 #include "proformer/inference/predict.h"
 #include "proformer/data/sequence.h"

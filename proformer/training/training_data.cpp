@@ -1,4 +1,4 @@
-#include "proformer/data/training_data.h"
+#include "proformer/training/training_data.h"
 
 #include <unistd.h>
 

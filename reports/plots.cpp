@@ -1,7 +1,7 @@
-#include "proformer/plots.h"
+#include "reports/plots.h"
 
 #include "proformer/data/sequence.h"
-#include "proformer/inference/logo.h"
+#include "reports/logo.h"
 
 #include <spawn.h>
 #include <sys/wait.h>

@@ -1,4 +1,4 @@
-#include "proformer/design/design_tsv.h"
+#include "reports/design_tsv.h"
 
 #include <cstdio>
 

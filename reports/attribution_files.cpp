@@ -1,8 +1,9 @@
-#include "proformer/inference/attribution_output.h"
+#include "reports/attribution_files.h"
 
 #include <cstdio>
 #include <filesystem>
 
+#include "reports/tsv.h"
 #include "proformer/data/sequence.h"
 
 namespace pf::proformer {

@@ -1,4 +1,4 @@
-#include "proformer/cli.h"
+#include "apps/command_line.h"
 
 #include <charconv>
 #include <cmath>

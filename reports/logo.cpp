@@ -1,4 +1,4 @@
-#include "proformer/inference/logo.h"
+#include "reports/logo.h"
 
 #include <algorithm>
 #include <cctype>
