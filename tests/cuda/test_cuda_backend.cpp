@@ -785,19 +785,29 @@ void add_model_shape_cases(Cases& cases) {
       16);
   // x a view one element into its storage, with an odd row stride: cuBLASLt
   // must be told its alignment (2 bytes in bf16), or it may load 16 at a time.
+  // The bias one element in: the epilogue reads it 16 bytes at a time
+  // whatever it is told, so linear must fall back (cuda/alignment.h).
   for (DType dt : {DType::f32, DType::bf16, DType::f16})
-    add(
-        cases, product_label("linear + bias, x at an odd offset", dt, {37, 16}, {16, 8}), dt, Compare::Nmse,
-        [=](Device d) {
-          return in_dtype(
-              d, dt,
-              [=](Device dev, DType t) {
-                return Outputs{uniform_input({37, 17}, t, dev, 134), uniform_input({16, 8}, t, dev, 135),
-                               uniform_input({8}, t, dev, 136)};
-              },
-              [=](const Outputs& in) { return Outputs{ops::linear(ops::narrow(in[0], 1, 1, 16), in[1], in[2])}; });
-        },
-        16);
+    for (const bool odd_bias : {false, true})
+      add(
+          cases,
+          product_label(odd_bias ? "linear + bias, bias at an odd offset" : "linear + bias, x at an odd offset", dt,
+                        {37, 16}, {16, 8}),
+          dt, Compare::Nmse,
+          [=](Device d) {
+            return in_dtype(
+                d, dt,
+                [=](Device dev, DType t) {
+                  return Outputs{uniform_input({37, 17}, t, dev, 134), uniform_input({16, 8}, t, dev, 135),
+                                 uniform_input({9}, t, dev, 136)};
+                },
+                [=](const Outputs& in) {
+                  const Tensor x = ops::narrow(in[0], 1, odd_bias ? 0 : 1, 16);  // [37, 16]
+                  const Tensor bias = ops::narrow(in[2], 0, odd_bias ? 1 : 0, 8);  // [8]
+                  return Outputs{ops::linear(x, in[1], bias)};
+                });
+          },
+          16);
   // Column reductions over B * T rows, as bias and layer-norm gradients take them (two-stage).
   for (DType dt : {DType::f32, DType::bf16})
     add(
