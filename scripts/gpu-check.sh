@@ -179,11 +179,11 @@ command -v mpirun >/dev/null || optional+=("MPI: mpirun not found (no 2-rank run
 # bin/ has no link to it), or from the pip wheel nvidia-cuda-sanitizer-api,
 # beside nvcc's wheel (nvidia/cuda_nvcc) or wherever python3 finds it.
 find_sanitizer() {
-  local wheel
-  wheel=$(python3 -c 'import importlib.util as u; s = u.find_spec("nvidia.cuda_sanitizer_api"); print(*(s.submodule_search_locations if s else []))' 2>/dev/null)
-  for candidate in "$(command -v compute-sanitizer)" "$cuda_root/bin/compute-sanitizer" \
-    "$cuda_root/compute-sanitizer/compute-sanitizer" "$(dirname "$cuda_root")/cuda_sanitizer_api/compute-sanitizer/compute-sanitizer" \
-    ${wheel:+"$wheel/compute-sanitizer/compute-sanitizer"}; do
+  local wheel tool=compute-sanitizer/compute-sanitizer
+  wheel=$(python3 -c 'import importlib.util as u; s = u.find_spec("nvidia.cuda_sanitizer_api")
+print(*(s.submodule_search_locations if s else []))' 2>/dev/null)
+  for candidate in "$(command -v compute-sanitizer)" "$cuda_root/bin/compute-sanitizer" "$cuda_root/$tool" \
+    "$(dirname "$cuda_root")/cuda_sanitizer_api/$tool" ${wheel:+"$wheel/$tool"}; do
     [ -n "$candidate" ] && [ -x "$candidate" ] && echo "$candidate" && return
   done
 }
