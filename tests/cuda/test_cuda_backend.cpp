@@ -1073,7 +1073,7 @@ TEST_CASE("nccl: started all-reduce, average and broadcast in a group of one ran
   Tensor x = uniform_input({1000}, DType::f32, Device::cuda(), 61);
   const std::vector<float> before = x.to_vector<float>();
   auto pending = comm.start_all_reduce_sum(x);
-  pending->wait();  // orders the compute stream after it: to_vector sees the result
+  pending->wait();  // the host waits for it (under the watchdog): to_vector sees the result
   CHECK(x.to_vector<float>() == before);
   comm.all_reduce_average(x);
   comm.broadcast(x, 0);
