@@ -37,7 +37,7 @@ TEST_CASE("relu ties: the replay keeps each block's pre-activations and predicts
   CHECK(std::any_of(first.begin(), first.end(), [](float v) { return v < 0; }));
 }
 
-TEST_CASE("relu ties: the chosen seed's pre-activations all lie the margin from zero; none is found for a huge one") {
+TEST_CASE("relu ties: the chosen seed's pre-activations all lie the margin from zero, and a huge margin finds none") {
   proformer::Proformer model(kConfig, 11);
   model.train();
   CHECK(test::closest_to_zero(test::conv_pre_activations(model, tokens(102), 5)) < 1e-3);  // a near tie
