@@ -5,8 +5,9 @@
 // (gemm_types.h) out is D [N, R] = w^T x^T, and the epilogue adds its bias
 // vector (length m = N) to each column of D, i.e. to every row of out. Only
 // the model's dtypes (f32, bf16, f16) take this path, and where cuBLASLt does
-// not support a case (alignment, no algorithm), linear falls back to
-// Backend::linear's copy + GEMM: slower, never wrong. f64 always does.
+// not support a case (alignment, a bias under 16 bytes aligned, no algorithm),
+// linear falls back to Backend::linear's copy + GEMM: slower, never wrong.
+// f64 always does.
 // The descriptors and the heuristic's algorithm are made once per shape,
 // dtype, operand layout and alignment (LinearKey) and kept by the backend;
 // a call sets only the bias pointer.
@@ -60,14 +61,14 @@ cublasLtMatrixLayout_t operand_layout(cudaDataType type, int64_t rows, int64_t c
 }
 
 // What decides a linear's descriptors and algorithm: shapes, dtype, how
-// each operand is read, the epilogue and the operands' alignments.
+// each operand is read, the epilogue and the operands' and bias's alignments.
 struct LinearKey {
   DType dtype;
   bool tf32, relu;
   int64_t R, N, K;
   cublasOperation_t op_w, op_x;
   int64_t ld_w, ld_x;
-  uint32_t align_w, align_x, align_out;
+  uint32_t align_w, align_x, align_out, align_bias;
   auto operator<=>(const LinearKey&) const = default;
 };
 
@@ -122,13 +123,14 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, b
 
 bool CudaBackend::linear_epilogue(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu,
                                   const Tensor& out) {
-  if (out.dtype() == DType::f64) return false;
+  if (out.dtype() == DType::f64 || !bias_epilogue_allowed(bias.raw_data())) return false;
   const int64_t R = out.size(0), N = out.size(1), K = x.size(1);
   const TransposedView vw = transposed_view(K, N, w.stride(0), w.stride(1));  // op(A) = w^T [N, K]
   const TransposedView vx = transposed_view(R, K, x.stride(0), x.stride(1));  // op(B) = x^T [K, R]
   // The operands' actual alignments: a view at an odd offset gets a kernel that can read it.
   const LinearKey key{out.dtype(), tf32_, relu, R, N, K, vw.op, vx.op, vw.ld, vx.ld, pointer_alignment(w.raw_data()),
-                      pointer_alignment(x.raw_data()), pointer_alignment(out.raw_data())};
+                      pointer_alignment(x.raw_data()), pointer_alignment(out.raw_data()),
+                      pointer_alignment(bias.raw_data())};
   if (!linear_plans_) linear_plans_.reset(new LinearPlans);
   std::unique_ptr<LinearPlan>& plan = linear_plans_->by_key[key];
   if (!plan) plan = plan_linear(cublas_lt_, key);

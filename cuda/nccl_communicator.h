@@ -7,9 +7,11 @@
 // communicator from it.
 //
 // Collectives run on a stream of their own: a collective waits (on the GPU)
-// for the kernels queued on the backend's compute stream before it starts, and
-// Pending::wait() makes later compute-stream work wait for its result, so
-// all-reduces overlap the rest of backward.
+// for the kernels queued on the backend's compute stream before it starts, so
+// all-reduces overlap the rest of backward. Pending::wait() waits for the
+// result on the host, under a watchdog (cuda/collective_watchdog.h): when
+// another rank dies, this one throws pf::Error after PF_NCCL_TIMEOUT_S
+// (default 300 s) or at NCCL's first asynchronous error, instead of hanging.
 //
 //   pf::cuda::register_backend(local_rank);
 //   pf::cuda::NcclCommunicator comm(id, rank, world_size);  // blocks until all ranks join
@@ -44,13 +46,20 @@ class NcclCommunicator final : public nn::Communicator {
   // ncclCommAbort: collectives in flight on other ranks fail instead of hanging.
   [[noreturn]] void abort(int exit_code) override;
 
+  // Blocks the host until `done` (recorded after collective `op`) has
+  // happened; aborts the group and throws pf::Error on an NCCL error or after
+  // the timeout.
+  void wait_for(cudaEvent_t done, const char* op);
+
  private:
   cudaStream_t begin_collective();  // the comm stream, after the compute stream's work so far
+  void abort_comm();                // ncclCommAbort once; the destructor then destroys nothing
 
   int device_;  // the backend's GPU when the group was joined: this rank's
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   int rank_, size_, local_rank_;
+  double timeout_s_;  // PF_NCCL_TIMEOUT_S
 };
 
 }  // namespace pf::cuda

@@ -14,14 +14,12 @@
 // allocation over -rss_limit_mb, or an encoding that breaks its contract
 // (checked below).
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/error.h"
-#include "fuzz/error_rule.h"
+#include "fuzz/harness.h"
 #include "fuzz/memfile.h"
 #include "proformer/data/dataset.h"
 #include "proformer/inference/inference.h"
@@ -32,10 +30,7 @@ using namespace pf::proformer;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_reader: %s\n", what);
-  std::abort();
-}
+[[noreturn]] void fail(const char* what) { pf::fuzz::fail("fuzz_reader", what); }
 
 // encode_promoter's contract: tokens kA..kN only, the second half the
 // reverse complement of the first.
@@ -89,26 +84,16 @@ void read_cache(const std::string& path) {
   if (data.tokens.size() != data.labels.size() * size_t(data.row_tokens())) fail("load_cache: tokens and labels differ");
 }
 
-// Runs one reader; pf::Error is how it rejects bad input.
-template <typename Read>
-void expect_ok_or_error(Read read) {
-  try {
-    read();
-  } catch (const pf::Error& e) {
-    pf::fuzz::check_error_message(e);
-  }
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static pf::fuzz::MemFile file;
   file.set(data, size);
   const std::string& path = file.path();
-  expect_ok_or_error([&] { read_lines(path, data, size); });
-  expect_ok_or_error([&] { read_training(path); });
+  pf::fuzz::ok_or_error([&] { read_lines(path, data, size); });
+  pf::fuzz::ok_or_error([&] { read_training(path); });
   for (InputFormat format : {InputFormat::kAuto, InputFormat::kFasta, InputFormat::kTsv, InputFormat::kLines})
-    expect_ok_or_error([&] { read_sequences(path, format); });
-  expect_ok_or_error([&] { read_cache(path); });
+    pf::fuzz::ok_or_error([&] { read_sequences(path, format); });
+  pf::fuzz::ok_or_error([&] { read_cache(path); });
   return 0;
 }

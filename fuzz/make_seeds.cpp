@@ -3,6 +3,7 @@
 //   DIR/checkpoint/tiny.model.safetensors   a checkpoint of a very small model
 //   DIR/safetensors/*.safetensors           one tensor per dtype, metadata, empty shapes
 //   DIR/reader/tokens.cache                 a dataset cache of a few promoters
+//   DIR/npz/arrays.npz                      two float32 members, as pf-infer --ism writes them
 // Small on purpose: libFuzzer mutates small inputs faster.
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/ops.h"
+#include "nn/formats/npz.h"
 #include "nn/formats/safetensors.h"
 #include "proformer/checkpoint.h"
 #include "proformer/config.h"
@@ -28,7 +30,7 @@ int main(int argc, char** argv) {
   }
   const fs::path dir = argv[1];
   try {
-    for (const char* target : {"checkpoint", "safetensors", "reader"}) fs::create_directories(dir / target);
+    for (const char* target : {"checkpoint", "safetensors", "reader", "npz"}) fs::create_directories(dir / target);
 
     Config config;
     config.model = {.dim = 4, .blocks = 1, .heads = 1, .head_dim = 4, .ffn_mult = 2, .conv_kernel = 3,
@@ -61,6 +63,13 @@ int main(int argc, char** argv) {
       data.labels.push_back(12.5f);
     }
     data.save_cache((dir / "reader" / "tokens.cache").string());
+
+    nn::NpzWriter npz((dir / "npz" / "arrays.npz").string());
+    const size_t effects = npz.add_array("effects", {2, 3});  // [rows, 2, 3]
+    const size_t ids = npz.add_array("prediction", {});       // [rows]
+    const std::vector<float> row = {1, -2, 3.5f, 0, 0.25f, -1}, value = {7};
+    for (int r = 0; r < 2; ++r) npz.append(effects, row.data()), npz.append(ids, value.data());
+    npz.commit();
   } catch (const Error& e) {
     std::fprintf(stderr, "pf_fuzz_seeds: %s\n", e.what());
     return 1;

@@ -6,7 +6,7 @@
 # Installs clang when it is missing, builds ./build-fuzz (clang, ASan + UBSan,
 # CPU only), seeds each target's corpus from committed files (tests/bad_inputs,
 # data/demo, configs, tests/golden) and from small generated files
-# (pf_fuzz_seeds), runs each target for the given time and prints, per target,
+# (pf_fuzz_seeds) and from fuzz/corpus/<target>/, runs each target for the given time and prints, per target,
 # the executions, the final coverage (libFuzzer's cov: and ft:) and whether it
 # found a crash (a pf::Error message with a '\n' in it or over 1000
 # characters counts as one: fuzz/error_rule.h). Crash inputs go to
@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_reader fuzz_config fuzz_safetensors fuzz_checkpoint)
+((${#targets[@]})) || targets=(fuzz_reader fuzz_config fuzz_safetensors fuzz_checkpoint fuzz_bed fuzz_npz fuzz_genome
+  fuzz_design fuzz_vcf)
 parallel=${FUZZ_PARALLEL:-1}
 
 # libFuzzer is part of clang's compiler-rt; clang needs libomp for OpenMP.
@@ -34,7 +35,7 @@ cmake --build build-fuzz -j "$(nproc)" --target fuzz
 seeds=build-fuzz/seeds
 rm -rf "$seeds"
 build-fuzz/fuzz/pf_fuzz_seeds "$seeds/generated"
-mkdir -p "$seeds"/{fuzz_reader,fuzz_config,fuzz_safetensors,fuzz_checkpoint}
+mkdir -p "$seeds"/{fuzz_reader,fuzz_config,fuzz_safetensors,fuzz_checkpoint,fuzz_bed,fuzz_npz,fuzz_genome,fuzz_design,fuzz_vcf}
 cp tests/bad_inputs/train_* tests/bad_inputs/infer_* data/demo/examples.fa "$seeds/generated/reader/"* \
   "$seeds/fuzz_reader/"
 head -n 40 data/demo/demo_train.txt >"$seeds/fuzz_reader/demo_train_head.txt"
@@ -47,6 +48,11 @@ printf 'train:\n  device: cuda:1\n\0optimizer.clip_mode=global' >"$seeds/fuzz_co
 cp tests/golden/*.safetensors tests/bad_inputs/*.safetensors "$seeds/generated/safetensors/"* \
   "$seeds/generated/checkpoint/"* "$seeds/fuzz_safetensors/"
 cp "$seeds/generated/checkpoint/"* tests/bad_inputs/*.safetensors "$seeds/fuzz_checkpoint/"
+cp "$seeds/generated/npz/"* "$seeds/fuzz_npz/"
+# Starts for pf-design are any input pf-infer reads: after the constraint parts (fuzz/fuzz_design.cpp).
+for input in data/demo/examples.fa tests/bad_inputs/design_*; do
+  { printf 'GGTCTC\0001-40\0\100\300\006\120\0'; cat "$input"; } >"$seeds/fuzz_design/$(basename "$input")"
+done
 for target in "${targets[@]}"; do  # committed seed corpora, where there are any
   [ -d "fuzz/corpus/$target" ] && cp fuzz/corpus/"$target"/* "$seeds/$target/"
 done
@@ -54,7 +60,8 @@ done
 # ---- running ----
 # Longest input libFuzzer makes, per target: a few hundred promoter lines, a
 # full config file, a small checkpoint (larger seeds are cut to this length).
-declare -A max_len=([fuzz_reader]=8192 [fuzz_config]=4096 [fuzz_safetensors]=16384 [fuzz_checkpoint]=16384)
+declare -A max_len=([fuzz_reader]=8192 [fuzz_config]=4096 [fuzz_safetensors]=16384 [fuzz_checkpoint]=16384
+  [fuzz_bed]=4096 [fuzz_npz]=8192 [fuzz_genome]=4096 [fuzz_design]=4096 [fuzz_vcf]=8192)
 
 run_target() {
   local target=$1

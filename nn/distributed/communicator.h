@@ -36,8 +36,8 @@ class Communicator {
     // one (on a GPU: the cudaErrorNotReady of the event query is cleared,
     // cuda/event_poll.h). GradReducer relies on it.
     virtual bool test() = 0;
-    // Returns when the result is in place (on a GPU: ordered before later work
-    // on the compute stream). Aborts the group when it takes too long.
+    // Returns when the result is in place (on a GPU: waited for on the host,
+    // cuda/collective_watchdog.h). Aborts the group when it takes too long.
     virtual void wait() = 0;
   };
 

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -50,6 +51,31 @@ uint64_t get(const std::string& bytes, size_t at, int width, const std::string& 
   uint64_t v = 0;
   for (int i = width - 1; i >= 0; --i) v = (v << 8) | uint8_t(bytes[at + size_t(i)]);
   return v;
+}
+
+// The dimensions of an .npy header's 'shape': (d0, d1, ...) and their
+// product, each a non-negative integer; pf::Error naming the member otherwise.
+std::vector<int64_t> parse_shape(const std::string& header, int64_t& count, const std::string& path,
+                                 const std::string& name) {
+  const auto bad = [&](const char* what) {
+    PF_FAIL("npz", path, ": member ", excerpt(name), " has ", what, " in its header ", excerpt(header));
+  };
+  const size_t key = header.find("'shape': (");
+  const size_t open = key + 10, close = key == std::string::npos ? key : header.find(')', open);
+  if (close == std::string::npos) bad("no 'shape': (...)");
+  std::vector<int64_t> shape;
+  count = 1;
+  std::istringstream dims(header.substr(open, close - open));
+  for (std::string dim; std::getline(dims, dim, ',');) {
+    const size_t first = dim.find_first_not_of(' '), last = dim.find_last_not_of(' ');
+    if (first == std::string::npos) continue;  // the empty part after "(4,"
+    int64_t d = -1;
+    const auto [end, error] = std::from_chars(dim.data() + first, dim.data() + last + 1, d);
+    if (error != std::errc() || end != dim.data() + last + 1 || d < 0) bad("a dimension that is not a size");
+    if (__builtin_mul_overflow(count, d, &count) || count > (int64_t(1) << 40)) bad("a shape too large");
+    shape.push_back(d);
+  }
+  return shape;
 }
 
 }  // namespace
@@ -194,7 +220,8 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
          e += 4 + get(bytes, e + 2, 2, path))
       if (get(bytes, e, 2, path) == 1 && size == kUse64) size = get(bytes, e + 12, 8, path);  // compressed size
     const size_t data = at + 30 + name_length + extra_length;
-    PF_CHECK(data + size <= bytes.size(), "npz", path, ": member ", excerpt(name), " is truncated");
+    PF_CHECK(data <= bytes.size() && size <= bytes.size() - data, "npz", path, ": member ", excerpt(name),
+             " is truncated");
     const std::string npy = bytes.substr(data, size);
     PF_CHECK(npy.rfind("\x93NUMPY", 0) == 0 && npy.size() >= 10, "npz", path, ": member ", excerpt(name),
              " is not a .npy file");
@@ -204,14 +231,8 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
                  header.find("'fortran_order': False") != std::string::npos,
              "npz", path, ": member ", excerpt(name), " is not a C-order float32 array: ", excerpt(header));
     NpyArray array;
-    const size_t open = header.find("'shape': (") + 10;
-    std::istringstream dims(header.substr(open, header.find(')', open) - open));
-    int64_t n = 1;
-    for (std::string dim; std::getline(dims, dim, ',');)
-      if (dim.find_first_not_of(' ') != std::string::npos) {
-        array.shape.push_back(std::stoll(dim));
-        n *= array.shape.back();
-      }
+    int64_t n = 0;
+    array.shape = parse_shape(header, n, path, name);  // n < 2^40: n * 4 cannot overflow
     PF_CHECK(10 + header_length + size_t(n) * 4 == npy.size(), "npz", path, ": member ", excerpt(name), " holds ",
              npy.size(), " bytes, not those of shape ", excerpt(header));
     array.values.resize(size_t(n));

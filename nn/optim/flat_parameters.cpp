@@ -6,6 +6,8 @@ namespace pf::nn {
 
 namespace {
 
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
 bool views_at(const Tensor& t, const Tensor& flat, int64_t offset) {
   return t.storage() == flat.storage() && t.offset() == offset;
 }
@@ -19,10 +21,10 @@ FlatParameters::FlatParameters(NamedTensors params) : params_(std::move(params))
     PF_CHECK(p.is_leaf() && is_floating(p.dtype()) && p.dtype() == first.dtype() && p.device() == first.device(),
              "FlatParameters", "'", name, "' is ", describe(p), ", the first parameter ", describe(first),
              ": every parameter must be a floating leaf of the same dtype on the same device");
-    offsets_.push_back(offsets_.back() + p.numel());
+    offsets_.push_back(round_up(offsets_.back() + p.numel(), kAlignment));  // the next one's start
   }
-  values_ = Tensor::empty({offsets_.back()}, first.dtype(), first.device());
-  gradients_ = Tensor::empty({offsets_.back()}, first.dtype(), first.device());  // every gather writes all of it
+  values_ = Tensor::zeros({offsets_.back()}, first.dtype(), first.device());     // the padding stays zero
+  gradients_ = Tensor::zeros({offsets_.back()}, first.dtype(), first.device());  // in both
   device_offsets_ = ops::to(Tensor::from_vector(offsets_, {int64_t(offsets_.size())}), first.device());
   for (size_t p = 0; p < params_.size(); ++p) {
     const Tensor& param = params_[p].second;

@@ -3,10 +3,21 @@
 // backward (the finiteness checks, gradient clipping, the Adam update) is a
 // few kernels over all parameters instead of a dozen per parameter:
 //
-//   values     [N]  every parameter back to back (the parameters themselves
-//                   now view it: their values are moved in at construction)
-//   gradients  [N]  every .grad back to back, gathered once per step
-//   offsets    [P + 1] i64 on the device: parameter p is [offsets[p], offsets[p + 1])
+//   values     [N]  every parameter, each starting at a multiple of kAlignment
+//                   elements (the parameters themselves now view it: their
+//                   values are moved in at construction)
+//   gradients  [N]  every .grad at its parameter's offset, gathered once per step
+//   offsets    [P + 1] i64 on the device: parameter p's segment is
+//                   [offsets[p], offsets[p + 1]), its numel elements then the
+//                   padding up to the next multiple of kAlignment
+//
+// The padding keeps every parameter as aligned as the buffer itself: packed
+// back to back, a one-element bias (expr_head.bias) would leave every later
+// parameter 4 bytes from a 16-byte boundary, which cuBLASLt's vector loads
+// and bias epilogue (cuda/linear.cpp) cannot take. The padding holds zeros in
+// both buffers and nothing writes it: a zero gradient adds nothing to a sum
+// of squares, scales to zero, and leaves Adam's zero moments and zero value
+// unchanged, so the segment kernels run over it as over the parameter.
 //
 // Per parameter, on the device: sum_squares() (one segment_sum_squares) and
 // scale() (one scale_segments); over everything: one adam_step (nn/optim/optimizer.h).
@@ -33,6 +44,9 @@ class FlatParameters {
   const NamedTensors& params() const { return params_; }
   size_t size() const { return params_.size(); }
   const Tensor& values() const { return values_; }  // [N]
+  // Where parameter p starts in values() and gradients(): a multiple of kAlignment.
+  int64_t offset(size_t p) const { return offsets_[p]; }
+  static constexpr int64_t kAlignment = 64;  // elements: 128 bytes in bf16, 256 in f32
   // Parameter p's part of a flat [N] tensor, in p's shape.
   Tensor view(const Tensor& flat, size_t p) const;
 

@@ -124,6 +124,7 @@ bool VcfReader::next(VcfRecord& record) {
            "truncated or corrupt)");
   PF_CHECK(bcf_unpack(rec, BCF_UN_STR) == 0, "vcf", path_, ": ", where(), ": cannot unpack its alleles");
   PF_CHECK(rec->pos >= 0, "vcf", path_, ": ", where(), ": POS is not an integer >= 1");
+  PF_CHECK(*bcf_seqname_safe(h_->header, rec) != '\0', "vcf", path_, ": ", where(), ": CHROM is empty");
   PF_CHECK(rec->n_allele > 0 && rec->d.allele[0][0] != '\0' && std::string_view(rec->d.allele[0]) != ".", "vcf", path_,
            ": ", where(), ": REF is missing (expected the reference bases)");
   if (!h_->itr) ++records_;

@@ -1,13 +1,16 @@
 // pointer_alignment (cuda/alignment.h), which sets cuBLASLt's MIN_ALIGNMENT
-// preferences in cuda/linear.cpp: header only and free of CUDA, so it is
-// checked here, without a GPU. tests/cuda has the linear case it protects
-// ("linear + bias, x at an odd offset").
+// preferences in cuda/linear.cpp, and bias_epilogue_allowed, which decides
+// whether linear adds its bias in the GEMM's epilogue: header only and free
+// of CUDA, so they are checked here, without a GPU. tests/cuda has the linear
+// cases they protect ("linear + bias, x at an odd offset", "... bias at an
+// odd offset").
 #include <doctest/doctest.h>
 
 #include <cstdint>
 
 #include "cuda/alignment.h"
 
+using pf::cuda::bias_epilogue_allowed;
 using pf::cuda::pointer_alignment;
 
 namespace {
@@ -35,4 +38,18 @@ TEST_CASE("pointer_alignment: every element of a float array is aligned to 4 and
     CHECK(reinterpret_cast<std::uintptr_t>(data + k) % alignment == 0);
     CHECK((alignment == 256 || reinterpret_cast<std::uintptr_t>(data + k) % (2 * alignment) != 0));
   }
+}
+
+TEST_CASE("bias_epilogue_allowed: a bias 16 bytes aligned or more takes the epilogue, any less falls back") {
+  CHECK(bias_epilogue_allowed(at(0x1000)));  // cudaMalloc'd, or a flat parameter at a multiple of 64 elements
+  CHECK(bias_epilogue_allowed(at(0x1010)));
+  CHECK(bias_epilogue_allowed(nullptr));
+  CHECK_FALSE(bias_epilogue_allowed(at(0x1004)));  // f32 one element after a one-element bias
+  CHECK_FALSE(bias_epilogue_allowed(at(0x1008)));
+  CHECK_FALSE(bias_epilogue_allowed(at(0x1002)));  // bf16 one element in
+  // A flat buffer packed without padding after expr_head.bias [1]: the next
+  // parameter's f32 bias lands 4 bytes past the boundary whatever the sizes before.
+  alignas(256) static float flat[64];
+  CHECK_FALSE(bias_epilogue_allowed(flat + 1));
+  CHECK(bias_epilogue_allowed(flat + 4));
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "nn/formats/npz.h"
@@ -109,4 +110,35 @@ TEST_CASE("npz: Python's zipfile checks the CRCs and numpy.load reads the arrays
                      "sys.exit(not (a.dtype == np.float32 and a.shape == (3, 4, 5) and (a == e).all()))' " +
                      path)
                         .c_str()) == 0);
+}
+
+// fuzz_npz found a header whose shape was not a list of sizes: std::stoll
+// threw std::invalid_argument out of read_npz (and a shape missing altogether
+// was read from a wrapped offset). Each is now one pf::Error line.
+TEST_CASE("npz: a shape that is not sizes, or none, is refused in one line naming the member") {
+  TempDir dir;
+  const std::string path = dir.file("arrays.npz");
+  {
+    nn::NpzWriter writer(path);
+    const size_t a = writer.add_array("effects", {3});
+    const std::vector<float> row = {1, 2, 3};
+    writer.append(a, row.data());
+    writer.append(a, row.data());
+    writer.commit();
+  }
+  const std::string good = read_text(path);
+  REQUIRE(good.find("'shape': (2, 3)") != std::string::npos);
+  for (const auto& [from, to, expected] :
+       {std::tuple{"'shape': (2, 3)", "'shape': (x, 3)", "a dimension that is not a size"},
+        std::tuple{"'shape': (2, 3)", "'shape': (-2,3)", "a dimension that is not a size"},
+        std::tuple{"'shape': (2, 3)", "'shapes' (2, 3)", "no 'shape': (...)"},
+        std::tuple{"'shape': (2, 3)", "'shape': (2, 3 ", "no 'shape': (...)"}}) {
+    CAPTURE(to);
+    std::string bad = good;
+    bad.replace(bad.find(from), std::string(from).size(), to);
+    write_text(path, bad);
+    const std::string error = error_of([&] { nn::read_npz(path); });
+    CHECK(contains(error, "member effects.npy has " + std::string(expected)));
+    CHECK(error.find('\n') == std::string::npos);
+  }
 }

@@ -1,16 +1,18 @@
 // nn::FlatParameters and the optimiser tail over it: the flat buffers hold
 // what the separate tensors held, the segment kernels agree with the plain
 // per-parameter ops they replace, and Adam over the flat buffer is Adam over
-// each parameter, bit for bit.
+// each parameter, bit for bit, with every parameter 64-aligned in the buffer.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "core/backend.h"
 #include "nn/optim/flat_parameters.h"
 #include "nn/optim/optimizer.h"
 #include "nn/optim/step_checks.h"
+#include "proformer/model.h"
 #include "test_util.h"
 
 using namespace pf;
@@ -46,9 +48,9 @@ TEST_CASE("flat parameters: each parameter becomes a view of one buffer, values 
   params.set_grads(2);
   const std::vector<float> grad_b = values(params.b.grad());
   nn::FlatParameters flat(params.named());
-  CHECK(flat.values().numel() == 12 + 3 + 10);
+  CHECK(flat.values().numel() == 3 * 64);  // each parameter padded to 64 elements
   CHECK(held.storage() == flat.values().storage());
-  CHECK(held.offset() == 12);
+  CHECK(held.offset() == 64);
   CHECK(values(params.w) == w0);
   CHECK(values(held) == b0);
   CHECK(values(params.e) == e0);
@@ -56,7 +58,7 @@ TEST_CASE("flat parameters: each parameter becomes a view of one buffer, values 
 
   const Tensor& grads = flat.gather_gradients();
   CHECK(flat.all_have_gradients());
-  CHECK(values(ops::narrow(grads, 0, 12, 3)) == grad_b);
+  CHECK(values(ops::narrow(grads, 0, 64, 3)) == grad_b);
   CHECK(held.grad().storage() == grads.storage());  // .grad now views its place
   ops::fill_(params.w, 7.0);                          // writing a parameter writes the buffer
   CHECK(values(ops::narrow(flat.values(), 0, 0, 12)) == std::vector<float>(12, 7.0f));
@@ -69,7 +71,7 @@ TEST_CASE("flat parameters: a missing gradient is zeros and keeps none, a replac
   params.e.set_grad(Tensor());
   const Tensor& grads = flat.gather_gradients();
   CHECK_FALSE(flat.all_have_gradients());
-  CHECK(values(ops::narrow(grads, 0, 15, 10)) == std::vector<float>(10, 0.0f));
+  CHECK(values(ops::narrow(grads, 0, 128, 10)) == std::vector<float>(10, 0.0f));
   CHECK_FALSE(params.e.grad().defined());
 
   nn::replace_data(params.b, Tensor::zeros({3}));  // e.g. moved after the optimiser was built
@@ -181,4 +183,57 @@ TEST_CASE("adam over the flat buffer: load_state fills the moments in place, a w
   for (const auto& [name, moment] : adam.state()) CHECK(values(moment) == std::vector<float>(size_t(moment.numel()), 0.25f));
   saved[3].second = Tensor::zeros({4});
   CHECK(contains(error_of([&] { adam.load_state(saved, 5); }), "'v.b' has shape [4], the parameter has [3]"));
+}
+
+TEST_CASE("adam over the flat buffer: built before the first forward pass, every parameter starts 64-aligned and "
+          "training matches one optimiser per parameter, bit for bit") {
+  // A small model with the full one's layout of heads: expr_head.bias is one
+  // element, so packed without padding every parameter after it would start
+  // 4 bytes from a 16-byte boundary (cuBLASLt's bias epilogue, cuda/linear.cpp).
+  const proformer::ModelConfig config{.dim = 8, .blocks = 1, .heads = 2, .head_dim = 4, .ffn_mult = 2,
+                                      .conv_kernel = 3, .kmer_kernel = 3, .expr_tokens = 2, .seq_len = 8};
+  proformer::Proformer model(config, 3), reference(config, 3);
+  nn::Adam adam(model.named_parameters(), {});  // as bench/bench_model.cpp does: before any forward pass
+  std::vector<std::unique_ptr<nn::Adam>> one_each;  // each a buffer of one parameter: offset 0, no padding
+  for (const auto& named : reference.named_parameters())
+    one_each.push_back(std::make_unique<nn::Adam>(nn::NamedTensors{named}, nn::AdamOptions{}));
+
+  const nn::FlatParameters& flat = adam.parameters();
+  for (size_t p = 0; p < flat.size(); ++p) {
+    CAPTURE(flat.params()[p].first);
+    CHECK(flat.offset(p) % nn::FlatParameters::kAlignment == 0);
+    CHECK(flat.params()[p].second.offset() == flat.offset(p));
+  }
+
+  Generator data(4);
+  const int64_t B = 2, S = 2 * config.seq_len;
+  const Tensor tokens = ops::to(ops::uniform({B, S}, 0, 5.999, data), DType::i32);
+  const Tensor targets = ops::to(ops::uniform({B, S}, 0, 3.999, data), DType::i32);
+  const Tensor mask = ops::to(ops::to(ops::uniform({B, S}, 0, 1.5, data), DType::i32), DType::f32);
+  const Tensor labels = ops::normal({B}, 0, 1, data);
+  const double masked = ops::sum(mask).item();
+  auto train_step = [&](proformer::Proformer& m, auto&& clip_and_step) {
+    Generator dropout(5);
+    m.zero_grad();
+    proformer::proformer_loss(m.forward(tokens, dropout), labels, targets, mask, masked).total.backward();
+    clip_and_step();
+  };
+  for (int step = 0; step < 3; ++step) {
+    train_step(model, [&] {
+      nn::clip_gradients(adam.parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
+      adam.step(1e-2);
+    });
+    train_step(reference, [&] {
+      for (auto& one : one_each) {
+        nn::clip_gradients(one->parameters(), 0.5, 1.0, nn::ClipMode::PerParameter);
+        one->step(1e-2);
+      }
+    });
+  }
+  const nn::NamedTensors trained = model.named_parameters(), expected = reference.named_parameters();
+  for (size_t p = 0; p < trained.size(); ++p) {
+    CAPTURE(trained[p].first);
+    CHECK(values(trained[p].second) == values(expected[p].second));
+  }
+  CHECK(values(trained[0].second) != values(proformer::Proformer(config, 3).named_parameters()[0].second));
 }
