@@ -75,6 +75,12 @@ std::vector<std::string> as_sequences(const py::handle& x) {
   return x.cast<std::vector<std::string>>();
 }
 
+// A line to Python's "proformer" logger at `level` (info, warning), where a
+// notebook shows it; the GIL must be held.
+void log(const char* level, const std::string& line) {
+  py::module_::import("logging").attr("getLogger")("proformer").attr(level)(line);
+}
+
 // Runs Python's signal handlers; KeyboardInterrupt (or any exception they
 // raise) stops the library call.
 void check_python_signals() {
@@ -287,9 +293,13 @@ class Model {
                      bool effect_percentiles) const {
     Columns effects, skipped;
     GenomeVariantStats stats;
+    std::string warning;
     {
       py::gil_scoped_release released;
-      const Genome genome(genome_path);
+      const Genome genome(genome_path, IndexBuild::beside_when_writable, [](const std::string& line) {
+        py::gil_scoped_acquire gil;
+        log("info", line);  // "genome: built the index ..."
+      });
       const std::vector<GenomeRegion> regions = read_genome_regions(genome, bed_path, predictor_->seq_len());
       VcfReader vcf(vcf_path);
       GenomeVariantOptions options;
@@ -311,7 +321,9 @@ class Model {
                           {"reason", v.reason}});
             skipped.number({{"pos", double(v.pos)}});
           });
+      warning = chromosome_naming_warning(stats, genome);
     }
+    if (!warning.empty()) log("warning", warning);
     py::dict out;
     out["effects"] = effects.dict({"chrom", "pos", "id", "ref", "alt", "region", "strand", "offset", "ref_prediction",
                                    "alt_prediction", "effect", "sd", "n", "sign_agreement", "effect_percentile"});

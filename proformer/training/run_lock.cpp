@@ -20,7 +20,7 @@ RunLock::RunLock(const std::string& dir) {
     const int error = errno;
     ::close(fd_);
     PF_CHECK(error != EWOULDBLOCK, "train", dir,
-             ": another pf-train run is writing into this output.dir (HINT: wait for it to finish, or give this "
+             ": another training run is writing into this output.dir (HINT: wait for it to finish, or give this "
              "run another output.dir)");
     PF_FAIL("train", path, ": cannot lock (", std::strerror(error), ")");
   }

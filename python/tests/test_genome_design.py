@@ -1,5 +1,7 @@
 """score_vcf and design through the module against pf-infer --vcf and
 pf-design on the same inputs and seed."""
+import logging
+
 import numpy as np
 
 import proformer as pf
@@ -35,8 +37,13 @@ def write_genome(directory):
     return directory / "calls.vcf", directory / "genome.fa", directory / "promoters.bed"
 
 
-def test_score_vcf_matches_pf_infer(checkpoints, tmp_path):
+def test_score_vcf_matches_pf_infer(checkpoints, tmp_path, caplog, capfd):
     vcf, genome, bed = write_genome(tmp_path)
+    (tmp_path / "genome.fa.fai").unlink()  # the module builds it, and says so through logging, not stderr
+    with caplog.at_level(logging.INFO, logger="proformer"):
+        pf.load(checkpoints[0], threads=1).score_vcf(vcf, genome, bed)
+    assert any("built the index" in r.getMessage() for r in caplog.records)
+    assert capfd.readouterr().err == ""
     args = [a for c in checkpoints for a in ("--checkpoint", c)]
     result = app("pf-infer", *args, "--threads", 1, "--vcf", vcf, "--genome", genome, "--regions", bed,
                  "--effect-percentiles", "--output", tmp_path / "effects.tsv", "--skipped", tmp_path / "skipped.tsv")
@@ -82,3 +89,14 @@ def test_random_starts_are_reproducible(checkpoint):
     a = dict(m.design(random=2, length=40, rounds=2, seed=3))
     b = dict(m.design(random=2, length=40, rounds=2, seed=3))
     assert list(a["sequence"]) == list(b["sequence"])
+
+
+def test_a_vcf_named_otherwise_than_the_genome_gets_a_warning(checkpoint, tmp_path, caplog):
+    vcf, genome, bed = write_genome(tmp_path)
+    renamed = tmp_path / "renamed.vcf"
+    renamed.write_text("\n".join(line if line.startswith("#") else line[3:]  # chrI -> I
+                                 for line in vcf.read_text().splitlines()) + "\n")
+    with caplog.at_level(logging.WARNING, logger="proformer"):
+        scores = pf.load(checkpoint, threads=1).score_vcf(renamed, genome, bed)
+    assert len(dict(scores.effects)["effect"]) == 0
+    assert any("name chromosomes differently" in r.getMessage() for r in caplog.records)

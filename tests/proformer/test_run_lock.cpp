@@ -52,9 +52,9 @@ TEST_CASE("run lock: a second pf-train on a busy output.dir stops at once and wr
   INFO("stderr: ", second.err);
   CHECK(second.exit_code != 0);
   CHECK(second.signal == 0);
-  CHECK(contains(second.err, dir.string() + ": another pf-train run is writing into this output.dir"));
+  CHECK(contains(second.err, dir.string() + ": another training run is writing into this output.dir"));
   CHECK(listing(dir) == before);
-  CHECK(contains(error_of([&] { RunLock again(dir.string()); }), "another pf-train run"));
+  CHECK(contains(error_of([&] { RunLock again(dir.string()); }), "another training run"));
 }
 
 TEST_CASE("run lock: a killed run leaves output.dir free for the next one") {
@@ -69,7 +69,7 @@ TEST_CASE("run lock: a killed run leaves output.dir free for the next one") {
     REQUIRE(std::chrono::steady_clock::now() < deadline);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  CHECK(contains(error_of([&] { RunLock probe(dir.string()); }), "another pf-train run"));
+  CHECK(contains(error_of([&] { RunLock probe(dir.string()); }), "another training run"));
   run.kill(SIGKILL);
   run.wait();
   CHECK(run.signal() == SIGKILL);
