@@ -142,3 +142,27 @@ TEST_CASE("npz: a shape that is not sizes, or none, is refused in one line namin
     CHECK(error.find('\n') == std::string::npos);
   }
 }
+
+// A ZIP64 size that wraps the offset past the end of the file back inside it
+// was let through by `data + size <= file size`; it is now "truncated".
+TEST_CASE("npz: a member size past the end of the file is truncated, however large") {
+  TempDir dir;
+  const std::string path = dir.file("arrays.npz");
+  {
+    nn::NpzWriter writer(path);
+    const size_t a = writer.add_array("effects", {1});
+    const float one = 1;
+    writer.append(a, &one);
+    writer.commit();
+  }
+  std::string bytes = read_text(path);
+  // The first local header: name length at 26, then its ZIP64 extra field
+  // (id 1, length, uncompressed size, compressed size) after the name.
+  const size_t name_length = uint8_t(bytes[26]) | size_t(uint8_t(bytes[27])) << 8;
+  const size_t extra = 30 + name_length, data = extra + 20;
+  REQUIRE(bytes[extra] == 1);
+  const uint64_t wrapping = ~uint64_t(0) - data + 1;  // data + size == 0 in 64 bits
+  for (int i = 0; i < 8; ++i) bytes[extra + 12 + size_t(i)] = char(uint8_t(wrapping >> (8 * i)));
+  write_text(path, bytes);
+  CHECK(contains(error_of([&] { nn::read_npz(path); }), "member effects.npy is truncated"));
+}
