@@ -157,19 +157,26 @@ std::vector<SequenceRecord> records_of(const std::vector<std::string>& sequences
   return records;
 }
 
-// A table built row by row: text and number columns by name.
+// A table built row by row: its text and number columns named up front, in
+// their order, so that a table without rows still has every column.
 class Columns {
  public:
+  Columns(const std::vector<std::string>& text, const std::vector<std::string>& numbers,
+          std::vector<std::string> order)
+      : order_(std::move(order)) {
+    for (const std::string& name : text) text_[name];
+    for (const std::string& name : numbers) numbers_[name];
+  }
   void text(std::initializer_list<std::pair<std::string, std::string>> cells) {
-    for (const auto& [name, value] : cells) text_[name].push_back(value);
+    for (const auto& [name, value] : cells) text_.at(name).push_back(value);
   }
   void number(std::initializer_list<std::pair<std::string, double>> cells) {
-    for (const auto& [name, value] : cells) numbers_[name].push_back(value);
+    for (const auto& [name, value] : cells) numbers_.at(name).push_back(value);
   }
-  // The columns in `order` that have values: lists of str, float64 arrays.
-  py::dict dict(const std::vector<std::string>& order) {
+  // The columns in order: lists of str, float64 arrays.
+  py::dict dict() {
     py::dict out;
-    for (const std::string& name : order) {
+    for (const std::string& name : order_) {
       if (text_.count(name)) out[name.c_str()] = text_[name];
       if (numbers_.count(name)) {
         const py::ssize_t rows = py::ssize_t(numbers_[name].size());
@@ -180,6 +187,7 @@ class Columns {
   }
 
  private:
+  std::vector<std::string> order_;
   std::map<std::string, std::vector<std::string>> text_;
   std::map<std::string, std::vector<double>> numbers_;
 };
@@ -291,7 +299,14 @@ class Model {
 
   py::dict score_vcf(const std::string& vcf_path, const std::string& genome_path, const std::string& bed_path,
                      bool effect_percentiles) const {
-    Columns effects, skipped;
+    std::vector<std::string> numbers = {"pos", "offset", "ref_prediction", "alt_prediction", "effect", "sd", "n",
+                                        "sign_agreement"};
+    if (effect_percentiles) numbers.push_back("effect_percentile");
+    Columns effects({"chrom", "id", "ref", "alt", "region", "strand"}, numbers,
+                    {"chrom", "pos", "id", "ref", "alt", "region", "strand", "offset", "ref_prediction",
+                     "alt_prediction", "effect", "sd", "n", "sign_agreement", "effect_percentile"});
+    Columns skipped({"chrom", "id", "ref", "alt", "region", "reason"}, {"pos"},
+                    {"chrom", "pos", "id", "ref", "alt", "region", "reason"});
     GenomeVariantStats stats;
     std::string warning;
     {
@@ -325,9 +340,8 @@ class Model {
     }
     if (!warning.empty()) log("warning", warning);
     py::dict out;
-    out["effects"] = effects.dict({"chrom", "pos", "id", "ref", "alt", "region", "strand", "offset", "ref_prediction",
-                                   "alt_prediction", "effect", "sd", "n", "sign_agreement", "effect_percentile"});
-    out["skipped"] = skipped.dict({"chrom", "pos", "id", "ref", "alt", "region", "reason"});
+    out["effects"] = effects.dict();
+    out["skipped"] = skipped.dict();
     out["records"] = stats.records;
     return out;
   }
@@ -358,8 +372,14 @@ class Model {
         start_list.push_back(design::start_of({std::to_string(k), sequences[k], 0}, "sequence " + std::to_string(k),
                                               predictor_->seq_len(), c));
     }
-    Columns rows;
     const int64_t members = predictor_->models().size();
+    std::vector<std::string> models, order = {"start_id", "round", "sequence", "n_edits", "edits"};
+    for (int64_t m = 0; m < members; ++m) models.push_back("model_" + std::to_string(m + 1));
+    order.insert(order.end(), models.begin(), models.end());
+    std::vector<std::string> numbers = {"round", "n_edits", "mean", "sd", "score"};
+    numbers.insert(numbers.end(), models.begin(), models.end());
+    for (const char* name : {"mean", "sd", "score"}) order.push_back(name);
+    Columns rows({"start_id", "sequence", "edits"}, numbers, order);
     {
       py::gil_scoped_release released;
       predictor_->design(
@@ -382,10 +402,7 @@ class Model {
                               py::arg("worst_score") = r.worst_score, py::arg("mean_prediction") = r.mean_prediction));
           });
     }
-    std::vector<std::string> order = {"start_id", "round", "sequence", "n_edits", "edits"};
-    for (int64_t m = 0; m < members; ++m) order.push_back("model_" + std::to_string(m + 1));
-    for (const char* name : {"mean", "sd", "score"}) order.push_back(name);
-    return rows.dict(order);
+    return rows.dict();
   }
 
  private:
