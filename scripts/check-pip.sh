@@ -4,9 +4,9 @@
 #   1. a virtual environment (build-pip/venv) with NumPy 2;
 #   2. pip install ./python: scikit-build-core and pybind11 >= 2.12 from PyPI
 #      build the binding and the library in pip's own build directory;
-#   3. the installed module predicts a tiny model's promoters with the bits of
-#      the build tree's module (build/python, Debian's NumPy), imported by
-#      /usr/bin/python3 from the same checkpoint.
+#   3. the installed module (built for this CPU, as build/ is) predicts a tiny
+#      model's promoters with the bits of the build tree's module (build/python,
+#      Debian's NumPy), imported by /usr/bin/python3 from the same checkpoint.
 #
 #   bash scripts/check-pip.sh        (after bash scripts/build.sh; about 10 minutes on 2 cores)
 set -euo pipefail
@@ -15,7 +15,9 @@ bash scripts/install-deps.sh python3-venv
 venv=build-pip/venv
 [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip "numpy>=2"
-"$venv/bin/pip" install -q ./python
+# -march=native like build/ (the wheel's default is portable, x86-64-v3): the same
+# code, so the same bits are expected.
+"$venv/bin/pip" install -q --force-reinstall --no-deps --config-settings=cmake.define.PF_NATIVE=ON ./python
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 build/apps/pf-train configs/demo.yaml "output.dir=$work/model" model.dim=16 model.blocks=1 model.heads=2 \
