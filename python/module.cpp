@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -81,9 +82,15 @@ void log(const char* level, const std::string& line) {
   py::module_::import("logging").attr("getLogger")("proformer").attr(level)(line);
 }
 
+// The thread that imported the module: Python's main thread, the only one
+// that runs signal handlers.
+std::thread::id g_main_thread;
+
 // Runs Python's signal handlers; KeyboardInterrupt (or any exception they
-// raise) stops the library call.
+// raise) stops the library call. On another thread there is nothing to run,
+// so it returns at once instead of waiting for the GIL before every batch.
 void check_python_signals() {
+  if (std::this_thread::get_id() != g_main_thread) return;
   py::gil_scoped_acquire gil;
   if (PyErr_CheckSignals() != 0) throw py::error_already_set();
 }
@@ -442,9 +449,7 @@ py::dict train_run(const std::string& config_path, const std::vector<std::string
   TrainOptions options;
   options.resume = resume;
   options.should_stop = [&] {
-    guarded([] {
-      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-    });
+    if (std::this_thread::get_id() == g_main_thread) guarded(check_python_signals);  // signals reach it alone
     return raised.has_value();
   };
   if (!progress.is_none())
@@ -474,6 +479,7 @@ py::dict train_run(const std::string& config_path, const std::vector<std::string
 PYBIND11_MODULE(_proformer, m) {
   m.doc() = "Proformer's C++ library: the compiled core of the proformer package (use `import proformer`).";
   py::register_exception<Error>(m, "ProformerError", PyExc_RuntimeError);
+  g_main_thread = std::this_thread::get_id();
 #ifdef PF_HAVE_CUDA
   cuda::enable_lazy_backend();  // a GPU is opened by the first model loaded onto device="cuda"
 #endif
