@@ -11,7 +11,10 @@
 //   host->device   copies from the host (the batch, the positions);
 //   saved          the bytes a forward pass and loss leave alive for
 //                  backward (saved_by_forward, below), and their split by
-//                  the backend call that made each one.
+//                  the backend call that made each one;
+//   traffic        the bytes each kind of call reads and writes (its tensor
+//                  arguments, each once: a floor), at batch B and estimated
+//                  at 512 from a second step at 2B, GEMM operands apart.
 // Calls and syncs do not depend on the batch size; saved bytes but the
 // weights' copies grow with it linearly, so a small batch scaled up estimates
 // batch 512 (the figure printed beside it), which would not fit in this
@@ -44,6 +47,9 @@ namespace {
 class CountingBackend final : public Backend {
  public:
   std::map<std::string, int64_t> calls;  // kernel-launching calls by name
+  // The bytes each kind of call reads and writes, its tensor arguments each
+  // once: a floor on its memory traffic (a GEMM's tiles re-read more).
+  std::map<std::string, double> bytes;
   int64_t host_syncs = 0, host_to_device = 0;
 
   const char* name() const override { return "counting (cpu)"; }
@@ -79,106 +85,122 @@ class CountingBackend final : public Backend {
 
   void copy(const Tensor& s, const Tensor& d) override {
     count(s.dtype() != d.dtype() ? std::string("copy, cast ") + dtype_name(s.dtype()) + " -> " + dtype_name(d.dtype())
-                                 : std::string("copy, same dtype")),
+                                 : std::string("copy, same dtype"), s, d),
         cpu_.copy(s, d);
   }
-  void fill(const Tensor& d, double v) override { count("fill"), cpu_.fill(d, v); }
+  void fill(const Tensor& d, double v) override { count("fill", d, v), cpu_.fill(d, v); }
   void random_uniform(const Tensor& d, double lo, double hi, uint64_t seed, uint64_t offset) override {
-    count("random_uniform"), cpu_.random_uniform(d, lo, hi, seed, offset);
+    count("random_uniform", d, lo, hi, seed, offset), cpu_.random_uniform(d, lo, hi, seed, offset);
   }
   void random_normal(const Tensor& d, double mean, double std, uint64_t seed, uint64_t offset) override {
-    count("random_normal"), cpu_.random_normal(d, mean, std, seed, offset);
+    count("random_normal", d, mean, std, seed, offset), cpu_.random_normal(d, mean, std, seed, offset);
   }
   void unary(UnaryOp op, const Tensor& x, const Tensor& out) override {
-    count(std::string("unary ") + unary_op_name(op)), cpu_.unary(op, x, out);
+    count(std::string("unary ") + unary_op_name(op), op, x, out), cpu_.unary(op, x, out);
   }
   void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) override {
-    count(std::string("unary_backward ") + unary_op_name(op)), cpu_.unary_backward(op, x, y, dy, dx);
+    count(std::string("unary_backward ") + unary_op_name(op), op, x, y, dy, dx), cpu_.unary_backward(op, x, y, dy, dx);
   }
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override {
-    count(std::string("binary ") + binary_op_name(op)), cpu_.binary(op, a, b, out);
+    count(std::string("binary ") + binary_op_name(op), op, a, b, out), cpu_.binary(op, a, b, out);
   }
   void scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) override {
-    count("scalar"), cpu_.scalar(op, x, s, out);
+    count("scalar", op, x, s, out), cpu_.scalar(op, x, s, out);
   }
   void add_scaled(const Tensor& x, const Tensor& y, double alpha, const Tensor& out) override {
-    count("add_scaled"), cpu_.add_scaled(x, y, alpha, out);
+    count("add_scaled", x, y, alpha, out), cpu_.add_scaled(x, y, alpha, out);
   }
   void sum(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override {
-    count("sum"), cpu_.sum(x, outer, n, inner, out);
+    count("sum", x, outer, n, inner, out), cpu_.sum(x, outer, n, inner, out);
   }
   void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override {
-    count("max"), cpu_.max(x, outer, n, inner, out);
+    count("max", x, outer, n, inner, out), cpu_.max(x, outer, n, inner, out);
   }
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override {
-    count("gemm"), cpu_.gemm(a, b, c, alpha, beta);
+    count("gemm", a, b, c, alpha, beta), cpu_.gemm(a, b, c, alpha, beta);
   }
   void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override {
-    count("linear (GEMM + bias epilogue)"), cpu_.linear(x, w, bias, relu, out);
+    count("linear (GEMM + bias epilogue)", x, w, bias, relu, out), cpu_.linear(x, w, bias, relu, out);
   }
-  void softmax(const Tensor& x, const Tensor& y, bool log) override { count("softmax"), cpu_.softmax(x, y, log); }
+  void softmax(const Tensor& x, const Tensor& y, bool log) override {
+    count("softmax", x, y, log), cpu_.softmax(x, y, log);
+  }
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override {
-    count("softmax_backward"), cpu_.softmax_backward(y, dy, dx, log);
+    count("softmax_backward", y, dy, dx, log), cpu_.softmax_backward(y, dy, dx, log);
   }
   void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                   const Tensor& mean, const Tensor& rstd) override {
-    count("layer_norm"), cpu_.layer_norm(x, gamma, beta, eps, y, mean, rstd);
+    count("layer_norm", x, gamma, beta, eps, y, mean, rstd), cpu_.layer_norm(x, gamma, beta, eps, y, mean, rstd);
   }
   void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
                            const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override {
-    count("layer_norm_backward"), cpu_.layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
+    count("layer_norm_backward", x, gamma, mean, rstd, dy, dx, dgamma, dbeta),
+        cpu_.layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
   }
-  void swiglu(const Tensor& x, const Tensor& y) override { count("swiglu"), cpu_.swiglu(x, y); }
+  void swiglu(const Tensor& x, const Tensor& y) override { count("swiglu", x, y), cpu_.swiglu(x, y); }
   void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override {
-    count("swiglu_backward"), cpu_.swiglu_backward(x, dy, dx);
+    count("swiglu_backward", x, dy, dx), cpu_.swiglu_backward(x, dy, dx);
   }
   void unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols) override {
-    count("unfold1d"), cpu_.unfold1d(x, pad_left, cols);
+    count("unfold1d", x, pad_left, cols), cpu_.unfold1d(x, pad_left, cols);
   }
   void fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx) override {
-    count("fold1d"), cpu_.fold1d(dcols, pad_left, dx);
+    count("fold1d", dcols, pad_left, dx), cpu_.fold1d(dcols, pad_left, dx);
   }
   void depthwise_conv1d(const Tensor& x, const Tensor& w, int64_t pad_left, const Tensor& y) override {
-    count("depthwise_conv1d"), cpu_.depthwise_conv1d(x, w, pad_left, y);
+    count("depthwise_conv1d", x, w, pad_left, y), cpu_.depthwise_conv1d(x, w, pad_left, y);
   }
-  void depthwise_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t pad_left,
-                                 const Tensor& dx, const Tensor& dw) override {
-    count("depthwise_conv1d_backward"), cpu_.depthwise_conv1d_backward(x, w, dy, pad_left, dx, dw);
+  void depthwise_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t pad_left, const Tensor& dx,
+                                 const Tensor& dw) override {
+    count("depthwise_conv1d_backward", x, w, dy, pad_left, dx, dw),
+        cpu_.depthwise_conv1d_backward(x, w, dy, pad_left, dx, dw);
   }
   void embedding(const Tensor& weight, const Tensor& ids, const Tensor& out) override {
-    count("embedding"), cpu_.embedding(weight, ids, out);
+    count("embedding", weight, ids, out), cpu_.embedding(weight, ids, out);
   }
   void embedding_backward(const Tensor& ids, const Tensor& dout, const Tensor& dweight) override {
-    count("embedding_backward"), cpu_.embedding_backward(ids, dout, dweight);
+    count("embedding_backward", ids, dout, dweight), cpu_.embedding_backward(ids, dout, dweight);
   }
-  void one_hot(const Tensor& ids, const Tensor& out) override { count("one_hot"), cpu_.one_hot(ids, out); }
+  void one_hot(const Tensor& ids, const Tensor& out) override { count("one_hot", ids, out), cpu_.one_hot(ids, out); }
   void cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& loss) override {
-    count("cross_entropy"), cpu_.cross_entropy(logits, targets, loss);
+    count("cross_entropy", logits, targets, loss), cpu_.cross_entropy(logits, targets, loss);
   }
   void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss,
                               const Tensor& dlogits) override {
-    count("cross_entropy_backward"), cpu_.cross_entropy_backward(logits, targets, dloss, dlogits);
+    count("cross_entropy_backward", logits, targets, dloss, dlogits),
+        cpu_.cross_entropy_backward(logits, targets, dloss, dlogits);
   }
   void dropout_mask(const Tensor& mask, double p, uint64_t seed, uint64_t offset) override {
-    count("dropout_mask"), cpu_.dropout_mask(mask, p, seed, offset);
+    count("dropout_mask", mask, p, seed, offset), cpu_.dropout_mask(mask, p, seed, offset);
   }
   void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double beta1, double beta2,
                  double step_size, double eps, double decay, const Tensor& skip) override {
-    count("adam_step"), cpu_.adam_step(param, grad, m, v, beta1, beta2, step_size, eps, decay, skip);
+    count("adam_step", param, grad, m, v, beta1, beta2, step_size, eps, decay, skip),
+        cpu_.adam_step(param, grad, m, v, beta1, beta2, step_size, eps, decay, skip);
   }
   void segment_sum_squares(const Tensor& x, const Tensor& offsets, const Tensor& out) override {
-    count("segment_sum_squares"), cpu_.segment_sum_squares(x, offsets, out);
+    count("segment_sum_squares", x, offsets, out), cpu_.segment_sum_squares(x, offsets, out);
   }
   void scale_segments(const Tensor& x, const Tensor& offsets, const Tensor& factor) override {
-    count("scale_segments"), cpu_.scale_segments(x, offsets, factor);
+    count("scale_segments", x, offsets, factor), cpu_.scale_segments(x, offsets, factor);
   }
 
  private:
   static constexpr const char* kNoCallYet = "(no call yet)";
-  int count(const std::string& call) {
+  // Counts a call and the bytes of its tensor arguments (other arguments add none).
+  template <typename... Args>
+  int count(const std::string& call, const Args&... args) {
     for (auto& [ptr, made] : live)
       if (made.call == kNoCallYet) made.call = call;
+    bytes[call] += (0.0 + ... + bytes_of(args));
     return int(++calls[call]);
+  }
+  static double bytes_of(const Tensor& t) {
+    return t.defined() ? double(t.numel() * int64_t(dtype_size(t.dtype()))) : 0;
+  }
+  template <typename T>
+  static double bytes_of(const T&) {
+    return 0;
   }
   Backend& cpu_ = cpu_backend();
 };
@@ -226,6 +248,24 @@ SavedBytes saved_by_forward(const Proformer& model, const Batch& batch, DType dt
   return saved;
 }
 
+// The bytes each kind of call reads and writes in one step at batch B, and
+// estimated at batch 512 from the step at 2B (linear in the batch: the
+// weights' part stays, the activations' part grows), split into GEMMs and the
+// rest, with the time the rest takes at an H100's 3.35 TB/s.
+void print_traffic(const std::map<std::string, int64_t>& calls, const std::map<std::string, double>& at_b,
+                   const std::map<std::string, double>& at_2b, int64_t B) {
+  std::printf("%-34s %8s %10s %12s\n", "bytes read + written, by call", "count", "MB", "GB at 512");
+  double gemm = 0, rest = 0;
+  for (const auto& [call, bytes] : at_b) {
+    const double slope = (at_2b.count(call) ? at_2b.at(call) - bytes : 0) / double(B);  // per row
+    const double at_512 = bytes + double(512 - B) * slope;
+    (call == "gemm" || call.rfind("linear", 0) == 0 ? gemm : rest) += at_512;
+    std::printf("  %-32s %8ld %10.1f %12.2f\n", call.c_str(), long(calls.at(call)), bytes / 1e6, at_512 / 1e9);
+  }
+  std::printf("%-34s %.1f GB GEMM operands, %.1f GB the rest (%.0f ms at 3.35 TB/s)\n", "traffic at batch 512",
+              gemm / 1e9, rest / 1e9, rest / 3.35e12 * 1e3);
+}
+
 int main_body(int argc, char** argv) {
   CommandLine cli("count_launches", "count_launches [options]",
                   "Counts the backend calls (kernel launches), host syncs and activation bytes of one training step.");
@@ -258,10 +298,20 @@ int main_body(int argc, char** argv) {
   compute_gradients(context, batch, 1);  // the warm-up step
   apply_gradients(context, 1e-4, 1);
   counting.calls.clear();
+  counting.bytes.clear();
   counting.host_syncs = counting.host_to_device = 0;
   compute_gradients(context, batch, 2);
   apply_gradients(context, 1e-4, 2);
   const CountingBackend step = counting;  // the counts of this step alone
+  // The same step at 2B rows: what grows with the batch, to estimate batch 512.
+  const Batch twice = random_batch(2 * B, 2 * config.seq_len, gen);
+  BatchSplit split_twice;
+  split_twice.global = split_twice.rows = split_twice.micro = 2 * B;
+  StepContext context_twice{model, optimizer, split_twice, device, clipping, dropout_gen, nullptr, precision, checks};
+  counting.bytes.clear();
+  compute_gradients(context_twice, twice, 3);
+  apply_gradients(context_twice, 1e-4, 3);
+  const std::map<std::string, double> bytes_twice = counting.bytes;
   const SavedBytes saved = saved_by_forward(model, batch, precision.dtype, dropout_gen, counting);
 
   int64_t total = 0;
@@ -273,6 +323,7 @@ int main_body(int argc, char** argv) {
     total += n;
   }
   std::printf("%-34s %8ld\n", "backend calls (launches, a floor)", long(total));
+  print_traffic(step.calls, step.bytes, bytes_twice, B);
   std::printf("%-34s %8ld\n", "host syncs", long(step.host_syncs));
   std::printf("%-34s %8ld\n", "host->device copies", long(step.host_to_device));
   const double per_row = double(saved.total - saved.weight_copies) / double(B);
