@@ -20,6 +20,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -509,6 +510,32 @@ PYBIND11_MODULE(_proformer, m) {
            py::arg("mutable"), py::arg("on_round"));
   m.def("_train", &train_run, py::arg("config"), py::arg("overrides"), py::arg("resume"), py::arg("progress"),
         py::arg("message"));
+  m.def(
+      "one_hot",
+      [](const py::object& x) {
+        std::vector<std::string> promoters;  // flanks removed
+        size_t L = 0;
+        for (const std::string& s : as_sequences(x)) {
+          promoters.emplace_back(strip_flanks(s));
+          L = std::max(L, promoters.back().size());
+        }
+        std::vector<float> out(promoters.size() * 4 * L, 0.0f);  // [N, 4, L]
+        for (size_t k = 0; k < promoters.size(); ++k)
+          for (size_t i = 0; i < promoters[k].size(); ++i) {
+            const int t = token_of(promoters[k][i]);
+            PF_CHECK(t >= 0, "one_hot", "sequence ", k, ": invalid character ", describe_char(promoters[k][i]),
+                     " at position ", i + 1, " (expected A, C, G, T or N)");
+            if (t <= kT) out[(k * 4 + size_t(t)) * L + i] = 1.0f;
+          }
+        return to_numpy(std::move(out), {py::ssize_t(promoters.size()), 4, py::ssize_t(L)});
+      },
+      py::arg("seqs"),
+      "One-hot float32 [N, 4, L] (channels A C G T) of promoters given as text, plasmid flanks removed;\n"
+      "L is the longest promoter, shorter ones start at column 0 with zero columns after them, and N is an\n"
+      "all-zero column. Model.predict reads it back to the same predictions as the text.");
+  m.def(
+      "_strip_flanks", [](const std::string& s) { return std::string(strip_flanks(s)); },
+      "The promoter of `s` without the DREAM plasmid flanks, where present.");
   m.def("_forward_passes", &forward_passes, "Forward passes of predictions run by this process (all threads).");
 
   // Attributions as arrays [N, 4, L] (L the model's length, ohe.npz's layout).

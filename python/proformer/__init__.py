@@ -23,17 +23,19 @@ import collections
 import logging
 import os
 
+from typing import Any, Callable, Optional, Sequence, Union
+
 import numpy as np
 
-from ._proformer import ProformerError, _Model, _attribution_arrays, _save_modisco, _train
+from ._proformer import ProformerError, _Model, _attribution_arrays, _save_modisco, _strip_flanks, _train, one_hot
 
 __all__ = ["ProformerError", "Model", "Attributions", "Spread", "VcfScores", "load", "one_hot", "train"]
 
 logger = logging.getLogger("proformer")
 
-_BASES = "ACGT"
-_FLANK5 = "TGCATTTTTTTCACATC"  # the DREAM plasmid flanks (proformer/data/sequence.h)
-_FLANK3 = "GGTTACGGCTGTT"
+Sequences = Union[str, Sequence[str]]     # promoters as text, plasmid flanks optional
+PathLike = Union[str, "os.PathLike[str]"]
+Table = Any                               # a pandas DataFrame when pandas is installed, else a dict of columns
 
 # An ensemble's prediction: the members' mean [N] (float32), their population
 # sd [N] and count n [N], and each member's value [M, N] (float32).
@@ -57,32 +59,6 @@ def _sequences(x):
     return [x] if isinstance(x, str) else list(x)
 
 
-def _strip_flanks(sequence):
-    upper = sequence.upper()
-    start = len(_FLANK5) if upper.startswith(_FLANK5) else 0
-    end = len(sequence) - len(_FLANK3) if upper.endswith(_FLANK3) and len(sequence) - len(_FLANK3) >= start else len(sequence)
-    return sequence[start:end]
-
-
-def one_hot(seqs):
-    """One-hot [N, 4, L] float32 (channels A C G T) of promoters given as text,
-    plasmid flanks removed; L is the longest promoter, shorter ones start at
-    column 0 with zero columns after them, and N is an all-zero column.
-    `Model.predict` reads it back to the same predictions as the text."""
-    promoters = [_strip_flanks(s) for s in _sequences(seqs)]
-    length = max((len(p) for p in promoters), default=0)
-    out = np.zeros((len(promoters), 4, length), dtype=np.float32)
-    for k, promoter in enumerate(promoters):
-        for i, base in enumerate(promoter.upper()):
-            channel = _BASES.find(base)
-            if channel >= 0:
-                out[k, channel, i] = 1.0
-            elif base != "N":
-                raise ValueError(f"one_hot: sequence {k}: invalid character {base!r} at position {i + 1} "
-                                 "(expected A, C, G, T or N)")
-    return out
-
-
 class Attributions:
     """Attributions of N promoters (`Model.attribute`).
 
@@ -100,7 +76,7 @@ class Attributions:
         self.prediction, self.prediction_sd = arrays["prediction"], arrays["prediction_sd"]
         self.projected = (self.ohe * self.scores).sum(axis=1)
 
-    def save_modisco(self, directory):
+    def save_modisco(self, directory: PathLike) -> None:
         """Writes ohe.npz, attr.npz (attr_sd.npz for an ensemble) and
         attributions.tsv into `directory`, as `pf-infer --attributions` does,
         for `modisco motifs -s DIR/ohe.npz -a DIR/attr.npz -w L`."""
@@ -110,25 +86,26 @@ class Attributions:
 class Model:
     """A trained model, or an ensemble of several (made by `load`)."""
 
-    def __init__(self, checkpoints, device="cpu", dtype="f32", threads=0, batch_size=32):
+    def __init__(self, checkpoints: Sequence[str], device: str = "cpu", dtype: str = "f32", threads: int = 0,
+                 batch_size: int = 32):
         self._model = _Model(list(checkpoints), device, dtype, int(threads), int(batch_size))
 
     @property
-    def seq_len(self):
+    def seq_len(self) -> int:
         """The model's input length L (positions per strand)."""
         return self._model.seq_len
 
     @property
-    def members(self):
+    def members(self) -> int:
         """The number of checkpoints (1 for a single model)."""
         return self._model.members
 
     @property
-    def batch_size(self):
+    def batch_size(self) -> int:
         """Model rows per forward pass, in every method."""
         return self._model.batch_size
 
-    def predict(self, x, spread=False):
+    def predict(self, x: Union[Sequences, np.ndarray], spread: bool = False) -> Union[np.ndarray, Spread]:
         """Predicted expression, training label scale.
 
         x: a str, a list of str (plasmid flanks optional), uint8 tokens [N, L]
@@ -141,7 +118,7 @@ class Model:
             return Spread(columns["mean"], columns["sd"], columns["n"], columns["members"])
         return columns["mean"]
 
-    def ism(self, seqs, spread=False):
+    def ism(self, seqs: Sequences, spread: bool = False) -> Union[np.ndarray, dict]:
         """In-silico mutagenesis: float32 [N, 4, L], the effect of each single
         substitution (prediction(mutant) - prediction(promoter)), 0 at the
         promoter's own base. With spread=True a dict of effects, sd [N, 4, L]
@@ -149,25 +126,26 @@ class Model:
         columns = self._model.ism(seqs)
         return columns if spread else columns["effects"]
 
-    def attribute(self, seqs, method="saliency", ig_steps=32, baseline="uniform", shuffles=10, seed=1):
+    def attribute(self, seqs: Sequences, method: str = "saliency", ig_steps: int = 32, baseline: str = "uniform",
+                  shuffles: int = 10, seed: int = 1) -> Attributions:
         """Attributions (`Attributions`) by method saliency, input-x-gradient,
         integrated-gradients or ism; ig_steps, baseline (uniform or shuffled),
         shuffles and seed apply to integrated-gradients."""
         records = self._model.attribute(seqs, method, int(ig_steps), baseline, int(shuffles), int(seed))
         return Attributions(records, self.seq_len, self.members)
 
-    def variant_effect(self, ref, alt):
+    def variant_effect(self, ref: Sequences, alt: Sequences) -> Table:
         """The effect alt - ref of each (ref, alt) pair of promoters: a table
         with columns id, ref, alt, effect, sd, n, sign_agreement."""
         return _table(self._model.variant_effect(ref, alt))
 
-    def substitution_effect(self, seqs, substitutions):
+    def substitution_effect(self, seqs: Sequences, substitutions: Any) -> Table:
         """The effect of each substitution [K, 3] int64 (sequence index,
         0-based position without flanks, base 0-3 for A C G T) on its
         sequence: a table as `variant_effect`, ids "SEQUENCE:POSITION:BASE"."""
         return _table(self._model.substitution_effect(seqs, np.asarray(substitutions, dtype=np.int64)))
 
-    def score_vcf(self, vcf, genome, bed, effect_percentiles=False):
+    def score_vcf(self, vcf: PathLike, genome: PathLike, bed: PathLike, effect_percentiles: bool = False) -> VcfScores:
         """The effect of each alternative allele of a VCF/BCF (plain or bgzip)
         in each BED6 promoter region of a genome FASTA it falls in, as
         `pf-infer --vcf --genome --regions`. Returns `VcfScores`: `effects`, a
@@ -178,9 +156,11 @@ class Model:
         columns = self._model.score_vcf(str(vcf), str(genome), str(bed), bool(effect_percentiles))
         return VcfScores(_table(columns["effects"]), _table(columns["skipped"]))
 
-    def design(self, starts=None, random=None, length=80, target="max", method="greedy", rounds=10, width=4,
-               seed=0, penalty_sd=0.0, avoid=(), gc_min=0.0, gc_max=1.0, max_homopolymer=0, max_edits=None,
-               mutable=None, on_round=None):
+    def design(self, starts: Optional[Sequences] = None, random: Optional[int] = None, length: int = 80,
+               target: Union[str, float] = "max", method: str = "greedy", rounds: int = 10, width: int = 4,
+               seed: int = 0, penalty_sd: float = 0.0, avoid: Union[str, Sequence[str]] = (), gc_min: float = 0.0,
+               gc_max: float = 1.0, max_homopolymer: int = 0, max_edits: Optional[int] = None,
+               mutable: Optional[str] = None, on_round: Optional[Callable[[dict], None]] = None) -> Table:
         """Searches for promoters whose predicted expression reaches `target`
         ("max", "min" or a value), from `starts` (promoters as text) or from
         `random` random promoters of `length` nt, as `pf-design` does with the
@@ -201,7 +181,8 @@ class Model:
         return _table(columns)
 
 
-def load(path, device="cpu", dtype="f32", threads=0, batch_size=32):
+def load(path: Union[PathLike, Sequence[PathLike]], device: str = "cpu", dtype: str = "f32", threads: int = 0,
+         batch_size: int = 32) -> Model:
     """Loads a checkpoint (a .model.safetensors file or its prefix) or, for a
     list of them, an ensemble (same input length and label scale, or
     ProformerError). device: "cpu", "cuda" or "cuda:N"; dtype: f32, bf16 or
@@ -231,7 +212,8 @@ def _log_progress(p):
                     p["epoch"], p["loss"], p["samples_per_second"], p["eta_seconds"])
 
 
-def train(config, overrides=(), progress=None, resume=False):
+def train(config: Union[PathLike, dict], overrides: Union[dict, Sequence[str]] = (),
+          progress: Optional[Callable[[dict], None]] = None, resume: bool = False) -> dict:
     """Trains a model as `pf-train` does and returns a summary dict (steps,
     best_val_pearson, last_val_pearson, best_checkpoint, stopped,
     train_seconds).

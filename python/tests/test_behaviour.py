@@ -122,6 +122,7 @@ def test_library_errors_are_proformer_errors_without_stderr_noise(checkpoint, tm
     cases = {
         "missing checkpoint": (lambda: pf.load(tmp_path / "nothing"), "nothing"),
         "an X base": (lambda: m.predict("ACGTXACGT"), "invalid character 'X'"),
+        "an X in one_hot": (lambda: pf.one_hot(["ACGT", "ACXT"]), "one_hot: sequence 1: invalid character 'X'"),
         "too long": (lambda: m.predict("A" * 500), "longer than the model's"),
         "a bad method": (lambda: m.attribute("ACGT" * 10, method="deeplift"), "unknown method 'deeplift'"),
         "a bad token": (lambda: m.predict(np.full((1, 10), 7, dtype=np.uint8)), "token 7"),
