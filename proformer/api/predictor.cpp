@@ -154,12 +154,9 @@ std::vector<Attribution> Predictor::attribute(const std::vector<SequenceRecord>&
   Call call(*this);
   options.batch_size = settings_.batch_size;
   std::vector<Attribution> out;
-  // Groups of batch_size promoters, as run_attributions makes them.
-  for (size_t first = 0; first < records.size(); first += size_t(options.batch_size)) {
-    const std::vector<SequenceRecord> group(
-        records.begin() + long(first), records.begin() + long(std::min(records.size(), first + size_t(options.batch_size))));
-    for (Attribution& a : attribute_ensemble(models_, group, options, int64_t(first))) out.push_back(std::move(a));
-  }
+  Attributor attributor(models_, options, [&](const Attribution& a) { out.push_back(a); });
+  for (const SequenceRecord& record : records) attributor.add(record);
+  attributor.finish();
   return out;
 }
 

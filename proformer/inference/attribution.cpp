@@ -324,22 +324,29 @@ std::vector<Attribution> attribute_ensemble(const Ensemble& models, const std::v
   return out;
 }
 
+Attributor::Attributor(const Ensemble& models, AttributionOptions options,
+                       std::function<void(const Attribution&)> sink)
+    : models_(models), options_(std::move(options)), sink_(std::move(sink)) {}
+
+void Attributor::add(const SequenceRecord& record) {
+  group_.push_back(record);
+  if (int64_t(group_.size()) == options_.batch_size) finish();
+}
+
+void Attributor::finish() {
+  if (group_.empty()) return;
+  for (const Attribution& a : attribute_ensemble(models_, group_, options_, done_)) sink_(a);
+  done_ += int64_t(group_.size());
+  group_.clear();
+}
+
 int64_t run_attributions(const Ensemble& models, const std::vector<std::string>& inputs,
                          const InferenceOptions& input_options, const AttributionOptions& options,
                          const std::function<void(const Attribution&)>& sink) {
-  std::vector<SequenceRecord> group;
-  int64_t done = 0;
-  auto flush = [&] {
-    for (const Attribution& a : attribute_ensemble(models, group, options, done)) sink(a);
-    done += int64_t(group.size());
-    group.clear();
-  };
-  const int64_t skipped =
-      for_each_valid_record(inputs, input_options, models.seq_len(), [&](const SequenceRecord& record) {
-        group.push_back(record);
-        if (int64_t(group.size()) == options.batch_size) flush();
-      });
-  flush();
+  Attributor attributor(models, options, sink);
+  const int64_t skipped = for_each_valid_record(inputs, input_options, models.seq_len(),
+                                                [&](const SequenceRecord& record) { attributor.add(record); });
+  attributor.finish();
   return skipped;
 }
 

@@ -132,6 +132,25 @@ Attribution average_members(const std::vector<Attribution>& per_member);
 std::vector<Attribution> attribute_ensemble(const Ensemble& models, const std::vector<SequenceRecord>& records,
                                             const AttributionOptions& options, int64_t index0);
 
+// Attributions of many promoters: add() each, then finish(); they are made in
+// groups of options.batch_size promoters (attribute_ensemble, each group's
+// index0 the promoters before it) and handed to `sink` in the order added,
+// so memory stays flat in the number of promoters.
+class Attributor {
+ public:
+  Attributor(const Ensemble& models, AttributionOptions options, std::function<void(const Attribution&)> sink);
+  void add(const SequenceRecord& record);
+  // Attributes the promoters still waiting.
+  void finish();
+
+ private:
+  const Ensemble& models_;
+  AttributionOptions options_;
+  std::function<void(const Attribution&)> sink_;
+  std::vector<SequenceRecord> group_;
+  int64_t done_ = 0;  // promoters attributed so far
+};
+
 // Attributions of every valid record of the inputs by every member of
 // `models` (averaged by average_members), in groups of
 // options.batch_size promoters, handed to `sink` in input order, so memory
