@@ -9,16 +9,12 @@
 // constraints.h, the objective objective.h, the output design_tsv.h.
 #include <algorithm>
 #include <cstdio>
-#include <memory>
 
+#include "apps/command_line.h"
 #include "apps/devices.h"
 #include "apps/run_options.h"
-#include "core/atomic_file.h"
 #include "proformer/api/predictor.h"
-#include "apps/command_line.h"
 #include "reports/design_tsv.h"
-#include "proformer/design/search.h"
-#include "proformer/design/starts.h"
 #include "reports/plots.h"
 #include "reports/progress_line.h"
 
@@ -114,21 +110,15 @@ int main_body(int argc, char** argv) {
            random ? "give --random N or start sequences, not both" : "no start sequences (give INPUT files or --random N)");
   PF_CHECK(random || !cli.has("length"), "pf-design", "--length applies to --random starts only");
   const SearchOptions options = parse_search(cli);
-  const Predictor model(checkpoints, run_settings(cli, "pf-design"));
+  const Predictor model(checkpoints, run_settings(cli));
   const Ensemble& models = model.models();
   const std::vector<Start> starts =
       random ? random_starts(cli.get_int("random", 1), int(cli.get_int("length", 1)), options.constraints, options.seed)
              : read_starts(cli.positional(), parse_option("input-format", [&] { return input_format_from_name(cli.get("input-format")); }), models.seq_len(),
                            options.constraints);
 
-  std::unique_ptr<AtomicFile> file;  // an error midway leaves no partial file
-  if (cli.has("output")) file = std::make_unique<AtomicFile>(cli.get("output"));
-  auto emit = [&](const std::string& text) {
-    if (file)
-      file->write(text);
-    else
-      std::fwrite(text.data(), 1, text.size(), stdout);
-  };
+  Output output(cli);
+  auto emit = [&](const std::string& text) { output.write(text); };
   emit(design_tsv_header(models));
   std::vector<RoundReport> rounds;
   Progress progress("pf-design round", options.rounds, "candidates", 1);  // rounds 1 .. (round 0 scores the starts)
@@ -144,7 +134,7 @@ int main_body(int argc, char** argv) {
       });
   progress.finish();
   print_summary(rounds);
-  if (file) file->commit();
+  output.commit();
   if (cli.has("plot")) plot_design(rounds, options.objective.describe(), cli.get("plot"));
   return 0;
 }

@@ -12,27 +12,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <utility>
 
+#include "apps/command_line.h"
 #include "apps/devices.h"
 #include "apps/run_options.h"
 #include "core/atomic_file.h"
-#include "reports/tsv.h"
 #include "proformer/api/predictor.h"
-#include "apps/command_line.h"
-#include "proformer/data/reader.h"
-#include "proformer/inference/attribution.h"
 #include "reports/attribution_files.h"
-#include "proformer/inference/genome_regions.h"
-#include "proformer/inference/genome_variants.h"
-#include "proformer/inference/inference.h"
-#include "proformer/inference/ism.h"
 #include "reports/logo.h"
 #include "reports/plots.h"
-#include "proformer/inference/variants.h"
 #include "reports/progress_line.h"
+#include "reports/tsv.h"
 
 using namespace pf;
 using namespace pf::proformer;
@@ -96,13 +88,13 @@ int64_t count_records(const std::vector<std::string>& inputs, InputFormat format
   return n;
 }
 
-// --attributions: TF-MoDISco's files in `dir` (attribution_output.h) and with
+// --attributions: TF-MoDISco's files in `dir` (reports/attribution_files.h) and with
 // plot_dir a logo per sequence, SVG and PNG; progress and ETA on stderr.
 void attributions(const Predictor& model, const std::vector<std::string>& inputs, const InferenceOptions& options,
                   const AttributionOptions& method, const std::string& dir, const std::string& plot_dir) {
   AttributionFiles files(dir, model.seq_len(), model.models().size());
   Progress progress("attributions", count_records(inputs, options.format), "seq", 8);
-  int64_t done = 0, reported = 0;  // run_attributions hands over groups of batch_size: one update per group
+  int64_t done = 0, reported = 0;  // attributions come in groups of batch_size: one update per group
   const int64_t batch_size = model.settings().batch_size;
   const int64_t skipped = model.attribute_files(inputs, options, method, [&](const Attribution& a) {
     files.write(a);
@@ -287,7 +279,7 @@ void genome_mode(const Predictor& model, const CommandLine& cli, const Emit& emi
 int run(const CommandLine& cli) {
   check_combinations(cli);
   const AttributionOptions attribution = cli.has("attributions") ? attribution_options(cli) : AttributionOptions{};
-  const Predictor model(cli.get_all("checkpoint"), run_settings(cli, "pf-infer"));
+  const Predictor model(cli.get_all("checkpoint"), run_settings(cli));
   InferenceOptions options;
   options.skip_invalid = cli.enabled("skip-invalid");
   options.format = parse_option("input-format", [&] { return input_format_from_name(cli.get("input-format")); });
@@ -298,15 +290,8 @@ int run(const CommandLine& cli) {
     return 0;
   }
 
-  // Output goes to an atomic file (or stdout): an error midway leaves no partial file.
-  std::unique_ptr<AtomicFile> file;
-  if (cli.has("output")) file = std::make_unique<AtomicFile>(cli.get("output"));
-  auto emit = [&](const std::string& text) {
-    if (file)
-      file->write(text);
-    else
-      std::fwrite(text.data(), 1, text.size(), stdout);
-  };
+  Output output(cli);
+  auto emit = [&](const std::string& text) { output.write(text); };
   if (cli.has("genome"))
     genome_mode(model, cli, emit);
   else if (cli.has("variants"))
@@ -315,7 +300,7 @@ int run(const CommandLine& cli) {
     mutagenesis(model, inputs, options, cli.get("plot"), emit);
   else
     predict_expression(model, inputs, options, cli.get("format"), emit);
-  if (file) file->commit();
+  output.commit();
   return 0;
 }
 

@@ -1,8 +1,13 @@
 // The options pf-infer and pf-design share (--input-format, --batch-size,
 // --threads, --device, --dtype), declared once with one help text, and read
 // into the library's RunSettings (proformer/api/predictor.h), which applies
-// them.
+// them; and their --output, a file written atomically or stdout.
 #pragma once
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "core/atomic_file.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
@@ -19,14 +24,39 @@ inline void declare_run_options(pf::proformer::CommandLine& cli) {
              "f32");
 }
 
-// The run settings the options give; `app` names the errors.
-inline pf::proformer::RunSettings run_settings(const pf::proformer::CommandLine& cli, const char* app) {
+// Where an app's text goes: the --output file, written atomically (an error
+// midway leaves no partial file), or stdout.
+class Output {
+ public:
+  explicit Output(const pf::proformer::CommandLine& cli) {
+    if (cli.has("output")) file_ = std::make_unique<pf::AtomicFile>(cli.get("output"));
+  }
+  void write(const std::string& text) {
+    if (file_)
+      file_->write(text);
+    else
+      std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  // Renames the file into place.
+  void commit() {
+    if (file_) file_->commit();
+  }
+
+ private:
+  std::unique_ptr<pf::AtomicFile> file_;
+};
+
+// The run settings the options give, checked by the library (its errors
+// carry the option's name).
+inline pf::proformer::RunSettings run_settings(const pf::proformer::CommandLine& cli) {
   pf::proformer::RunSettings settings;
   settings.threads = int(cli.get_int("threads", 0));
   settings.batch_size = cli.get_int("batch-size", 1);
-  settings.dtype = pf::dtype_from_name(cli.get("dtype"));
-  PF_CHECK(settings.dtype == pf::DType::f32 || pf::is_half(settings.dtype), app,
-           "--dtype must be f32, bf16 or f16, got '", cli.get("dtype"), "'");
   settings.device = pf::parse_device(cli.get("device"));
+  settings.dtype = pf::proformer::parse_option("dtype", [&] {
+    settings.dtype = pf::dtype_from_name(cli.get("dtype"));
+    pf::proformer::check_run_settings(settings);
+    return settings.dtype;
+  });
   return settings;
 }
