@@ -31,6 +31,7 @@
 
 #include "core/error.h"
 #include "proformer/api/predictor.h"
+#include "proformer/checkpoint.h"
 #include "proformer/data/sequence.h"
 #include "reports/design_tsv.h"
 #include "reports/attribution_files.h"
@@ -475,6 +476,38 @@ py::dict train_run(const std::string& config_path, const std::vector<std::string
                   py::arg("train_seconds") = summary.train_seconds);
 }
 
+// A model file read by the library (load_model: its format, version and
+// every weight checked), for the exports (python/proformer/export/): the
+// model config, the label mean and std, and each parameter as float32 numpy
+// in the checkpoint's layout, by its checkpoint name.
+py::dict read_checkpoint(const std::string& path) {
+  LoadedModel loaded = load_model(path);
+  const ModelConfig& c = loaded.model->config();
+  py::dict config;
+  config["dim"] = c.dim;
+  config["blocks"] = c.blocks;
+  config["heads"] = c.heads;
+  config["head_dim"] = c.head_dim;
+  config["ffn_mult"] = c.ffn_mult;
+  config["conv_kernel"] = c.conv_kernel;
+  config["kmer_kernel"] = c.kmer_kernel;
+  config["expr_tokens"] = c.expr_tokens;
+  config["seq_len"] = c.seq_len;
+  config["vocab"] = c.vocab;
+  config["layer_norm_eps"] = c.layer_norm_eps;
+  py::dict weights;
+  for (const auto& [name, tensor] : loaded.model->named_parameters()) {
+    const std::vector<int64_t>& shape = tensor.shape();
+    weights[py::str(name)] = to_numpy(tensor.to_vector<float>(), std::vector<py::ssize_t>(shape.begin(), shape.end()));
+  }
+  py::dict out;
+  out["config"] = config;
+  out["label_mean"] = loaded.state.label_stats.mean;
+  out["label_std"] = loaded.state.label_stats.std;
+  out["weights"] = weights;
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_proformer, m) {
@@ -534,8 +567,30 @@ PYBIND11_MODULE(_proformer, m) {
       "L is the longest promoter, shorter ones start at column 0 with zero columns after them, and N is an\n"
       "all-zero column. Model.predict reads it back to the same predictions as the text.");
   m.def(
+      "model_tokens",
+      [](const py::object& x, int seq_len) {
+        const std::vector<std::string> sequences = as_sequences(x);
+        const size_t row = 2 * size_t(seq_len);
+        std::vector<uint8_t> encoded(sequences.size() * row);
+        for (size_t k = 0; k < sequences.size(); ++k) {
+          try {
+            encode_promoter(strip_flanks(sequences[k]), seq_len, encoded.data() + k * row);
+          } catch (const Error& e) {
+            throw Error("model_tokens: sequence " + std::to_string(k) + ": " + e.what());
+          }
+        }
+        std::vector<int64_t> tokens(encoded.begin(), encoded.end());
+        return to_numpy(std::move(tokens), {py::ssize_t(sequences.size()), py::ssize_t(row)});
+      },
+      py::arg("seqs"), py::arg("seq_len") = 100,
+      "The model's input tokens int64 [N, 2 * seq_len] of promoters given as text (plasmid flanks optional):\n"
+      "A C G T N = 0..4, the promoter centred in seq_len positions padded with N, then its reverse complement.\n"
+      "The input of an exported ONNX graph (input tokens) and of to_torch's forward_tokens.");
+  m.def(
       "_strip_flanks", [](const std::string& s) { return std::string(strip_flanks(s)); },
       "The promoter of `s` without the DREAM plasmid flanks, where present.");
+  m.def("_read_checkpoint", &read_checkpoint, py::arg("path"),
+        "A checkpoint's config, label mean and std, and float32 weights by name (load_model's checks).");
   m.def("_forward_passes", &forward_passes, "Forward passes of predictions run by this process (all threads).");
 
   // Attributions as arrays [N, 4, L] (L the model's length, ohe.npz's layout).

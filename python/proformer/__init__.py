@@ -27,9 +27,12 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from ._proformer import ProformerError, _Model, _attribution_arrays, _save_modisco, _strip_flanks, _train, one_hot
+from ._proformer import (ProformerError, _Model, _attribution_arrays, _save_modisco, _strip_flanks, _train, model_tokens,
+                         one_hot)
+from .onnx_export import export_onnx
 
-__all__ = ["ProformerError", "Model", "Attributions", "Spread", "VcfScores", "load", "one_hot", "train"]
+__all__ = ["ProformerError", "Model", "Attributions", "Spread", "VcfScores", "export_onnx", "load", "model_tokens",
+           "one_hot", "to_torch", "train"]
 
 logger = logging.getLogger("proformer")
 
@@ -190,6 +193,23 @@ def load(path: Union[PathLike, Sequence[PathLike]], device: str = "cpu", dtype: 
     model rows per forward pass in every method."""
     checkpoints = [str(path)] if isinstance(path, (str, os.PathLike)) else [str(p) for p in path]
     return Model(checkpoints, device, dtype, threads, batch_size)
+
+
+def to_torch(checkpoint: PathLike):
+    """The model of a checkpoint as a plain PyTorch nn.Module in eval mode
+    (python/proformer/torch_model.py; torch is imported now, not before).
+
+    model(x): one-hot float [N, 4, L] (channels A C G T, L <= seq_len, an
+    all-zero column an N; Captum's and tangermeme's convention) -> [N, 1],
+    the training label scale. The model itself reads both strands: x is
+    centred in seq_len positions padded with N and its reverse complement is
+    appended (A<->T, C<->G, positions reversed), so a gradient with respect to
+    x adds up both strands. model.forward_tokens(tokens): int [N, 2 * seq_len]
+    (the library's encoding of both strands) -> [N, 1].
+    torch.jit.trace(model, x) gives a TorchScript module."""
+    from .torch_model import from_checkpoint
+
+    return from_checkpoint(os.fspath(checkpoint))
 
 
 def _overrides(settings, prefix=""):

@@ -1,6 +1,6 @@
 # Types of the compiled binding (module.cpp). The package's own functions and
 # classes (__init__.py) are typed in their signatures and docstrings.
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -44,4 +44,8 @@ def _save_modisco(attributions: Sequence[_Attribution], dir: str, L: int, member
 def _forward_passes() -> int: ...
 # float32 [N, 4, L], flanks removed; L the longest promoter.
 def one_hot(seqs: Sequences) -> npt.NDArray[np.float32]: ...
+# int64 [N, 2 * seq_len]: both strands, the input of the ONNX export and to_torch's forward_tokens.
+def model_tokens(seqs: Sequences, seq_len: int = 100) -> npt.NDArray[np.int64]: ...
 def _strip_flanks(s: str) -> str: ...
+# A checkpoint's "config", "label_mean", "label_std" and float32 "weights" by name.
+def _read_checkpoint(path: str) -> Dict[str, Any]: ...
