@@ -79,6 +79,15 @@ def check_predictions(work, config, threads):
             difference = np.abs((y.astype(np.float64) - mean) / std - expected).max()
             report(f"{config}: to_torch, {name} input, {len(rows)} promoters, max |dz|", f"{difference:.2e}",
                    difference <= BOUND)
+    # TorchScript: torch.jit.trace of to_torch, saved and loaded back.
+    x = torch.from_numpy(inputs["one_hot"])
+    path = os.path.join(work, f"{config}.torchscript.pt")
+    torch.jit.save(torch.jit.trace(model, x[:2]), path)
+    with torch.no_grad():
+        y = torch.jit.load(path)(x[:33])[:, 0].numpy().astype(np.float64)
+    difference = np.abs((y - mean) / std - expected[:33]).max()
+    report(f"{config}: to_torch traced (torch.jit.trace, saved, loaded), 33 promoters, max |dz|", f"{difference:.2e}",
+           difference <= BOUND)
     return models, inputs, expected
 
 
