@@ -158,8 +158,9 @@ class Proformer(nn.Module):
         self.mlm_head = Linear(d, c["vocab"])  # the masked-token head: in the checkpoint, unused here
 
     def two_strands(self, x):
-        """One-hot x [N, 4, L] -> the model's input [N, 6, 2 * seq_len] (module docstring)."""
-        length = x.shape[-1]
+        """One-hot x [N, 4, L] -> the model's input [N, 6, 2 * seq_len] (module docstring).
+        torch.jit.trace records the padding of the example's L: a trace takes that length only."""
+        length = int(x.shape[-1])
         if length > self.seq_len:
             raise ValueError(f"to_torch: promoters of {length} nt are longer than the model's {self.seq_len}")
         left = (self.seq_len - length) // 2

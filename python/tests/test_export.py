@@ -6,6 +6,7 @@ checks, bad inputs, and to_torch where torch is installed."""
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -184,6 +185,10 @@ def test_to_torch(checkpoint, promoters):
     assert one_hot.shape == (len(same), 1)
     assert np.abs(_z(checkpoint, one_hot[:, 0].numpy()) - _z(checkpoint, ours)).max() <= TOLERANCE
     assert np.abs(_z(checkpoint, tokens[:, 0].numpy()) - _z(checkpoint, ours)).max() <= TOLERANCE
-    traced = torch.jit.trace(model, torch.from_numpy(feeds["one_hot"][:2]))
+    with warnings.catch_warnings():  # the trace keeps the example's length L, as the docstring says
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        traced = torch.jit.trace(model, torch.from_numpy(feeds["one_hot"][:2]))
     with torch.no_grad():
         assert torch.allclose(traced(torch.from_numpy(feeds["one_hot"])), one_hot, atol=1e-5)
+    with pytest.raises(ValueError, match="longer than the model's"):
+        model(torch.zeros(1, 4, model.seq_len + 1))
