@@ -18,7 +18,7 @@ inline void declare_run_options(pf::proformer::CommandLine& cli) {
   cli.option("input-format", "auto, fasta, tsv or lines", "auto");
   cli.option("batch-size", "sequences per forward pass (more on a GPU)",
              std::to_string(pf::proformer::kDefaultBatchSize));
-  cli.option("threads", "CPU threads (0 = all cores)", "0");
+  cli.option("threads", "CPU threads (0 = the cores this process may use: affinity, cgroup CPU quota)", "0");
   cli.option("device", "cpu, cuda or cuda:N", "cpu");
   cli.option("dtype", "f32, or bf16 / f16: mixed precision (GEMMs in the half type, the f32 checkpoint cast once)",
              "f32");

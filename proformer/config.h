@@ -56,7 +56,7 @@ struct TrainConfig {
   int64_t seed = 1;            // initialisation, shuffling, masking and dropout
   int64_t eval_every = 0;      // validate every this many steps; 0 = once per epoch
   int64_t log_every = 10;      // steps between metrics.csv rows
-  int64_t threads = 0;         // CPU threads; 0 = all cores
+  int64_t threads = 0;         // CPU threads; 0 = the cores this process may use (threads.h)
   std::string dtype = "f32";   // f32, or mixed precision (autograd/autocast.h): bf16 | f16
   bool tf32 = false;           // f32 runs on CUDA: cuBLAS GEMMs may round inputs to TF32
   int64_t loss_scale_growth_interval = 2000;  // f16: clean steps before the loss scale doubles

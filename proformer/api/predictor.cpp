@@ -28,7 +28,7 @@ class Predictor::Call {
 void check_run_settings(const RunSettings& settings) {
   PF_CHECK(settings.dtype == DType::f32 || is_half(settings.dtype), "Predictor",
            "dtype must be f32, bf16 or f16, got ", settings.dtype);
-  PF_CHECK(settings.threads >= 0, "Predictor", "threads must be >= 0 (0: all cores), got ", settings.threads);
+  PF_CHECK(settings.threads >= 0, "Predictor", "threads must be >= 0 (0: the cores it may use), got ", settings.threads);
   PF_CHECK(settings.batch_size >= 1, "Predictor", "batch_size must be >= 1, got ", settings.batch_size);
 }
 

@@ -43,7 +43,7 @@ namespace pf::proformer {
 struct RunSettings {
   Device device = Device::cpu();
   DType dtype = DType::f32;  // f32, or bf16 / f16: mixed precision (autocast), the f32 weights cast once per call
-  int threads = 0;           // CPU threads of this predictor's calls; 0: OpenMP's default (all cores)
+  int threads = 0;           // CPU threads of this predictor's calls; 0: OMP_NUM_THREADS or default_cpu_threads()
   int64_t batch_size = kDefaultBatchSize;  // model rows per forward pass, in every mode
   // Runs before every forward pass on the calling thread; throws to stop the call.
   std::function<void()> interrupt_check;

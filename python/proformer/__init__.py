@@ -189,7 +189,7 @@ def load(path: Union[PathLike, Sequence[PathLike]], device: str = "cpu", dtype: 
     """Loads a checkpoint (a .model.safetensors file or its prefix) or, for a
     list of them, an ensemble (same input length and label scale, or
     ProformerError). device: "cpu", "cuda" or "cuda:N"; dtype: f32, bf16 or
-    f16 (mixed precision); threads: CPU threads (0: all cores); batch_size:
+    f16 (mixed precision); threads: CPU threads (0: the cores it may use); batch_size:
     model rows per forward pass in every method."""
     checkpoints = [str(path)] if isinstance(path, (str, os.PathLike)) else [str(p) for p in path]
     return Model(checkpoints, device, dtype, threads, batch_size)
