@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "apps/openmp_waiting.h"
 #include "core/error.h"
 
 namespace pf::proformer {
@@ -108,6 +109,7 @@ std::string CommandLine::help() const {
 }
 
 int run_app(const char* program, int (*body)(int, char**), int argc, char** argv) {
+  exec_with_openmp_waiting(argv);
   try {
     return body(argc, argv);
   } catch (const std::exception& e) {

@@ -67,6 +67,8 @@ auto parse_option(const std::string& name, Parse&& parse) -> decltype(parse()) {
 // the message are shown as \n, so the message is always one line). A message
 // whose op is the program itself ("pf-infer: long.txt:1: ...") loses that
 // prefix, so the line names the program once: "pf-infer: error: long.txt:1: ...".
+// First it sets how OpenMP's threads wait (openmp_waiting.h), which may start
+// the program anew.
 int run_app(const char* program, int (*body)(int, char**), int argc, char** argv);
 
 }  // namespace pf::proformer

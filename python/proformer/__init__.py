@@ -27,9 +27,17 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from ._proformer import (ProformerError, _Model, _attribution_arrays, _save_modisco, _strip_flanks, _train, model_tokens,
-                         one_hot)
-from .onnx_export import export_onnx
+# How the library's OpenMP threads wait between parallel regions: a short spin,
+# so that processes sharing the cores do not hold them for each other
+# (apps/openmp_waiting.h, kOpenMpSpinCount), unless the user chose. libgomp
+# reads it once, when the binding below loads it.
+OPENMP_SPIN_COUNT = "10000"
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN_COUNT
+
+from ._proformer import (ProformerError, _Model, _attribution_arrays, _save_modisco, _strip_flanks,  # noqa: E402
+                         _train, model_tokens, one_hot)
+from .onnx_export import export_onnx  # noqa: E402
 
 __all__ = ["ProformerError", "Model", "Attributions", "Spread", "VcfScores", "export_onnx", "load", "model_tokens",
            "one_hot", "to_torch", "train"]

@@ -3,7 +3,10 @@ released while computing, Ctrl-C within one batch, the library's errors as
 ProformerError (TypeError / ValueError for shapes and dtypes) with nothing on
 stderr, and one code path (the library's batcher) for every input form."""
 import math
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -12,7 +15,7 @@ import numpy as np
 import pytest
 
 import proformer as pf
-from conftest import _train_tiny
+from conftest import SOURCE_DIR, _train_tiny
 
 TOKENS_BYTES = 100 * 2**20  # >= 100 MB of tokens
 
@@ -150,3 +153,21 @@ def test_every_input_form_runs_through_the_one_batcher(checkpoint, promoters):
     m.predict(pf.one_hot(promoters))
     m.variant_effect(promoters[:4], promoters[4:8])  # 8 rows
     assert pf._proformer._forward_passes() - before == 2 * math.ceil(len(promoters) / 5) + math.ceil(8 / 5)
+
+
+def test_openmp_threads_spin_briefly_unless_the_user_chose():
+    """The module sets the apps' short OpenMP spin (apps/openmp_waiting.h) before libgomp loads."""
+    import re
+    header = open(os.path.join(SOURCE_DIR, "apps", "openmp_waiting.h")).read()
+    assert re.search(r'kOpenMpSpinCount = "(\d+)"', header).group(1) == pf.OPENMP_SPIN_COUNT
+
+    def spin_reported(**env):
+        environment = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+        environment.update(env, OMP_DISPLAY_ENV="verbose", PYTHONPATH=os.pathsep.join(sys.path))
+        done = subprocess.run([sys.executable, "-c", "import proformer"], env=environment, capture_output=True,
+                              text=True, check=True)
+        return re.findall(r"GOMP_SPINCOUNT = '(\d+)'", done.stderr)
+
+    assert spin_reported() == [pf.OPENMP_SPIN_COUNT]
+    assert spin_reported(GOMP_SPINCOUNT="5") == ["5"]
+    assert spin_reported(OMP_WAIT_POLICY="active") != [pf.OPENMP_SPIN_COUNT]
