@@ -4,19 +4,35 @@
 
 namespace pf {
 
-namespace {
-Tensor softmax_impl(const char* op, const Tensor& x_in, bool log) {
-  auto [x] = autocast::inputs(op, x_in);
-  Tensor y = ops::softmax(x, log);
-  Tensor ys = y.detach();
-  return record(op, y, {x}, [ys, log](const Tensor& g) -> std::vector<Tensor> {
-    return {ops::softmax_backward(ys, g, log)};
+// A half x (under autocast, attention's scores from a half GEMM, the
+// probabilities going to another) is read as it is: the kernel computes in
+// f32 and rounds the probabilities once, as a cast of the f32 softmax would,
+// and the backward recomputes the f32 probabilities from the saved scores
+// instead of reading them rounded: an f32 softmax's gradient, rounded once,
+// without the two casts each way and the f32 copies.
+// An f32 or f64 x saves y, which the next GEMM keeps anyway.
+Tensor softmax(const Tensor& x) {
+  Tensor y = ops::softmax(x, false);
+  if (!is_half(x.dtype())) {
+    Tensor ys = y.detach();
+    return record("softmax", y, {x}, [ys](const Tensor& g) -> std::vector<Tensor> {
+      return {ops::softmax_backward(ys, g, false)};
+    });
+  }
+  Tensor xs = x.detach();
+  return record("softmax", y, {x}, [xs](const Tensor& g) -> std::vector<Tensor> {
+    return {ops::softmax_backward_recompute(xs, g)};
   });
 }
-}  // namespace
 
-Tensor softmax(const Tensor& x) { return softmax_impl("softmax", x, false); }
-Tensor log_softmax(const Tensor& x) { return softmax_impl("log_softmax", x, true); }
+Tensor log_softmax(const Tensor& x_in) {
+  auto [x] = autocast::inputs("log_softmax", x_in);
+  Tensor y = ops::softmax(x, true);
+  Tensor ys = y.detach();
+  return record("log_softmax", y, {x}, [ys](const Tensor& g) -> std::vector<Tensor> {
+    return {ops::softmax_backward(ys, g, true)};
+  });
+}
 
 Tensor layer_norm(const Tensor& x_in, const Tensor& gamma_in, const Tensor& beta_in, double eps) {
   auto [x, gamma, beta] = autocast::inputs("layer_norm", x_in, gamma_in, beta_in);

@@ -128,6 +128,9 @@ class CountingBackend final : public Backend {
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override {
     count("softmax_backward", y, dy, dx, log), cpu_.softmax_backward(y, dy, dx, log);
   }
+  void softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) override {
+    count("softmax_backward_recompute", x, dy, dx), cpu_.softmax_backward_recompute(x, dy, dx);
+  }
   void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                   const Tensor& mean, const Tensor& rstd) override {
     count("layer_norm", x, gamma, beta, eps, y, mean, rstd), cpu_.layer_norm(x, gamma, beta, eps, y, mean, rstd);

@@ -108,6 +108,12 @@ class Backend {
   virtual void softmax(const Tensor& x, const Tensor& y, bool log) = 0;
   // dx from y = softmax(x) (or log_softmax) and dy. All [R, N].
   virtual void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) = 0;
+  // dx from x and dy, y = softmax(x) recomputed in the compute type exactly as
+  // softmax() computes it (not log). All [R, N]. For a half y: the backward
+  // then reads the f32 probabilities a rounded y has lost, and saves x (the
+  // scores a GEMM wrote) instead of an f32 y: softmax_backward's result on
+  // the f32 softmax of x, rounded once.
+  virtual void softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) = 0;
   // y = (x - mean) * rstd * gamma + beta over the last dim, rstd = 1/sqrt(var + eps)
   // (population variance). x, y [R, N]; gamma, beta [N]; mean, rstd [R] (saved
   // for backward).

@@ -449,6 +449,13 @@ Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log) {
   return dx;
 }
 
+Tensor softmax_backward_recompute(const Tensor& x, const Tensor& dy) {
+  check_same(x, dy, "softmax_backward_recompute");
+  Tensor dx = empty_like(x);
+  backend(x).softmax_backward_recompute(contiguous(x), contiguous(dy), dx);
+  return dx;
+}
+
 LayerNormResult layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
   check_same(x, gamma, "layer_norm");
   check_same(x, beta, "layer_norm");

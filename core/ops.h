@@ -101,6 +101,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu = 
 // ---- neural-network kernels (see backend.h for the exact formulas) ----
 Tensor softmax(const Tensor& x, bool log = false);  // over the last dim
 Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log = false);
+// The softmax gradient from the input x, y recomputed in the compute type (Backend::softmax_backward_recompute).
+Tensor softmax_backward_recompute(const Tensor& x, const Tensor& dy);
 struct LayerNormResult {
   Tensor y, mean, rstd;  // y like x; mean, rstd [R]
 };

@@ -70,6 +70,13 @@ __device__ RowExpSum<A> row_exp_sum(const T* row, int64_t N, const RowTeam& team
   return {m, team_reduce<kWarpPerRow>(total, Sum<A>{})};
 }
 
+// softmax(x)[i] from x[i] and its row's RowExpSum and 1 / total: the one
+// formula of softmax_kernel and softmax_backward_recompute_kernel.
+template <typename A>
+__device__ A softmax_value(A x, const RowExpSum<A>& s, A inv_total) {
+  return exp(x - s.max) * inv_total;
+}
+
 // x, y [R, N].
 template <typename T, bool kWarpPerRow>
 __global__ void softmax_kernel(const T* x, T* y, int64_t N, bool log_softmax, int64_t R) {
@@ -84,7 +91,7 @@ __global__ void softmax_kernel(const T* x, T* y, int64_t N, bool log_softmax, in
     for (int64_t i = team.lane; i < N; i += team.size) out[i] = from_compute<T>(to_compute(in[i]) - s.max - log_total);
   } else {
     const A inv = A(1) / s.total;
-    for (int64_t i = team.lane; i < N; i += team.size) out[i] = from_compute<T>(exp(to_compute(in[i]) - s.max) * inv);
+    for (int64_t i = team.lane; i < N; i += team.size) out[i] = from_compute<T>(softmax_value(to_compute(in[i]), s, inv));
   }
 }
 
@@ -107,6 +114,26 @@ __global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t 
     dot = team_reduce<kWarpPerRow>(dot, Sum<A>{});
     for (int64_t i = team.lane; i < N; i += team.size)
       dx[row + i] = from_compute<T>(to_compute(y[row + i]) * (to_compute(dy[row + i]) - dot));
+  }
+}
+
+// dx = y * (dy - sum(dy * y)) with y = softmax(x) recomputed in A from x, as
+// softmax_kernel computes it (never rounded to T). x, dy, dx [R, N].
+template <typename T, bool kWarpPerRow>
+__global__ void softmax_backward_recompute_kernel(const T* x, const T* dy, T* dx, int64_t N, int64_t R) {
+  using A = compute_t<T>;
+  const RowTeam team = row_team<kWarpPerRow>();
+  if (team.row >= R) return;
+  const int64_t row = team.row * N;
+  const RowExpSum<A> s = row_exp_sum<kWarpPerRow>(x + row, N, team);
+  const A inv = A(1) / s.total;
+  A dot = 0;
+  for (int64_t i = team.lane; i < N; i += team.size)
+    dot += to_compute(dy[row + i]) * softmax_value(to_compute(x[row + i]), s, inv);
+  dot = team_reduce<kWarpPerRow>(dot, Sum<A>{});
+  for (int64_t i = team.lane; i < N; i += team.size) {
+    const A y = softmax_value(to_compute(x[row + i]), s, inv);
+    dx[row + i] = from_compute<T>(y * (to_compute(dy[row + i]) - dot));
   }
 }
 
@@ -254,6 +281,14 @@ void CudaBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tens
   dispatch_float_or_half(y.dtype(), "softmax_backward", [&]<typename T>() {
     launch_rows(stream_, rows.R, rows.N, softmax_backward_kernel<T, true>, softmax_backward_kernel<T, false>,
                 y.data<T>(), dy.data<T>(), dx.data<T>(), rows.N, log);
+  });
+}
+
+void CudaBackend::softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) {
+  const Rows rows = rows_of(x);
+  dispatch_float_or_half(x.dtype(), "softmax_backward_recompute", [&]<typename T>() {
+    launch_rows(stream_, rows.R, rows.N, softmax_backward_recompute_kernel<T, true>,
+                softmax_backward_recompute_kernel<T, false>, x.data<T>(), dy.data<T>(), dx.data<T>(), rows.N);
   });
 }
 

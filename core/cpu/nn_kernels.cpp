@@ -22,25 +22,49 @@ template <typename T>
 using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 }  // namespace
 
+namespace {
+
+// y = softmax(x) (log_softmax where log) of one row of N compute-type values;
+// the one formula of the forward pass and of softmax_backward_recompute.
+template <typename C>
+void softmax_row(const C* x_in, C* y_out, int64_t N, bool log) {
+  const ConstRow<C> x(x_in, N);
+  Row<C> y(y_out, N);
+  const C max = x.maxCoeff();  // subtracting the max keeps exp() finite
+  y = (x - max).exp();         // Eigen's vectorised exp
+  const C total = y.sum();
+  if (log)
+    y = x - (max + std::log(total));
+  else
+    y *= C(1) / total;
+}
+
+// dx from y = softmax(x) (or log_softmax) and dy, one row of N.
+template <typename C>
+void softmax_backward_row(const C* y, const C* dy, C* dx, int64_t N, bool log) {
+  if (log) {  // dx = dy - softmax * sum(dy)
+    C total = 0;
+    for (int64_t i = 0; i < N; ++i) total += dy[i];
+    for (int64_t i = 0; i < N; ++i) dx[i] = dy[i] - std::exp(y[i]) * total;
+  } else {  // dx = y * (dy - sum(dy * y))
+    C dot = 0;
+    for (int64_t i = 0; i < N; ++i) dot += dy[i] * y[i];
+    for (int64_t i = 0; i < N; ++i) dx[i] = y[i] * (dy[i] - dot);
+  }
+}
+
+}  // namespace
+
 void CpuBackend::softmax(const Tensor& x, const Tensor& y, bool log) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
   dispatch_float_or_half(x.dtype(), "softmax", [&]<typename T>() {
-    using C = compute_t<T>;
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
       RowIn<T> in(xp + r * N, N, 0);
       RowOut<T> out(yp + r * N, N, 1);
-      Row<C> y(out.data(), N);
-      const ConstRow<C> x(in.data(), N);
-      const C max = x.maxCoeff();  // subtracting the max keeps exp() finite
-      y = (x - max).exp();         // Eigen's vectorised exp
-      const C total = y.sum();
-      if (log)
-        y = x - (max + std::log(total));
-      else
-        y *= C(1) / total;
+      softmax_row(in.data(), out.data(), N, log);
     }
   });
 }
@@ -48,7 +72,6 @@ void CpuBackend::softmax(const Tensor& x, const Tensor& y, bool log) {
 void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) {
   const int64_t N = y.size(-1), R = y.numel() / std::max<int64_t>(N, 1);
   dispatch_float_or_half(y.dtype(), "softmax_backward", [&]<typename T>() {
-    using C = compute_t<T>;
     const T* yp = y.data<T>();
     const T* gp = dy.data<T>();
     T* dp = dx.data<T>();
@@ -56,18 +79,26 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tenso
     for (int64_t r = 0; r < R; ++r) {
       RowIn<T> y_row(yp + r * N, N, 0), dy_row(gp + r * N, N, 1);
       RowOut<T> dx_row(dp + r * N, N, 2);
-      const C* yr = y_row.data();
-      const C* gr = dy_row.data();
-      C* dr = dx_row.data();
-      if (log) {  // dx = dy - softmax * sum(dy)
-        C total = 0;
-        for (int64_t i = 0; i < N; ++i) total += gr[i];
-        for (int64_t i = 0; i < N; ++i) dr[i] = gr[i] - std::exp(yr[i]) * total;
-      } else {  // dx = y * (dy - sum(dy * y))
-        C dot = 0;
-        for (int64_t i = 0; i < N; ++i) dot += gr[i] * yr[i];
-        for (int64_t i = 0; i < N; ++i) dr[i] = yr[i] * (gr[i] - dot);
-      }
+      softmax_backward_row(y_row.data(), dy_row.data(), dx_row.data(), N, log);
+    }
+  });
+}
+
+void CpuBackend::softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) {
+  const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
+  dispatch_float_or_half(x.dtype(), "softmax_backward_recompute", [&]<typename T>() {
+    using C = compute_t<T>;
+    const T* xp = x.data<T>();
+    const T* gp = dy.data<T>();
+    T* dp = dx.data<T>();
+#pragma omp parallel for if (R > kRowsPerThreadMin)
+    for (int64_t r = 0; r < R; ++r) {
+      thread_local std::vector<C> y;  // the row's probabilities, in the compute type
+      y.resize(size_t(N));
+      RowIn<T> x_row(xp + r * N, N, 0), dy_row(gp + r * N, N, 1);
+      RowOut<T> dx_row(dp + r * N, N, 2);
+      softmax_row(x_row.data(), y.data(), N, false);
+      softmax_backward_row(y.data(), dy_row.data(), dx_row.data(), N, false);
     }
   });
 }

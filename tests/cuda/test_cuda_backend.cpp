@@ -388,6 +388,11 @@ void add_nn_cases(Cases& cases) {
           return Outputs{ops::softmax_backward(y, uniform_input(shape, dt, d, 32), log)};
         });
       }
+    for (const Shape& shape : {Shape{5, 37}, Shape{3, 1000}, Shape{4, 1}})
+      add(cases, label("softmax backward recompute", dt, shape), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{ops::softmax_backward_recompute(uniform_input(shape, dt, d, 31, -5, 5),
+                                                       uniform_input(shape, dt, d, 32))};
+      });
 
     for (const Shape& shape : {Shape{6, 50}, Shape{3, 700}, Shape{300, 20}, Shape{4, 3}}) {
       auto forward = [=](Device d) {
@@ -573,6 +578,12 @@ void add_half_cases(Cases& cases) {
       {"softmax backward", rows,
        [=](Device d, DType t) { return Outputs{ops::softmax(u(rows, 82, -5, 5)(d, t), false), u(rows, 83)(d, t)}; },
        [](const Outputs& in) { return Outputs{ops::softmax_backward(in[0], in[1], false)}; }, 232},
+      {"softmax backward recompute (a warp per row)", rows,
+       [=](Device d, DType t) { return Outputs{u(rows, 82, -5, 5)(d, t), u(rows, 83)(d, t)}; },
+       [](const Outputs& in) { return Outputs{ops::softmax_backward_recompute(in[0], in[1])}; }, 232},
+      {"softmax backward recompute (a block per row)", wide,
+       [=](Device d, DType t) { return Outputs{u(wide, 82, -5, 5)(d, t), u(wide, 83)(d, t)}; },
+       [](const Outputs& in) { return Outputs{ops::softmax_backward_recompute(in[0], in[1])}; }, 1500},
       {"layer_norm", features,
        [=](Device d, DType t) {
          return Outputs{u(features, 84, -2, 3)(d, t), u({512}, 85, 0.5, 1.5)(d, t), u({512}, 86)(d, t)};
