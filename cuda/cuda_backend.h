@@ -85,6 +85,7 @@ class CudaBackend final : public Backend {
 
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
   void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override;
+  void linear_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias) override;
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;
@@ -92,7 +93,8 @@ class CudaBackend final : public Backend {
   void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                   const Tensor& mean, const Tensor& rstd) override;
   void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                           const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override;
+                           const Tensor& dy, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                           const Tensor& dbeta) override;
   void swiglu(const Tensor& x, const Tensor& y) override;
   void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override;
   void unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols) override;
@@ -118,6 +120,9 @@ class CudaBackend final : public Backend {
   // linear() as one cuBLASLt call with the bias (and ReLU) in its epilogue;
   // false (and nothing done) where cuBLASLt does not support the case.
   bool linear_epilogue(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
+  // linear_weight_grad() as one cuBLASLt call with the bias gradient in its
+  // epilogue (BGRADA); false (and nothing done) where cuBLASLt does not support it.
+  bool weight_grad_epilogue(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias);
 
   int device_;
   cudaStream_t stream_ = nullptr;

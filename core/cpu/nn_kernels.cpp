@@ -106,19 +106,17 @@ void CpuBackend::softmax_backward_recompute(const Tensor& x, const Tensor& dy, c
 void CpuBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                             const Tensor& mean, const Tensor& rstd) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
-  dispatch_float_or_half(x.dtype(), "layer_norm", [&]<typename T>() {
+  dispatch_mixed(x.dtype(), y.dtype(), "layer_norm", [&]<typename T, typename TY>() {
     using C = compute_t<T>;  // mean and rstd are stored as C too
     const T* xp = x.data<T>();
     const RowIn<T> g(gamma.data<T>(), N, 2), b(beta.data<T>(), N, 3);
-    T* yp = y.data<T>();
+    TY* yp = y.data<TY>();
     C* mp = mean.data<C>();
     C* rp = rstd.data<C>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
       RowIn<T> in_row(xp + r * N, N, 0);
-      RowOut<T> out_row(yp + r * N, N, 1);
       const C* in = in_row.data();
-      C* out = out_row.data();
       C m = 0;
       for (int64_t i = 0; i < N; ++i) m += in[i];
       m /= C(N);
@@ -126,7 +124,7 @@ void CpuBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& 
       for (int64_t i = 0; i < N; ++i) var += (in[i] - m) * (in[i] - m);
       var /= C(N);
       C s = C(1) / std::sqrt(var + C(eps));
-      for (int64_t i = 0; i < N; ++i) out[i] = (in[i] - m) * s * g.data()[i] + b.data()[i];
+      for (int64_t i = 0; i < N; ++i) yp[r * N + i] = store<TY>((in[i] - m) * s * g.data()[i] + b.data()[i]);
       mp[r] = m;
       rp[r] = s;
     }
@@ -134,21 +132,25 @@ void CpuBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& 
 }
 
 void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                                     const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) {
+                                     const Tensor& dy, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                                     const Tensor& dbeta) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
-  dispatch_float_or_half(x.dtype(), "layer_norm_backward", [&]<typename T>() {
+  dispatch_mixed(x.dtype(), dy.dtype(), "layer_norm_backward", [&]<typename T, typename TY>() {
     using C = compute_t<T>;
     const T* xp = x.data<T>();
     const RowIn<T> g_row(gamma.data<T>(), N, 3);
     const C* g = g_row.data();
     const C* mp = mean.data<C>();
     const C* rp = rstd.data<C>();
-    const T* gp = dy.data<T>();
+    const TY* gp = dy.data<TY>();
+    const T* addp = dx_add.defined() ? dx_add.data<T>() : nullptr;
     T* dxp = dx.data<T>();
-    // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma.
+    // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma, then
+    // dx_add added where given (to dx rounded to T, as a separate add would read it).
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      RowIn<T> in_row(xp + r * N, N, 0), grad_row(gp + r * N, N, 1);
+      RowIn<T> in_row(xp + r * N, N, 0);
+      RowIn<TY> grad_row(gp + r * N, N, 1);
       RowOut<T> out_row(dxp + r * N, N, 2);
       const C* in = in_row.data();
       const C* gr = grad_row.data();
@@ -166,6 +168,8 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
         C xhat = (in[i] - m) * s;
         out[i] = s * (gr[i] * g[i] - mean_dxhat - xhat * mean_dxhat_xhat);
       }
+      if (addp)
+        for (int64_t i = 0; i < N; ++i) out[i] = load(store<T>(out[i])) + load(addp[r * N + i]);
     }
     // dgamma = sum_r dy * xhat, dbeta = sum_r dy. Rows are summed in fixed
     // chunks (row-major, so memory is read in order), then the chunk sums are
@@ -177,7 +181,8 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
       C* sg = partial.data() + 2 * c * N;
       C* sb = sg + N;
       for (int64_t r = c * chunk; r < std::min(R, (c + 1) * chunk); ++r) {
-        RowIn<T> in_row(xp + r * N, N, 0), grad_row(gp + r * N, N, 1);
+        RowIn<T> in_row(xp + r * N, N, 0);
+        RowIn<TY> grad_row(gp + r * N, N, 1);
         const C* in = in_row.data();
         const C* grad = grad_row.data();
         const C m = mp[r], s = rp[r];
