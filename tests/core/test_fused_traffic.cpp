@@ -80,7 +80,7 @@ TEST_CASE("scalar with a half result is scalar then a cast, to the bit") {
   CHECK_THROWS(ops::scalar(ScalarOp::Mul, ops::to(x, DType::f64), 0.5, DType::bf16));  // only f32 mixes
 }
 
-TEST_CASE("layer norm with a half y is layer norm then a cast; its backward reads a half dy and adds dx_add") {
+TEST_CASE("layer norm with a half y is layer norm then a cast, and its backward reads a half dy and adds dx_add") {
   const Shape shape{70, 512};  // [R, N]: the model's width
   const Tensor gamma = uniform({512}, DType::f32, 4, 0.5, 1.5), beta = uniform({512}, DType::f32, 5);
   const Tensor x = uniform(shape, DType::f32, 6, -2, 3), dy = uniform(shape, DType::f32, 7);
@@ -122,7 +122,7 @@ TEST_CASE("linear_weight_grad is x^T @ dy and dy's rows summed (f64, f32, bf16, 
   }
 }
 
-TEST_CASE("depthwise conv with a half y is the conv then a cast; its backward reads a half dy") {
+TEST_CASE("depthwise conv with a half y is the conv then a cast, and its backward reads a half dy") {
   const Shape shape{4, 232, 64};  // [B, L, C]
   const Tensor x = uniform(shape, DType::f32, 11), w = uniform({15, 64}, DType::f32, 12);
   const Tensor dy_half = uniform(shape, DType::bf16, 13);
@@ -149,7 +149,7 @@ Tensor unfused_attention(const Tensor& x, const std::vector<Tensor>& w, int64_t 
   return reshape(permute(matmul(p, v), {0, 2, 1, 3}), {B, T, heads * head_dim});
 }
 
-TEST_CASE("linear_concat and attention give the unfused attention's values and gradients (f32; bf16 autocast)") {
+TEST_CASE("linear_concat and attention give the unfused attention's values and gradients (f32, bf16 autocast)") {
   const int64_t heads = 2, head_dim = 8, D = 16, inner = heads * head_dim;
   for (DType low : {DType::f32, DType::bf16}) {
     CAPTURE(low);
