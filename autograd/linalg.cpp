@@ -67,8 +67,8 @@ Tensor linear_concat(const Tensor& x_in, const std::vector<Tensor>& ws_in, const
   inputs.insert(inputs.end(), biases_in.begin(), biases_in.end());
   inputs = autocast::cast_inputs("linear", inputs);  // x, w_0 .. w_n-1, b_0 .. b_n-1
   const Tensor& x_any = inputs[0];
-  const std::vector<Tensor> ws(inputs.begin() + 1, inputs.begin() + 1 + long(n));
-  const std::vector<Tensor> biases(inputs.begin() + 1 + long(n), inputs.end());
+  const auto first_bias = inputs.begin() + 1 + std::ptrdiff_t(n);
+  const std::vector<Tensor> ws(inputs.begin() + 1, first_bias), biases(first_bias, inputs.end());
   std::vector<int64_t> widths;  // N_i
   for (const Tensor& w : ws) widths.push_back(w.size(-1));
   // Copies of the weights side by side (not of the activations): [K, sum N_i] and [sum N_i].
@@ -80,13 +80,14 @@ Tensor linear_concat(const Tensor& x_in, const std::vector<Tensor>& ws_in, const
   const bool need_x = x_any.requires_grad();
   bool need_params = false;
   for (size_t i = 1; i < inputs.size(); ++i) need_params = need_params || inputs[i].requires_grad();
-  // The weights' gradients read x; dx reads the weights, kept as the
-  // separate tensors (autocast keeps their low copies anyway) and joined again.
+  // The weights' gradients read x; dx reads the weights, kept as the separate
+  // tensors (the parameters, or the low copies autocast keeps anyway) and
+  // joined again, not as the joint copy.
   const Tensor xs = save_if(need_params, x);
   std::vector<Tensor> ws_saved;
   if (need_x)
     for (const Tensor& wi : ws) ws_saved.push_back(wi.detach());
-  const Tensor y = ops::linear(x, w, bias);                          // [R, sum N_i]
+  const Tensor y = ops::linear(x, w, bias);  // [R, sum N_i]
   return record("linear_concat", ops::reshape(y, y_shape), inputs, [=](const Tensor& g_in) -> std::vector<Tensor> {
     const Tensor g = ops::reshape(g_in, {-1, g_in.size(-1)});  // [R, sum N_i]
     std::vector<Tensor> grads = {

@@ -41,9 +41,10 @@ Tensor heads_of(const Tensor& qkv, int64_t which, int64_t heads, int64_t head_di
 
 Tensor attention(const Tensor& qkv_in, int64_t heads, int64_t head_dim) {
   auto [qkv_any] = autocast::inputs("matmul", qkv_in);  // the attention GEMMs' class
-  const int64_t B = qkv_any.size(0), T = qkv_any.dim() == 3 ? qkv_any.size(1) : 0, inner = heads * head_dim;
+  const int64_t inner = heads * head_dim;
   PF_CHECK(qkv_any.dim() == 3 && qkv_any.size(2) == 3 * inner, "attention", "qkv must be [B, T, 3 * ", heads, " * ",
            head_dim, "], got ", describe(qkv_any));
+  const int64_t B = qkv_any.size(0), T = qkv_any.size(1);
   const Tensor qkv = ops::contiguous(qkv_any);
   const double scale = 1.0 / std::sqrt(double(head_dim));
   const Tensor q = heads_of(qkv, 0, heads, head_dim), k = heads_of(qkv, 1, heads, head_dim),
