@@ -17,10 +17,9 @@ struct Rule {
 constexpr Rule kPolicy[] = {
     {"linear", OpClass::Low},         {"matmul", OpClass::Low},          {"conv1d", OpClass::Low},
     {"layer_norm", OpClass::F32},     {"cross_entropy", OpClass::F32},   {"mse_loss", OpClass::F32},
-    {"sum", OpClass::F32},            {"mean", OpClass::F32},            {"softmax", OpClass::F32},
-    {"log_softmax", OpClass::F32},    {"sub", OpClass::Promote},         {"mul", OpClass::Promote},
-    {"div", OpClass::Promote},        {"concat", OpClass::Promote},      {"add", OpClass::Residual},
-    {"add_scaled", OpClass::Residual},
+    {"sum", OpClass::F32},            {"mean", OpClass::F32},            {"log_softmax", OpClass::F32},
+    {"sub", OpClass::Promote},        {"mul", OpClass::Promote},         {"div", OpClass::Promote},
+    {"concat", OpClass::Promote},     {"add", OpClass::Residual},        {"add_scaled", OpClass::Residual},
 };
 
 }  // namespace

@@ -7,17 +7,21 @@
 //            and through linear the pointwise convolution: inputs cast to the
 //            low dtype (bf16 or f16); GEMMs accumulate in f32 and store low.
 //   F32      layer_norm (its statistics), cross_entropy, mse_loss, sum, mean,
-//            softmax and log_softmax (as torch.autocast: the attention
-//            probabilities are f32, and so is their gradient): half inputs
-//            cast up to f32, so losses, reductions and probabilities are f32.
+//            log_softmax: half inputs cast up to f32, so losses and
+//            reductions are f32.
 //   Promote  sub, mul, div, concat: mixed inputs cast to the widest.
 //   Residual add, add_scaled (the model's residual adds): as Promote, except
 //            that an f32 stream plus a half branch keeps the branch as it is:
 //            the kernel widens it as it loads it, the same bits as a cast
 //            first, without the cast's pass and f32 copy.
-//   (others) swiglu, dropout, relu, depthwise_conv1d, embedding run
+//   (others) swiglu, dropout, relu, depthwise_conv1d, embedding, softmax run
 //            in the dtype they are given; their CPU and CUDA kernels load half,
-//            compute in f32 and store half.
+//            compute in f32 and store half. softmax keeps torch.autocast's f32
+//            math without its f32 tensors: the attention probabilities are
+//            computed in f32 and rounded once, to the half type the next GEMM
+//            reads (what a cast of f32 probabilities gives it), and their
+//            gradient comes from the f32 probabilities, recomputed from the
+//            saved scores (softmax in autograd/nn_ops.cpp).
 //
 // Parameters (f32 leaves, the master weights) are cast once per guard: the
 // first use makes the low copy through pf::cast, later uses in the same

@@ -32,15 +32,14 @@ Tensor unary_op(UnaryOp op, const Tensor& x) {
 // x + alpha * y (add is alpha 1: the same bits as ops::add). dx = g, dy =
 // alpha g in y's dtype: under autocast a half branch added to an f32 residual
 // stream is read as it is (the Residual class, autograd/autocast.h) and gets a
-// half gradient. Nothing saved.
+// half gradient, scaled and rounded in one pass. Nothing saved.
 Tensor record_add_scaled(const char* op, const Tensor& x_in, const Tensor& y_in, double alpha) {
   auto [x, y] = autocast::inputs(op, x_in, y_in);
   const DType y_dtype = y.dtype();
   return record_binary(
       op, ops::add_scaled(x, y, alpha), x, y, [](const Tensor& g) { return g; },
       [alpha, y_dtype](const Tensor& g) {
-        const Tensor dy = alpha == 1.0 ? g : ops::mul(g, alpha);
-        return dy.dtype() == y_dtype ? dy : ops::to(dy, y_dtype);
+        return alpha == 1.0 ? ops::to(g, y_dtype) : ops::scalar(ScalarOp::Mul, g, alpha, y_dtype);
       });
 }
 
@@ -104,10 +103,18 @@ Tensor relu(const Tensor& x) { return unary_op(UnaryOp::Relu, x); }
 Tensor silu(const Tensor& x) { return unary_op(UnaryOp::Silu, x); }
 Tensor gelu(const Tensor& x) { return unary_op(UnaryOp::Gelu, x); }
 
+// An f32 x cast to a half type (under autocast, a residual stream read by
+// GEMMs) whose gradient is already being summed gets the half gradient
+// widened as it is added (add_scaled's mixed call: the bits of to() then add,
+// in one pass).
 Tensor cast(const Tensor& x, DType dtype) {
   const DType from = x.dtype();
-  return record("cast", ops::to(x, dtype), {x},
-                [from](const Tensor& g) -> std::vector<Tensor> { return {ops::to(g, from)}; });
+  Node::BackwardOntoFn onto;
+  if (from == DType::f32 && is_half(dtype))
+    onto = [](const Tensor& g, const Tensor& sum) -> std::vector<Tensor> { return {ops::add_scaled(sum, g, 1.0)}; };
+  return record(
+      "cast", ops::to(x, dtype), {x}, [from](const Tensor& g) -> std::vector<Tensor> { return {ops::to(g, from)}; },
+      std::move(onto));
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {

@@ -32,7 +32,8 @@ Edge edge_to(const Tensor& input) {
 }
 }  // namespace
 
-Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward) {
+Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward,
+              Node::BackwardOntoFn backward_onto) {
   if (!grad_mode_enabled() || !any_requires_grad(inputs)) return output;
   // A raw op may return an input's own handle (ops::to to the same dtype, a sum
   // of a 0-d tensor). Recording on it would make that input its own grad_fn's
@@ -44,6 +45,7 @@ Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, 
   node->op = op;
   for (const Tensor& input : inputs) node->edges.push_back(edge_to(input));
   node->backward = std::move(backward);
+  node->backward_onto = std::move(backward_onto);
   result.impl().requires_grad = true;
   result.impl().grad_fn = std::move(node);
   return result;
@@ -146,20 +148,33 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     Tensor grad_output = std::move(found->second);
     grads.erase(found);
 
-    std::vector<Tensor> input_grads = node.backward(grad_output);
+    // Input 0's gradient so far, when the node can add onto it (backward_onto).
+    const Tensor* sum0 = nullptr;
+    if (node.backward_onto && node.edges[0].node) {
+      const auto sum = grads.find(node.edges[0].node.get());
+      if (sum != grads.end() && sum->second.defined()) sum0 = &sum->second;
+    }
+    std::vector<Tensor> input_grads = sum0 ? node.backward_onto(grad_output, *sum0) : node.backward(grad_output);
     PF_CHECK(input_grads.size() == node.edges.size(), "backward", "op '", node.op, "' returned ",
              input_grads.size(), " gradients for ", node.edges.size(), " inputs");
     for (size_t i = 0; i < node.edges.size(); ++i) {
       const Edge& edge = node.edges[i];
       if (!edge.needs_grad() || !input_grads[i].defined()) continue;
-      if (edge.node) {
+      if (i == 0 && sum0) {  // the new sum, which the node has added up itself
+        Tensor replaced;
+        accumulate(replaced, input_grads[0], edge, node.op);
+        grads[edge.node.get()] = replaced;
+      } else if (edge.node) {
         accumulate(grads[edge.node.get()], input_grads[i], edge, node.op);
       } else {
         accumulate_into_leaf(edge, input_grads[i], node.op);
       }
     }
     if (g_grad_ready_hook) report_final_leaves(node, leaf_edges_left);
-    if (!retain_graph) node.backward = nullptr;  // frees what it saved; the graph cannot be walked again
+    if (!retain_graph) {  // frees what it saved; the graph cannot be walked again
+      node.backward = nullptr;
+      node.backward_onto = nullptr;
+    }
   }
 }
 

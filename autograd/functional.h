@@ -83,15 +83,32 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0, const Shape& strides = {});
 
 // x [R, K] @ w [K, N] + bias [N] -> [R, N] in one GEMM pass.
+// x [..., K] flattens to rows [R, K] and the result has x's leading dims.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+// Linears that read the same x (attention's q, k and v) as one: x [..., K],
+// weights w_i [K, N_i] and biases b_i [N_i] -> [..., sum N_i], x @ [w_0 | w_1
+// | ...] + [b_0 | b_1 | ...] in one GEMM, its backward one GEMM for dx and one
+// for the weights' gradients. Each weight and bias stays its own tensor (a
+// Parameter of its own, as checkpoints name them) and gets its own gradient.
+Tensor linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases);
 // relu(linear(x, w, bias)), the ReLU fused into the GEMM where the backend can.
 Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& bias);
 
 // ---- neural-network ops ----
 Tensor softmax(const Tensor& x);      // over the last dim
+// Multi-head self-attention on packed projections: qkv [B, T, 3 * H * Dh]
+// holds q, k and v side by side (linear_concat's result) -> context
+// [B, T, H * Dh], per head softmax(q k^T / sqrt(Dh)) v. One node, so its
+// backward writes dq, dk and dv into one gradient of qkv's shape.
+Tensor attention(const Tensor& qkv, int64_t heads, int64_t head_dim);
 Tensor log_softmax(const Tensor& x);  // over the last dim
 // Layer norm over the last dim: (x - mean) / sqrt(var + eps) * gamma + beta.
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps);
+// layer_norm whose result a GEMM reads next: under autocast it is stored in
+// the low dtype the GEMM would cast it to (statistics and arithmetic stay
+// f32: the same values as layer_norm then the cast, in one pass); otherwise
+// layer_norm itself.
+Tensor layer_norm_for_gemm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps);
 // x [..., 2N] = [a | g] -> a * silu(g) [..., N].
 Tensor swiglu(const Tensor& x);
 // x [B, L, C], weight [K, C, Cout], bias [Cout] (or undefined), explicit
@@ -99,6 +116,9 @@ Tensor swiglu(const Tensor& x);
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t pad_left, int64_t pad_right);
 // x [B, L, C], weight [K, C], K odd, 'same' zero padding -> [B, L, C].
 Tensor depthwise_conv1d(const Tensor& x, const Tensor& weight);
+// depthwise_conv1d whose result a GEMM reads next: under autocast stored in
+// the low dtype (computed in f32: the convolution then the cast, in one pass).
+Tensor depthwise_conv1d_for_gemm(const Tensor& x, const Tensor& weight);
 // weight [V, D], ids [...] (i32/i64) -> [..., D]; backward scatter-adds into weight.
 Tensor embedding(const Tensor& weight, const Tensor& ids);
 // Per-element cross-entropy: logits [..., C], targets [...] -> [...].

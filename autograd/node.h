@@ -32,9 +32,19 @@ struct Node {
   // for inputs that get none. Must return edges.size() entries.
   using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 
-  std::string op;           // for error messages: "matmul", "layer_norm", ...
-  std::vector<Edge> edges;  // one per input, in the op's input order
-  BackwardFn backward;      // with what it saved; empty once backward() has run and freed it
+  // For an op whose backward can add input 0's gradient onto the one
+  // already accumulated for it in the pass that computes it (layer norm onto
+  // its residual stream's gradient, a cast widening a half gradient as it adds
+  // it): given that sum, returns input 0's new sum, then the other gradients
+  // as `backward` does. Used instead of `backward` when input 0 comes from a
+  // recorded op and already has a gradient; it saves a pass that writes the
+  // gradient and one that adds it.
+  using BackwardOntoFn = std::function<std::vector<Tensor>(const Tensor& grad_output, const Tensor& sum0)>;
+
+  std::string op;                // for error messages: "matmul", "layer_norm", ...
+  std::vector<Edge> edges;       // one per input, in the op's input order
+  BackwardFn backward;           // with what it saved; empty once backward() has run and freed it
+  BackwardOntoFn backward_onto;  // optional, see above; freed with backward
 
   Node() = default;
   Node(const Node&) = delete;
@@ -69,7 +79,9 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 // keeps edges, not their data); `backward` captures what it reads, as
 // detach()ed handles: capturing `output` itself (or an input with a grad_fn)
 // would be a reference cycle or keep the graph's history alive.
-Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward);
+// `backward_onto`: the node's optional Node::BackwardOntoFn.
+Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs, Node::BackwardFn backward,
+              Node::BackwardOntoFn backward_onto = nullptr);
 
 // Data parallel (nn/distributed/grad_reducer.h): while set, backward() calls the hook once
 // for each leaf that requires grad, as soon as the last gradient that backward

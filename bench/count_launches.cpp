@@ -122,20 +122,30 @@ class CountingBackend final : public Backend {
   void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override {
     count("linear (GEMM + bias epilogue)", x, w, bias, relu, out), cpu_.linear(x, w, bias, relu, out);
   }
+  // Counted as one call: on the GPU one cuBLASLt GEMM that sums the bias
+  // gradient in its epilogue (cuda/linear.cpp), which the CPU runs as two.
+  void linear_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias) override {
+    count("linear weight grad (GEMM + bias-gradient epilogue)", x, dy, dw, dbias),
+        cpu_.linear_weight_grad(x, dy, dw, dbias);
+  }
   void softmax(const Tensor& x, const Tensor& y, bool log) override {
     count("softmax", x, y, log), cpu_.softmax(x, y, log);
   }
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override {
     count("softmax_backward", y, dy, dx, log), cpu_.softmax_backward(y, dy, dx, log);
   }
+  void softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) override {
+    count("softmax_backward_recompute", x, dy, dx), cpu_.softmax_backward_recompute(x, dy, dx);
+  }
   void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                   const Tensor& mean, const Tensor& rstd) override {
     count("layer_norm", x, gamma, beta, eps, y, mean, rstd), cpu_.layer_norm(x, gamma, beta, eps, y, mean, rstd);
   }
   void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                           const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override {
-    count("layer_norm_backward", x, gamma, mean, rstd, dy, dx, dgamma, dbeta),
-        cpu_.layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
+                           const Tensor& dy, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                           const Tensor& dbeta) override {
+    count("layer_norm_backward", x, gamma, mean, rstd, dy, dx_add, dx, dgamma, dbeta),
+        cpu_.layer_norm_backward(x, gamma, mean, rstd, dy, dx_add, dx, dgamma, dbeta);
   }
   void swiglu(const Tensor& x, const Tensor& y) override { count("swiglu", x, y), cpu_.swiglu(x, y); }
   void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override {

@@ -33,6 +33,13 @@ void Backend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool 
   if (relu) unary(UnaryOp::Relu, out, out);
 }
 
+void Backend::linear_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias) {
+  const Tensor xt = Tensor::view_of(x.storage(), {x.size(1), x.size(0)}, {x.stride(1), x.stride(0)}, x.offset(),
+                                    x.dtype());  // x^T [K, R]
+  gemm(xt, dy, dw, 1.0, 0.0);
+  sum(dy, 1, dy.size(0), dy.size(1), dbias);  // [1, R, N] -> [N]
+}
+
 const char* unary_op_name(UnaryOp op) {
   switch (op) {
     case UnaryOp::Neg: return "neg";

@@ -7,7 +7,9 @@
 // comment says otherwise, tensors are contiguous, outputs are written
 // (not accumulated), floating tensors are f32, f64, bf16 or f16 and all
 // floating arguments of one call share a dtype, except layer norm's mean and
-// rstd, which are f32 when x is a half type. Half types are loaded, computed
+// rstd, which are f32 when x is a half type, and the mixed calls a comment
+// names (an f32 input with a half output or gradient: the f32 result rounded
+// once, the same bits as the f32 call and a cast). Half types are loaded, computed
 // in f32 (GEMMs accumulate in f32) and stored. Shapes use these letters:
 //   R rows (all leading dims flattened), N the last dim, B batch, L length,
 //   C channels, K kernel width, V vocabulary.
@@ -69,7 +71,8 @@ class Backend {
   // out = a op b. a and b are views with out's shape and any strides (stride 0
   // where broadcast); out is contiguous.
   virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
-  // out = x op s.
+  // out = x op s. Mixed: x f32 and out bf16 or f16 (a residual stream's
+  // gradient scaled into a half branch's: scalar then a cast, in one pass).
   virtual void scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) = 0;
   // out = x + alpha * y in one pass, x and y as binary's a and b. alpha * y is
   // rounded to the compute type before the sum (never one fused multiply-add),
@@ -102,20 +105,38 @@ class Backend {
   // (beta = 1) and unary(Relu) runs in place; a backend whose GEMM adds the
   // bias (and the ReLU) in its epilogue overrides this.
   virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
+  // A linear layer's weight and bias gradients: dw [K, N] = x^T @ dy for
+  // x [R, K] (read as gemm's a, transposed) and dy [R, N] contiguous, and
+  // dbias [N] = dy's rows summed. By default gemm() and sum(), two passes over
+  // dy; a backend whose GEMM sums the bias gradient in its epilogue (cuBLASLt's
+  // BGRADA) overrides this, and dy is read once.
+  virtual void linear_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias);
 
   // ---- fused neural-network kernels ----
   // y = softmax(x) (or log_softmax if log) over the last dim. x, y [R, N].
   virtual void softmax(const Tensor& x, const Tensor& y, bool log) = 0;
   // dx from y = softmax(x) (or log_softmax) and dy. All [R, N].
   virtual void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) = 0;
+  // dx from x and dy, y = softmax(x) recomputed in the compute type exactly as
+  // softmax() computes it (not log). All [R, N]. For a half y: the backward
+  // then reads the f32 probabilities a rounded y has lost, and saves x (the
+  // scores a GEMM wrote) instead of an f32 y: softmax_backward's result on
+  // the f32 softmax of x, rounded once.
+  virtual void softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) = 0;
   // y = (x - mean) * rstd * gamma + beta over the last dim, rstd = 1/sqrt(var + eps)
   // (population variance). x, y [R, N]; gamma, beta [N]; mean, rstd [R] (saved
-  // for backward).
+  // for backward). Mixed: x, gamma, beta f32 and y bf16 or f16 (the input of a
+  // half GEMM: layer norm then a cast, in one pass).
   virtual void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                           const Tensor& mean, const Tensor& rstd) = 0;
-  // dx [R, N] written; dgamma, dbeta [N] written (summed over rows).
+  // dx [R, N] written; dgamma, dbeta [N] written (summed over rows). dx_add:
+  // undefined, or [R, N] in dx's dtype, and then dx = dx_add + the layer norm's
+  // gradient (the gradient of a residual stream that also feeds the norm, in
+  // the pass that writes dx instead of a second one). Mixed: x f32 and dy bf16
+  // or f16 (the gradient of a mixed call's y), read as if cast to f32.
   virtual void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                                   const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) = 0;
+                                   const Tensor& dy, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                                   const Tensor& dbeta) = 0;
   // SwiGLU: x [R, 2N] = [a | g] -> y [R, N] = a * g * sigmoid(g).
   virtual void swiglu(const Tensor& x, const Tensor& y) = 0;
   virtual void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) = 0;
@@ -128,8 +149,11 @@ class Backend {
   virtual void fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx) = 0;
   // Depthwise 1-D convolution, channels-last, zero padding, no bias:
   // y[b, t, c] = sum_k w[k, c] * x[b, t + k - pad_left, c]. x, y [B, L, C]; w [K, C].
+  // Mixed: x, w f32 and y bf16 or f16 (the input of a half GEMM: the
+  // convolution then a cast, in one pass).
   virtual void depthwise_conv1d(const Tensor& x, const Tensor& w, int64_t pad_left, const Tensor& y) = 0;
-  // dx [B, L, C] and dw [K, C] written.
+  // dx [B, L, C] and dw [K, C] written. Mixed: x, w f32 and dy bf16 or f16
+  // (the gradient of a mixed call's y), read as if cast to f32.
   virtual void depthwise_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t pad_left,
                                          const Tensor& dx, const Tensor& dw) = 0;
   // out[i, :] = weight[ids[i], :]. weight [V, D]; ids [N] (i32 or i64); out [N, D].

@@ -40,6 +40,17 @@ void dispatch_float_or_half(DType dtype, const char* op, Fn&& fn) {
   }
 }
 
+// For the mixed calls of core/backend.h (an f32 input with a half output or
+// gradient, the f32 result rounded once): calls fn.template operator()<T, TH>()
+// with T = float and TH = bf16 or f16 where x is f32 and `half` is bf16 or
+// f16, else with TH = T for x's dtype as dispatch_float_or_half does.
+template <typename Fn>
+void dispatch_mixed(DType x, DType half, const char* op, Fn&& fn) {
+  if (x == DType::f32 && half == DType::bf16) return fn.template operator()<float, bf16>();
+  if (x == DType::f32 && half == DType::f16) return fn.template operator()<float, f16>();
+  dispatch_float_or_half(x, op, [&]<typename T>() { fn.template operator()<T, T>(); });
+}
+
 // Same for integer index tensors (i32 or i64).
 template <typename Fn>
 void dispatch_index(DType dtype, const char* op, Fn&& fn) {

@@ -35,6 +35,13 @@ void check_index(const Tensor& t, const char* op) {
 // rstd): kernels compute half types in f32 and keep their statistics so.
 DType statistics_dtype(const Tensor& x) { return is_half(x.dtype()) ? DType::f32 : x.dtype(); }
 
+// The dtypes of a kernel's f32 input and its half output (or gradient) that a
+// mixed call takes: `other` is x's dtype, or a half type where x is f32.
+void check_mixed(const Tensor& x, DType other, const char* op, const char* what) {
+  PF_CHECK(other == x.dtype() || (x.dtype() == DType::f32 && is_half(other)), op, what, " must be ", x.dtype(),
+           (x.dtype() == DType::f32 ? " or bf16/f16" : ""), " for ", describe(x), ", got ", other);
+}
+
 Tensor empty_like(const Tensor& x) { return Tensor::empty(x.shape(), x.dtype(), x.device()); }
 
 int64_t prod(const Shape& shape, size_t begin, size_t end) {
@@ -278,10 +285,13 @@ Tensor add_scaled(const Tensor& x, const Tensor& y, double alpha) {
   return out;
 }
 
-Tensor scalar(ScalarOp op, const Tensor& x, double s) {
+Tensor scalar(ScalarOp op, const Tensor& x, double s) { return scalar(op, x, s, x.dtype()); }
+
+Tensor scalar(ScalarOp op, const Tensor& x, double s, DType out_dtype) {
   check_float(x, "scalar op");
+  check_mixed(x, out_dtype, "scalar op", "the result");
   Tensor in = contiguous(x);
-  Tensor out = empty_like(in);
+  Tensor out = Tensor::empty(in.shape(), out_dtype, in.device());
   backend(in).scalar(op, in, s, out);
   return out;
 }
@@ -422,6 +432,34 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha, const Shape& strid
   return c;
 }
 
+LinearWeightGrads linear_weight_grad(const Tensor& x, const Tensor& dy) {
+  check_same(x, dy, "linear_weight_grad");
+  PF_CHECK(x.dim() == 2 && dy.dim() == 2 && x.size(0) == dy.size(0), "linear_weight_grad",
+           "expected x [R, K] and dy [R, N], got ", describe(x), " and ", describe(dy));
+  LinearWeightGrads g{Tensor::empty({x.size(1), dy.size(1)}, x.dtype(), x.device()),
+                      Tensor::empty({dy.size(1)}, x.dtype(), x.device())};
+  backend(x).linear_weight_grad(gemm_operand(x), contiguous(dy), g.dw, g.dbias);
+  return g;
+}
+
+void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha) {
+  check_same(a, b, "matmul_into");
+  check_same(a, c, "matmul_into");
+  check_float(a, "matmul_into");
+  Shape want = a.shape();
+  PF_CHECK(a.dim() >= 2 && b.dim() == a.dim() && c.dim() == a.dim() && a.size(-1) == b.size(-2), "matmul_into",
+           "expected a [..., M, K], b [..., K, N], c [..., M, N], got ", describe(a), ", ", describe(b), ", ",
+           describe(c));
+  want.back() = b.size(-1);
+  Shape b_batch = b.shape();
+  b_batch.resize(b_batch.size() - 2);
+  PF_CHECK(c.shape() == want && Shape(want.begin(), want.end() - 2) == b_batch, "matmul_into",
+           "batch dims or result shape differ: ", describe(a), " @ ", describe(b), " into ", describe(c));
+  PF_CHECK(c.stride(-1) == 1 && (c.size(-2) == 1 || c.stride(-2) >= c.size(-1)), "matmul_into",
+           "c needs unit-stride rows that do not overlap, got ", describe(c));
+  backend(a).gemm(gemm_operand(a), gemm_operand(b), c, alpha, 0.0);
+}
+
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu) {
   check_same(x, w, "linear");
   check_same(x, bias, "linear");
@@ -449,26 +487,47 @@ Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log) {
   return dx;
 }
 
+Tensor softmax_backward_recompute(const Tensor& x, const Tensor& dy) {
+  check_same(x, dy, "softmax_backward_recompute");
+  Tensor dx = empty_like(x);
+  backend(x).softmax_backward_recompute(contiguous(x), contiguous(dy), dx);
+  return dx;
+}
+
 LayerNormResult layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
+  return layer_norm(x, gamma, beta, eps, x.dtype());
+}
+
+LayerNormResult layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, DType y_dtype) {
   check_same(x, gamma, "layer_norm");
+  check_mixed(x, y_dtype, "layer_norm", "y");
   check_same(x, beta, "layer_norm");
   const int64_t N = x.size(-1);
   PF_CHECK(gamma.shape() == Shape{N} && beta.shape() == Shape{N}, "layer_norm", "gamma/beta must be [", N,
            "], got ", describe(gamma), " and ", describe(beta));
   Tensor in = contiguous(x);
   Shape row_shape(x.shape().begin(), x.shape().end() - 1);
-  LayerNormResult r{empty_like(in), Tensor::empty(row_shape, statistics_dtype(x), x.device()),
+  LayerNormResult r{Tensor::empty(in.shape(), y_dtype, x.device()), Tensor::empty(row_shape, statistics_dtype(x), x.device()),
                     Tensor::empty(row_shape, statistics_dtype(x), x.device())};
   backend(x).layer_norm(in, contiguous(gamma), contiguous(beta), eps, r.y, r.mean, r.rstd);
   return r;
 }
 
 LayerNormGrads layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                                   const Tensor& dy) {
-  check_same(x, dy, "layer_norm_backward");
+                                   const Tensor& dy, const Tensor& dx_add) {
+  check_defined(x, "layer_norm_backward");
+  check_defined(dy, "layer_norm_backward");
+  PF_CHECK(dy.shape() == x.shape() && dy.device() == x.device(), "layer_norm_backward", "dy ", describe(dy),
+           " does not match x ", describe(x));
+  check_mixed(x, dy.dtype(), "layer_norm_backward", "dy");
+  if (dx_add.defined()) {
+    check_same(x, dx_add, "layer_norm_backward");
+    PF_CHECK(dx_add.shape() == x.shape(), "layer_norm_backward", "dx_add ", describe(dx_add), " does not match x ",
+             describe(x));
+  }
   LayerNormGrads g{empty_like(x), empty_like(gamma), empty_like(gamma)};
-  backend(x).layer_norm_backward(contiguous(x), contiguous(gamma), mean, rstd, contiguous(dy), g.dx, g.dgamma,
-                                 g.dbeta);
+  backend(x).layer_norm_backward(contiguous(x), contiguous(gamma), mean, rstd, contiguous(dy),
+                                 dx_add.defined() ? contiguous(dx_add) : Tensor(), g.dx, g.dgamma, g.dbeta);
   return g;
 }
 
@@ -529,17 +588,27 @@ Conv1dGrads conv1d_backward(const Tensor& x, const Tensor& weight, bool has_bias
 }
 
 Tensor depthwise_conv1d(const Tensor& x, const Tensor& weight, int64_t pad_left) {
+  return depthwise_conv1d(x, weight, pad_left, x.dtype());
+}
+
+Tensor depthwise_conv1d(const Tensor& x, const Tensor& weight, int64_t pad_left, DType y_dtype) {
   check_same(x, weight, "depthwise_conv1d");
+  check_mixed(x, y_dtype, "depthwise_conv1d", "y");
   PF_CHECK(x.dim() == 3 && weight.dim() == 2 && weight.size(1) == x.size(2), "depthwise_conv1d",
            "expected x [B, L, C] and weight [K, C], got ", describe(x), " and ", describe(weight));
   Tensor in = contiguous(x);
-  Tensor y = empty_like(in);
+  Tensor y = Tensor::empty(in.shape(), y_dtype, in.device());
   backend(x).depthwise_conv1d(in, contiguous(weight), pad_left, y);
   return y;
 }
 
 std::pair<Tensor, Tensor> depthwise_conv1d_backward(const Tensor& x, const Tensor& weight, const Tensor& dy,
                                                     int64_t pad_left) {
+  check_same(x, weight, "depthwise_conv1d_backward");
+  check_defined(dy, "depthwise_conv1d_backward");
+  check_mixed(x, dy.dtype(), "depthwise_conv1d_backward", "dy");
+  PF_CHECK(dy.shape() == x.shape(), "depthwise_conv1d_backward", "dy ", describe(dy), " does not match x ",
+           describe(x));
   Tensor dx = empty_like(x), dw = empty_like(weight);
   backend(x).depthwise_conv1d_backward(contiguous(x), contiguous(weight), contiguous(dy), pad_left, dx, dw);
   return {dx, dw};

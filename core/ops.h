@@ -57,6 +57,9 @@ Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor
 // Broadcasting binary op.
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 Tensor scalar(ScalarOp op, const Tensor& x, double s);
+// x op s stored as `out_dtype`: x's dtype, or bf16/f16 for an f32 x (the f32
+// result rounded once: scalar then to(), in one pass).
+Tensor scalar(ScalarOp op, const Tensor& x, double s, DType out_dtype);
 inline Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, a, b); }
 inline Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, a, b); }
 inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b); }
@@ -87,6 +90,11 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // (attention's [B, H, T, Dh] context in [B, T, H, Dh] memory). Other strides
 // are ignored.
 Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0, const Shape& strides = {});
+// c = alpha * (a [..., M, K] @ b [..., K, N]) written into c [..., M, N], a
+// view with c's batch dims in a, b and c (no broadcasting), stride(-1) == 1
+// and rows and batch items that do not overlap: the product lands in place in
+// a larger tensor (attention's dq, dk, dv in one [B, T, 3, H, Dh] buffer).
+void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha = 1.0);
 // Whether a tensor of this shape and these strides fills numel consecutive
 // slots, each once, in some order of its dims (contiguous, permuted or
 // transposed).
@@ -97,19 +105,33 @@ bool is_dense(const Shape& shape, const Shape& strides);
 // on CUDA, the ReLU too; on the CPU the bias is written into the output first
 // and the GEMM accumulates onto it), one pass fewer than matmul + add.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu = false);
+// linear's weight and bias gradients from its input x [R, K] and output
+// gradient dy [R, N]: dw [K, N] = x^T @ dy and dbias [N] = dy's rows summed,
+// in one GEMM that sums dbias in its epilogue where the backend can
+// (Backend::linear_weight_grad).
+struct LinearWeightGrads {
+  Tensor dw, dbias;
+};
+LinearWeightGrads linear_weight_grad(const Tensor& x, const Tensor& dy);
 
 // ---- neural-network kernels (see backend.h for the exact formulas) ----
 Tensor softmax(const Tensor& x, bool log = false);  // over the last dim
 Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log = false);
+// The softmax gradient from the input x, y recomputed in the compute type (Backend::softmax_backward_recompute).
+Tensor softmax_backward_recompute(const Tensor& x, const Tensor& dy);
 struct LayerNormResult {
   Tensor y, mean, rstd;  // y like x; mean, rstd [R]
 };
 LayerNormResult layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps);
+// y stored as `y_dtype`: x's, or bf16/f16 for an f32 x (layer norm then to(), in one pass).
+LayerNormResult layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, DType y_dtype);
 struct LayerNormGrads {
   Tensor dx, dgamma, dbeta;
 };
+// dy in x's dtype, or bf16/f16 for an f32 x. With dx_add (x's shape and
+// dtype) dx is dx_add plus the layer norm's gradient, in the same pass.
 LayerNormGrads layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                                   const Tensor& dy);
+                                   const Tensor& dy, const Tensor& dx_add = Tensor());
 Tensor swiglu(const Tensor& x);  // [..., 2N] -> [..., N]
 Tensor swiglu_backward(const Tensor& x, const Tensor& dy);
 // x [B, L, C], weight [K, C, Cout], bias [Cout] or undefined -> [B, L + pad_left + pad_right - K + 1, Cout].
@@ -121,6 +143,9 @@ Conv1dGrads conv1d_backward(const Tensor& x, const Tensor& weight, bool has_bias
                             const Tensor& dy);
 // x [B, L, C], weight [K, C] -> [B, L, C] ('same' needs pad_left = (K - 1) / 2).
 Tensor depthwise_conv1d(const Tensor& x, const Tensor& weight, int64_t pad_left);
+// y stored as `y_dtype`: x's, or bf16/f16 for an f32 x (the convolution then to(), in one pass).
+Tensor depthwise_conv1d(const Tensor& x, const Tensor& weight, int64_t pad_left, DType y_dtype);
+// dy in x's dtype, or bf16/f16 for an f32 x.
 std::pair<Tensor, Tensor> depthwise_conv1d_backward(const Tensor& x, const Tensor& weight, const Tensor& dy,
                                                     int64_t pad_left);  // {dx, dweight}
 // weight [V, D], ids [...] integer -> [..., D].

@@ -40,9 +40,10 @@ __global__ void fold1d_kernel(const T* dcols, T* dx, int64_t L, int64_t C, int64
 
 // y [B, L, C] from x [B, L, C] and w [K, C]; thread i = (b * L + t) * C + c writes
 // y[b, t, c] = sum over k of w[k, c] * x[b, t + k - pad_left, c] (in range).
-template <typename T>
-__global__ void depthwise_conv1d_kernel(const T* x, const T* w, T* y, int64_t L, int64_t C, int64_t K, int64_t pad_left,
-                                        int64_t n) {
+// y holds TY: T, or a half type for an f32 x (the sum rounded once).
+template <typename T, typename TY>
+__global__ void depthwise_conv1d_kernel(const T* x, const T* w, TY* y, int64_t L, int64_t C, int64_t K,
+                                        int64_t pad_left, int64_t n) {
   const int64_t i = global_index();
   if (i >= n) return;
   const int64_t c = i % C, t = i / C % L, b = i / (C * L);
@@ -51,13 +52,14 @@ __global__ void depthwise_conv1d_kernel(const T* x, const T* w, T* y, int64_t L,
     const int64_t src = t + k - pad_left;
     if (src >= 0 && src < L) total += to_compute(w[k * C + c]) * to_compute(x[(b * L + src) * C + c]);
   }
-  y[i] = from_compute<T>(total);
+  y[i] = from_compute<TY>(total);
 }
 
 // dx [B, L, C]; thread i = (b * L + s) * C + c writes
 // dx[b, s, c] = sum over k of w[k, c] * dy[b, s - k + pad_left, c] (in range).
-template <typename T>
-__global__ void depthwise_conv1d_dx_kernel(const T* w, const T* dy, T* dx, int64_t L, int64_t C, int64_t K,
+// dy holds TY: T, or a half type for an f32 x (read as if cast to f32).
+template <typename T, typename TY>
+__global__ void depthwise_conv1d_dx_kernel(const T* w, const TY* dy, T* dx, int64_t L, int64_t C, int64_t K,
                                            int64_t pad_left, int64_t n) {
   const int64_t i = global_index();
   if (i >= n) return;
@@ -89,8 +91,8 @@ constexpr int64_t kDwRowsPerChunk = 256;
 constexpr int kDwTapGroup = 16;
 constexpr int kDwColumns = 32;  // per block
 
-template <typename T, typename A = compute_t<T>>
-__global__ void depthwise_dw_partials_kernel(const T* x, const T* dy, A* partials, int64_t rows, int64_t L, int64_t C,
+template <typename T, typename TY, typename A = compute_t<T>>
+__global__ void depthwise_dw_partials_kernel(const T* x, const TY* dy, A* partials, int64_t rows, int64_t L, int64_t C,
                                              int64_t K, int64_t pad_left) {
   constexpr int cols = kDwColumns, lanes = kThreads / cols;
   __shared__ A combine[kThreads];
@@ -145,25 +147,25 @@ void CudaBackend::fold1d(const Tensor& dcols, int64_t pad_left, const Tensor& dx
 
 void CudaBackend::depthwise_conv1d(const Tensor& x, const Tensor& w, int64_t pad_left, const Tensor& y) {
   const int64_t L = x.size(1), C = x.size(2), K = w.size(0);
-  dispatch_float_or_half(x.dtype(), "depthwise_conv1d", [&]<typename T>() {
+  dispatch_mixed(x.dtype(), y.dtype(), "depthwise_conv1d", [&]<typename T, typename TY>() {
     const int64_t n = y.numel();
-    launch(stream_, blocks_for(n), depthwise_conv1d_kernel<T>, x.data<T>(), w.data<T>(), y.data<T>(), L, C, K, pad_left,
-           n);
+    launch(stream_, blocks_for(n), depthwise_conv1d_kernel<T, TY>, x.data<T>(), w.data<T>(), y.data<TY>(), L, C, K,
+           pad_left, n);
   });
 }
 
 void CudaBackend::depthwise_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t pad_left,
                                             const Tensor& dx, const Tensor& dw) {
   const int64_t B = x.size(0), L = x.size(1), C = x.size(2), K = w.size(0);
-  dispatch_float_or_half(x.dtype(), "depthwise_conv1d_backward", [&]<typename T>() {
+  dispatch_mixed(x.dtype(), dy.dtype(), "depthwise_conv1d_backward", [&]<typename T, typename TY>() {
     const int64_t n = dx.numel();
-    launch(stream_, blocks_for(n), depthwise_conv1d_dx_kernel<T>, w.data<T>(), dy.data<T>(), dx.data<T>(), L, C, K,
-           pad_left, n);
+    launch(stream_, blocks_for(n), depthwise_conv1d_dx_kernel<T, TY>, w.data<T>(), dy.data<TY>(), dx.data<T>(), L, C,
+           K, pad_left, n);
     using A = compute_t<T>;
     const int64_t rows = B * L, chunks = (rows + kDwRowsPerChunk - 1) / kDwRowsPerChunk;
     Tensor partials = Tensor::empty({chunks, K, C}, dtype_of<A>::value, Device::cuda(device_));  // [chunks, K, C]
-    launch(stream_, chunks * ((C + kDwColumns - 1) / kDwColumns), depthwise_dw_partials_kernel<T>, x.data<T>(), dy.data<T>(),
-           partials.data<A>(), rows, L, C, K, pad_left);
+    launch(stream_, chunks * ((C + kDwColumns - 1) / kDwColumns), depthwise_dw_partials_kernel<T, TY>, x.data<T>(),
+           dy.data<TY>(), partials.data<A>(), rows, L, C, K, pad_left);
     launch_reduce(stream_, ReadPartials<A>{partials.data<A>(), K, C}, Sum<A>{}, K, chunks, C, dw.data<T>());
   });
 }

@@ -14,14 +14,16 @@
 //   reduce.cu         sum, max
 //   gemm.cpp          batched GEMM through cuBLAS, one call per GEMM
 //                     (gemm_batch.cu fills pointer arrays for it)
-//   linear.cpp        GEMM + bias through cuBLASLt's bias epilogue
+//   linear.cpp        GEMM + bias through cuBLASLt's bias epilogue, and the
+//                     weight gradient with the bias gradient (BGRADA epilogue)
 //   nn_kernels.cu     softmax, layer norm, SwiGLU, cross-entropy
 //   conv.cu           unfold1d/fold1d (im2col), depthwise conv1d
 //   embedding.cu      embedding gather/scatter-add, one-hot
 //   nccl_communicator all-reduce across processes (when NCCL is found)
 // Kernels take f32 and f64; copy and fill take every dtype, and the ops that
 // pf::ops hands to a GPU in bf16/f16 (unary, binary, scalar, add_scaled, sum,
-// max, gemm, linear) take those too, computing in f32.
+// max, gemm, linear) take those too, computing in f32; the mixed calls of
+// core/backend.h take an f32 input with a half output or gradient.
 #pragma once
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -44,7 +46,8 @@ struct KernelIndexError {
   long long position, value, bound;
 };
 
-// linear()'s cuBLASLt descriptors and algorithms by shape (cuda/linear.cpp).
+// linear()'s and linear_weight_grad()'s cuBLASLt descriptors and algorithms
+// by epilogue and shape (cuda/linear.cpp).
 struct LinearPlans;
 struct LinearPlansDeleter {
   void operator()(LinearPlans* plans) const;
@@ -85,13 +88,16 @@ class CudaBackend final : public Backend {
 
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
   void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override;
+  void linear_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias) override;
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;
+  void softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) override;
   void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                   const Tensor& mean, const Tensor& rstd) override;
   void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                           const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override;
+                           const Tensor& dy, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                           const Tensor& dbeta) override;
   void swiglu(const Tensor& x, const Tensor& y) override;
   void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override;
   void unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols) override;
@@ -117,6 +123,9 @@ class CudaBackend final : public Backend {
   // linear() as one cuBLASLt call with the bias (and ReLU) in its epilogue;
   // false (and nothing done) where cuBLASLt does not support the case.
   bool linear_epilogue(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
+  // linear_weight_grad() as one cuBLASLt call with the bias gradient in its
+  // epilogue (BGRADA); false (and nothing done) where cuBLASLt does not support it.
+  bool weight_grad_epilogue(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias);
 
   int device_;
   cudaStream_t stream_ = nullptr;
@@ -126,7 +135,7 @@ class CudaBackend final : public Backend {
   bool tf32_ = false;                               // f32 GEMMs in CUBLAS_COMPUTE_32F_FAST_TF32
   KernelIndexError* index_error_device_ = nullptr;  // written by kernels
   KernelIndexError* index_error_host_ = nullptr;    // pinned copy, read back at each wait
-  std::unique_ptr<LinearPlans, LinearPlansDeleter> linear_plans_;  // linear()'s, by shape
+  std::unique_ptr<LinearPlans, LinearPlansDeleter> linear_plans_;  // linear()'s and linear_weight_grad()'s
   std::unique_ptr<HostStaging> staging_;                           // copy_from_host's pinned blocks, on stream_
 };
 

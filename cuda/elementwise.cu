@@ -123,10 +123,11 @@ __global__ void add_scaled_kernel(const T* x, const TY* y, compute_t<T> alpha, S
   out[i] = from_compute<T>(add_rn(to_compute(x[ix]), mul_rn(alpha, to_compute(y[iy]))));
 }
 
-template <typename T>
-__global__ void scalar_kernel(ScalarOp op, const T* x, compute_t<T> s, T* out, int64_t n) {
+// x [n] -> out [n] of TO: T, or a half type for an f32 T (one rounding).
+template <typename T, typename TO>
+__global__ void scalar_kernel(ScalarOp op, const T* x, compute_t<T> s, TO* out, int64_t n) {
   const int64_t i = global_index();
-  if (i < n) out[i] = from_compute<T>(apply_scalar(op, to_compute(x[i]), s));
+  if (i < n) out[i] = from_compute<TO>(apply_scalar(op, to_compute(x[i]), s));
 }
 
 }  // namespace
@@ -192,9 +193,9 @@ void CudaBackend::add_scaled(const Tensor& x_all, const Tensor& y_all, double al
 }
 
 void CudaBackend::scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) {
-  dispatch_float_or_half(x.dtype(), "scalar op", [&]<typename T>() {
+  dispatch_mixed(x.dtype(), out.dtype(), "scalar op", [&]<typename T, typename TO>() {
     const int64_t n = x.numel();
-    launch(stream_, blocks_for(n), scalar_kernel<T>, op, x.data<T>(), compute_t<T>(s), out.data<T>(), n);
+    launch(stream_, blocks_for(n), scalar_kernel<T, TO>, op, x.data<T>(), compute_t<T>(s), out.data<TO>(), n);
   });
 }
 

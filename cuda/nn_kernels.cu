@@ -70,6 +70,13 @@ __device__ RowExpSum<A> row_exp_sum(const T* row, int64_t N, const RowTeam& team
   return {m, team_reduce<kWarpPerRow>(total, Sum<A>{})};
 }
 
+// softmax(x)[i] from x[i] and its row's RowExpSum and 1 / total: the one
+// formula of softmax_kernel and softmax_backward_recompute_kernel.
+template <typename A>
+__device__ A softmax_value(A x, const RowExpSum<A>& s, A inv_total) {
+  return exp(x - s.max) * inv_total;
+}
+
 // x, y [R, N].
 template <typename T, bool kWarpPerRow>
 __global__ void softmax_kernel(const T* x, T* y, int64_t N, bool log_softmax, int64_t R) {
@@ -84,7 +91,7 @@ __global__ void softmax_kernel(const T* x, T* y, int64_t N, bool log_softmax, in
     for (int64_t i = team.lane; i < N; i += team.size) out[i] = from_compute<T>(to_compute(in[i]) - s.max - log_total);
   } else {
     const A inv = A(1) / s.total;
-    for (int64_t i = team.lane; i < N; i += team.size) out[i] = from_compute<T>(exp(to_compute(in[i]) - s.max) * inv);
+    for (int64_t i = team.lane; i < N; i += team.size) out[i] = from_compute<T>(softmax_value(to_compute(in[i]), s, inv));
   }
 }
 
@@ -110,17 +117,38 @@ __global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t 
   }
 }
 
-// x, y [R, N]; gamma, beta [N]; mean, rstd [R] in the compute type (f32 for
-// bf16/f16 x, as core/ops.cpp allocates them). Two passes: the mean first,
-// then the squared deviations.
+// dx = y * (dy - sum(dy * y)) with y = softmax(x) recomputed in A from x, as
+// softmax_kernel computes it (never rounded to T). x, dy, dx [R, N].
 template <typename T, bool kWarpPerRow>
-__global__ void layer_norm_kernel(const T* x, const T* gamma, const T* beta, compute_t<T> eps, int64_t N, T* y,
+__global__ void softmax_backward_recompute_kernel(const T* x, const T* dy, T* dx, int64_t N, int64_t R) {
+  using A = compute_t<T>;
+  const RowTeam team = row_team<kWarpPerRow>();
+  if (team.row >= R) return;
+  const int64_t row = team.row * N;
+  const RowExpSum<A> s = row_exp_sum<kWarpPerRow>(x + row, N, team);
+  const A inv = A(1) / s.total;
+  A dot = 0;
+  for (int64_t i = team.lane; i < N; i += team.size)
+    dot += to_compute(dy[row + i]) * softmax_value(to_compute(x[row + i]), s, inv);
+  dot = team_reduce<kWarpPerRow>(dot, Sum<A>{});
+  for (int64_t i = team.lane; i < N; i += team.size) {
+    const A y = softmax_value(to_compute(x[row + i]), s, inv);
+    dx[row + i] = from_compute<T>(y * (to_compute(dy[row + i]) - dot));
+  }
+}
+
+// x, y [R, N]; gamma, beta [N]; mean, rstd [R] in the compute type (f32 for
+// bf16/f16 x, as core/ops.cpp allocates them). y holds TY: T, or a half type
+// for an f32 x (Backend::layer_norm's mixed call). Two passes: the mean
+// first, then the squared deviations.
+template <typename T, typename TY, bool kWarpPerRow>
+__global__ void layer_norm_kernel(const T* x, const T* gamma, const T* beta, compute_t<T> eps, int64_t N, TY* y,
                                   compute_t<T>* mean, compute_t<T>* rstd, int64_t R) {
   using A = compute_t<T>;
   const RowTeam team = row_team<kWarpPerRow>();
   if (team.row >= R) return;
   const T* in = x + team.row * N;
-  T* out = y + team.row * N;
+  TY* out = y + team.row * N;
   A total = 0;
   for (int64_t i = team.lane; i < N; i += team.size) total += to_compute(in[i]);
   const A m = team_reduce<kWarpPerRow>(total, Sum<A>{}) / A(N);
@@ -128,18 +156,21 @@ __global__ void layer_norm_kernel(const T* x, const T* gamma, const T* beta, com
   for (int64_t i = team.lane; i < N; i += team.size) squares += (to_compute(in[i]) - m) * (to_compute(in[i]) - m);
   const A s = A(1) / sqrt(team_reduce<kWarpPerRow>(squares, Sum<A>{}) / A(N) + eps);
   for (int64_t i = team.lane; i < N; i += team.size)
-    out[i] = from_compute<T>((to_compute(in[i]) - m) * s * to_compute(gamma[i]) + to_compute(beta[i]));
+    out[i] = from_compute<TY>((to_compute(in[i]) - m) * s * to_compute(gamma[i]) + to_compute(beta[i]));
   if (team.lane == 0) {
     mean[team.row] = m;
     rstd[team.row] = s;
   }
 }
 
-// dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma.
-// x, dy, dx [R, N]; gamma [N]; mean, rstd [R].
-template <typename T, bool kWarpPerRow>
+// dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma,
+// plus dx_add where it is not null (the gradient rounded to T first, as a
+// separate add would read it). x, dy, dx_add, dx [R, N]; gamma [N]; mean,
+// rstd [R]; dy holds TY (T, or a half type for an f32 x).
+template <typename T, typename TY, bool kWarpPerRow>
 __global__ void layer_norm_backward_kernel(const T* x, const T* gamma, const compute_t<T>* mean,
-                                           const compute_t<T>* rstd, const T* dy, T* dx, int64_t N, int64_t R) {
+                                           const compute_t<T>* rstd, const TY* dy, const T* dx_add, T* dx, int64_t N,
+                                           int64_t R) {
   using A = compute_t<T>;
   const RowTeam team = row_team<kWarpPerRow>();
   if (team.row >= R) return;
@@ -155,15 +186,17 @@ __global__ void layer_norm_backward_kernel(const T* x, const T* gamma, const com
   const A mean_dxhat_xhat = team_reduce<kWarpPerRow>(sum_dxhat_xhat, Sum<A>{}) / A(N);
   for (int64_t i = team.lane; i < N; i += team.size) {
     const A xhat = (to_compute(x[row + i]) - m) * s;
-    dx[row + i] = from_compute<T>(s * (to_compute(dy[row + i]) * to_compute(gamma[i]) - mean_dxhat - xhat * mean_dxhat_xhat));
+    const T g = from_compute<T>(s * (to_compute(dy[row + i]) * to_compute(gamma[i]) - mean_dxhat - xhat * mean_dxhat_xhat));
+    dx[row + i] = dx_add ? from_compute<T>(to_compute(g) + to_compute(dx_add[row + i])) : g;
   }
 }
 
 // Term for dgamma [N] = sum over rows r of dy[r, i] * xhat[r, i], reduced with
-// launch_reduce as [outer = 1, n = R, inner = N].
-template <typename T>
+// launch_reduce as [outer = 1, n = R, inner = N]. dy holds TY, as above.
+template <typename T, typename TY>
 struct LayerNormGammaGrad {
-  const T *x, *dy;
+  const T* x;
+  const TY* dy;
   const compute_t<T> *mean, *rstd;
   int64_t N;
   __device__ compute_t<T> operator()(int64_t, int64_t r, int64_t i) const {
@@ -257,28 +290,38 @@ void CudaBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tens
   });
 }
 
+void CudaBackend::softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) {
+  const Rows rows = rows_of(x);
+  dispatch_float_or_half(x.dtype(), "softmax_backward_recompute", [&]<typename T>() {
+    launch_rows(stream_, rows.R, rows.N, softmax_backward_recompute_kernel<T, true>,
+                softmax_backward_recompute_kernel<T, false>, x.data<T>(), dy.data<T>(), dx.data<T>(), rows.N);
+  });
+}
+
 void CudaBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                              const Tensor& mean, const Tensor& rstd) {
   const Rows rows = rows_of(x);
-  dispatch_float_or_half(x.dtype(), "layer_norm", [&]<typename T>() {
-    launch_rows(stream_, rows.R, rows.N, layer_norm_kernel<T, true>, layer_norm_kernel<T, false>, x.data<T>(),
-                gamma.data<T>(), beta.data<T>(), compute_t<T>(eps), rows.N, y.data<T>(), mean.data<compute_t<T>>(),
-                rstd.data<compute_t<T>>());
+  dispatch_mixed(x.dtype(), y.dtype(), "layer_norm", [&]<typename T, typename TY>() {
+    launch_rows(stream_, rows.R, rows.N, layer_norm_kernel<T, TY, true>, layer_norm_kernel<T, TY, false>,
+                x.data<T>(), gamma.data<T>(), beta.data<T>(), compute_t<T>(eps), rows.N, y.data<TY>(),
+                mean.data<compute_t<T>>(), rstd.data<compute_t<T>>());
   });
 }
 
 void CudaBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                                      const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) {
+                                      const Tensor& dy, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                                      const Tensor& dbeta) {
   const Rows rows = rows_of(x);
-  dispatch_float_or_half(x.dtype(), "layer_norm_backward", [&]<typename T>() {
-    launch_rows(stream_, rows.R, rows.N, layer_norm_backward_kernel<T, true>, layer_norm_backward_kernel<T, false>,
-                x.data<T>(), gamma.data<T>(), mean.data<compute_t<T>>(), rstd.data<compute_t<T>>(), dy.data<T>(),
-                dx.data<T>(), rows.N);
+  dispatch_mixed(x.dtype(), dy.dtype(), "layer_norm_backward", [&]<typename T, typename TY>() {
+    const T* add = dx_add.defined() ? dx_add.data<T>() : nullptr;
+    launch_rows(stream_, rows.R, rows.N, layer_norm_backward_kernel<T, TY, true>,
+                layer_norm_backward_kernel<T, TY, false>, x.data<T>(), gamma.data<T>(), mean.data<compute_t<T>>(),
+                rstd.data<compute_t<T>>(), dy.data<TY>(), add, dx.data<T>(), rows.N);
     // dgamma = sum_r dy * xhat, dbeta = sum_r dy: column sums of [R, N].
-    launch_reduce(stream_, LayerNormGammaGrad<T>{x.data<T>(), dy.data<T>(), mean.data<compute_t<T>>(),
-                                                        rstd.data<compute_t<T>>(), rows.N},
+    launch_reduce(stream_, LayerNormGammaGrad<T, TY>{x.data<T>(), dy.data<TY>(), mean.data<compute_t<T>>(),
+                                                            rstd.data<compute_t<T>>(), rows.N},
                   Sum<compute_t<T>>{}, 1, rows.R, rows.N, dgamma.data<T>());
-    launch_reduce(stream_, ReadMiddle<T>{dy.data<T>(), rows.R, rows.N}, Sum<double>{}, 1, rows.R, rows.N,
+    launch_reduce(stream_, ReadMiddle<TY>{dy.data<TY>(), rows.R, rows.N}, Sum<double>{}, 1, rows.R, rows.N,
                   dbeta.data<T>());
   });
 }

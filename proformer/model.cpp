@@ -111,9 +111,15 @@ ModelOutput Proformer::forward_one_hot(const Tensor& one_hot, Generator& dropout
   for (const auto& block : blocks) x = block->forward(x, dropout_gen);
 
   ModelOutput out;
-  Tensor per_token = reshape(expr_head->forward(narrow(x, 1, 0, E)), {B, E});  // [B, E]
-  out.prediction = mean(per_token, {1});                                       // [B]
-  out.logits = mlm_head->forward(narrow(x, 1, E, S));                          // [B, S, vocab]
+  // Both heads as one GEMM over all E + S tokens (linear_concat: one read of
+  // x, one gradient for it), their outputs narrowed: x narrowed first would
+  // be copied (the view is not contiguous) and its gradient written into
+  // zeros of x's shape. The extra rows cost a GEMM with N = 1 + vocab.
+  const Tensor heads = linear_concat(x, {expr_head->weight, mlm_head->weight},
+                                     {expr_head->bias, mlm_head->bias});  // [B, E + S, 1 + vocab]
+  Tensor per_token = reshape(narrow(narrow(heads, 2, 0, 1), 1, 0, E), {B, E});  // [B, E]
+  out.prediction = mean(per_token, {1});                                         // [B]
+  out.logits = narrow(narrow(heads, 2, 1, c.vocab), 1, E, S);                   // [B, S, vocab]
   return out;
 }
 

@@ -58,10 +58,12 @@ class CpuBackend final : public Backend {
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;
+  void softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) override;
   void layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                   const Tensor& mean, const Tensor& rstd) override;
   void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                           const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override;
+                           const Tensor& dy, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                           const Tensor& dbeta) override;
   void swiglu(const Tensor& x, const Tensor& y) override;
   void swiglu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override;
   void unfold1d(const Tensor& x, int64_t pad_left, const Tensor& cols) override;

@@ -88,11 +88,12 @@ void with_scalar(ScalarOp op, T s, Body&& body) {
   }
 }
 
-// out[i] = f(in[i]) over n contiguous elements (f computes in compute_t<T>).
-template <typename T, typename F>
-void map_elements(const T* in, T* out, int64_t n, F f) {
+// out[i] = f(in[i]) over n contiguous elements (f computes in compute_t<T>),
+// stored as TO: T, or a half type for an f32 T (one rounding).
+template <typename T, typename TO = T, typename F>
+void map_elements(const T* in, TO* out, int64_t n, F f) {
 #pragma omp parallel for simd if (n > kParallelThreshold)
-  for (int64_t i = 0; i < n; ++i) out[i] = store<T>(f(load(in[i])));
+  for (int64_t i = 0; i < n; ++i) out[i] = store<TO>(f(load(in[i])));
 }
 
 }  // namespace
@@ -126,9 +127,9 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Ten
 }
 
 void CpuBackend::scalar(ScalarOp op, const Tensor& x, double s, const Tensor& out) {
-  dispatch_float_or_half(x.dtype(), "scalar op", [&]<typename T>() {
+  dispatch_mixed(x.dtype(), out.dtype(), "scalar op", [&]<typename T, typename TO>() {
     using C = compute_t<T>;
-    with_scalar<C>(op, C(s), [&](auto f) { map_elements(x.data<T>(), out.data<T>(), x.numel(), f); });
+    with_scalar<C>(op, C(s), [&](auto f) { map_elements(x.data<T>(), out.data<TO>(), x.numel(), f); });
   });
 }
 

@@ -22,25 +22,49 @@ template <typename T>
 using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 }  // namespace
 
+namespace {
+
+// y = softmax(x) (log_softmax where log) of one row of N compute-type values;
+// the one formula of the forward pass and of softmax_backward_recompute.
+template <typename C>
+void softmax_row(const C* x_in, C* y_out, int64_t N, bool log) {
+  const ConstRow<C> x(x_in, N);
+  Row<C> y(y_out, N);
+  const C max = x.maxCoeff();  // subtracting the max keeps exp() finite
+  y = (x - max).exp();         // Eigen's vectorised exp
+  const C total = y.sum();
+  if (log)
+    y = x - (max + std::log(total));
+  else
+    y *= C(1) / total;
+}
+
+// dx from y = softmax(x) (or log_softmax) and dy, one row of N.
+template <typename C>
+void softmax_backward_row(const C* y, const C* dy, C* dx, int64_t N, bool log) {
+  if (log) {  // dx = dy - softmax * sum(dy)
+    C total = 0;
+    for (int64_t i = 0; i < N; ++i) total += dy[i];
+    for (int64_t i = 0; i < N; ++i) dx[i] = dy[i] - std::exp(y[i]) * total;
+  } else {  // dx = y * (dy - sum(dy * y))
+    C dot = 0;
+    for (int64_t i = 0; i < N; ++i) dot += dy[i] * y[i];
+    for (int64_t i = 0; i < N; ++i) dx[i] = y[i] * (dy[i] - dot);
+  }
+}
+
+}  // namespace
+
 void CpuBackend::softmax(const Tensor& x, const Tensor& y, bool log) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
   dispatch_float_or_half(x.dtype(), "softmax", [&]<typename T>() {
-    using C = compute_t<T>;
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
       RowIn<T> in(xp + r * N, N, 0);
       RowOut<T> out(yp + r * N, N, 1);
-      Row<C> y(out.data(), N);
-      const ConstRow<C> x(in.data(), N);
-      const C max = x.maxCoeff();  // subtracting the max keeps exp() finite
-      y = (x - max).exp();         // Eigen's vectorised exp
-      const C total = y.sum();
-      if (log)
-        y = x - (max + std::log(total));
-      else
-        y *= C(1) / total;
+      softmax_row(in.data(), out.data(), N, log);
     }
   });
 }
@@ -48,7 +72,6 @@ void CpuBackend::softmax(const Tensor& x, const Tensor& y, bool log) {
 void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) {
   const int64_t N = y.size(-1), R = y.numel() / std::max<int64_t>(N, 1);
   dispatch_float_or_half(y.dtype(), "softmax_backward", [&]<typename T>() {
-    using C = compute_t<T>;
     const T* yp = y.data<T>();
     const T* gp = dy.data<T>();
     T* dp = dx.data<T>();
@@ -56,18 +79,26 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tenso
     for (int64_t r = 0; r < R; ++r) {
       RowIn<T> y_row(yp + r * N, N, 0), dy_row(gp + r * N, N, 1);
       RowOut<T> dx_row(dp + r * N, N, 2);
-      const C* yr = y_row.data();
-      const C* gr = dy_row.data();
-      C* dr = dx_row.data();
-      if (log) {  // dx = dy - softmax * sum(dy)
-        C total = 0;
-        for (int64_t i = 0; i < N; ++i) total += gr[i];
-        for (int64_t i = 0; i < N; ++i) dr[i] = gr[i] - std::exp(yr[i]) * total;
-      } else {  // dx = y * (dy - sum(dy * y))
-        C dot = 0;
-        for (int64_t i = 0; i < N; ++i) dot += gr[i] * yr[i];
-        for (int64_t i = 0; i < N; ++i) dr[i] = yr[i] * (gr[i] - dot);
-      }
+      softmax_backward_row(y_row.data(), dy_row.data(), dx_row.data(), N, log);
+    }
+  });
+}
+
+void CpuBackend::softmax_backward_recompute(const Tensor& x, const Tensor& dy, const Tensor& dx) {
+  const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
+  dispatch_float_or_half(x.dtype(), "softmax_backward_recompute", [&]<typename T>() {
+    using C = compute_t<T>;
+    const T* xp = x.data<T>();
+    const T* gp = dy.data<T>();
+    T* dp = dx.data<T>();
+#pragma omp parallel for if (R > kRowsPerThreadMin)
+    for (int64_t r = 0; r < R; ++r) {
+      thread_local std::vector<C> y;  // the row's probabilities, in the compute type
+      y.resize(size_t(N));
+      RowIn<T> x_row(xp + r * N, N, 0), dy_row(gp + r * N, N, 1);
+      RowOut<T> dx_row(dp + r * N, N, 2);
+      softmax_row(x_row.data(), y.data(), N, false);
+      softmax_backward_row(y.data(), dy_row.data(), dx_row.data(), N, false);
     }
   });
 }
@@ -75,19 +106,17 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tenso
 void CpuBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Tensor& y,
                             const Tensor& mean, const Tensor& rstd) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
-  dispatch_float_or_half(x.dtype(), "layer_norm", [&]<typename T>() {
+  dispatch_mixed(x.dtype(), y.dtype(), "layer_norm", [&]<typename T, typename TY>() {
     using C = compute_t<T>;  // mean and rstd are stored as C too
     const T* xp = x.data<T>();
     const RowIn<T> g(gamma.data<T>(), N, 2), b(beta.data<T>(), N, 3);
-    T* yp = y.data<T>();
+    TY* yp = y.data<TY>();
     C* mp = mean.data<C>();
     C* rp = rstd.data<C>();
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
       RowIn<T> in_row(xp + r * N, N, 0);
-      RowOut<T> out_row(yp + r * N, N, 1);
       const C* in = in_row.data();
-      C* out = out_row.data();
       C m = 0;
       for (int64_t i = 0; i < N; ++i) m += in[i];
       m /= C(N);
@@ -95,7 +124,7 @@ void CpuBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& 
       for (int64_t i = 0; i < N; ++i) var += (in[i] - m) * (in[i] - m);
       var /= C(N);
       C s = C(1) / std::sqrt(var + C(eps));
-      for (int64_t i = 0; i < N; ++i) out[i] = (in[i] - m) * s * g.data()[i] + b.data()[i];
+      for (int64_t i = 0; i < N; ++i) yp[r * N + i] = store<TY>((in[i] - m) * s * g.data()[i] + b.data()[i]);
       mp[r] = m;
       rp[r] = s;
     }
@@ -103,21 +132,25 @@ void CpuBackend::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& 
 }
 
 void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                                     const Tensor& dy, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) {
+                                     const Tensor& dy, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                                     const Tensor& dbeta) {
   const int64_t N = x.size(-1), R = x.numel() / std::max<int64_t>(N, 1);
-  dispatch_float_or_half(x.dtype(), "layer_norm_backward", [&]<typename T>() {
+  dispatch_mixed(x.dtype(), dy.dtype(), "layer_norm_backward", [&]<typename T, typename TY>() {
     using C = compute_t<T>;
     const T* xp = x.data<T>();
     const RowIn<T> g_row(gamma.data<T>(), N, 3);
     const C* g = g_row.data();
     const C* mp = mean.data<C>();
     const C* rp = rstd.data<C>();
-    const T* gp = dy.data<T>();
+    const TY* gp = dy.data<TY>();
+    const T* addp = dx_add.defined() ? dx_add.data<T>() : nullptr;
     T* dxp = dx.data<T>();
-    // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma.
+    // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma, then
+    // dx_add added where given (to dx rounded to T, as a separate add would read it).
 #pragma omp parallel for if (R > kRowsPerThreadMin)
     for (int64_t r = 0; r < R; ++r) {
-      RowIn<T> in_row(xp + r * N, N, 0), grad_row(gp + r * N, N, 1);
+      RowIn<T> in_row(xp + r * N, N, 0);
+      RowIn<TY> grad_row(gp + r * N, N, 1);
       RowOut<T> out_row(dxp + r * N, N, 2);
       const C* in = in_row.data();
       const C* gr = grad_row.data();
@@ -135,6 +168,8 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
         C xhat = (in[i] - m) * s;
         out[i] = s * (gr[i] * g[i] - mean_dxhat - xhat * mean_dxhat_xhat);
       }
+      if (addp)
+        for (int64_t i = 0; i < N; ++i) out[i] = load(store<T>(out[i])) + load(addp[r * N + i]);
     }
     // dgamma = sum_r dy * xhat, dbeta = sum_r dy. Rows are summed in fixed
     // chunks (row-major, so memory is read in order), then the chunk sums are
@@ -146,7 +181,8 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
       C* sg = partial.data() + 2 * c * N;
       C* sb = sg + N;
       for (int64_t r = c * chunk; r < std::min(R, (c + 1) * chunk); ++r) {
-        RowIn<T> in_row(xp + r * N, N, 0), grad_row(gp + r * N, N, 1);
+        RowIn<T> in_row(xp + r * N, N, 0);
+        RowIn<TY> grad_row(gp + r * N, N, 1);
         const C* in = in_row.data();
         const C* grad = grad_row.data();
         const C m = mp[r], s = rp[r];

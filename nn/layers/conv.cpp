@@ -27,7 +27,7 @@ SeparableConv1d::SeparableConv1d(int64_t channels, int64_t kernel, Generator& ge
 }
 
 Tensor SeparableConv1d::forward(const Tensor& x, bool relu) const {
-  Tensor h = depthwise_conv1d(x, depthwise);  // [B, L, C]
+  Tensor h = depthwise_conv1d_for_gemm(x, depthwise);  // [B, L, C], read by the pointwise GEMM
   Tensor rows = reshape(h, {-1, h.size(-1)});  // [B*L, C]
   Tensor y = relu ? linear_relu(rows, pointwise, bias) : linear(rows, pointwise, bias);  // [B*L, C]
   return reshape(y, x.shape());

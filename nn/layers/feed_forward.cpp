@@ -10,7 +10,7 @@ FeedForward::FeedForward(int64_t dim, int64_t hidden, double dropout_, double ep
 }
 
 Tensor FeedForward::forward(const Tensor& x, Generator& dropout_gen) const {
-  Tensor h = swiglu(up->forward(norm->forward(x)));  // [B, T, hidden/2]
+  Tensor h = swiglu(up->forward(norm->forward_for_gemm(x)));  // [B, T, hidden/2]
   h = dropout(h, dropout_p, is_training(), dropout_gen);
   return dropout(down->forward(h), dropout_p, is_training(), dropout_gen);
 }

@@ -9,4 +9,6 @@ LayerNorm::LayerNorm(int64_t dim, double eps_) : eps(eps_) {
 
 Tensor LayerNorm::forward(const Tensor& x) const { return layer_norm(x, weight, bias, eps); }
 
+Tensor LayerNorm::forward_for_gemm(const Tensor& x) const { return layer_norm_for_gemm(x, weight, bias, eps); }
+
 }  // namespace pf::nn

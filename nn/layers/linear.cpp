@@ -13,11 +13,11 @@ Linear::Linear(int64_t in, int64_t out, bool has_bias, Generator& gen, int64_t f
 Tensor Linear::forward(const Tensor& x) const {
   // Flatten the leading dims so the product is one GEMM and the weight
   // gradient one GEMM too (no per-batch products summed afterwards).
+  // linear() flattens x itself, inside its node (autograd/linalg.cpp).
+  if (bias.defined()) return linear(x, weight, bias);  // [..., out]
   Shape out_shape = x.shape();
   out_shape.back() = weight.size(1);
-  Tensor rows = reshape(x, {-1, x.size(-1)});                                     // [R, in]
-  Tensor y = bias.defined() ? linear(rows, weight, bias) : matmul(rows, weight);  // [R, out]
-  return reshape(y, out_shape);
+  return reshape(matmul(reshape(x, {-1, x.size(-1)}), weight), out_shape);  // [R, in] @ [in, out]
 }
 
 }  // namespace pf::nn

@@ -241,6 +241,22 @@ TEST_CASE("gradcheck: linear") {
   check_grad("[3, 4] @ [4, 5] + [5]", {rnd.normal({3, 4}), rnd.normal({4, 5}), rnd.normal({5})}, fn);
   check_grad("transposed weight view", {rnd.normal({3, 4}), ops::transpose(rnd.normal({5, 4}), 0, 1), rnd.normal({5})},
              fn);
+  check_grad("x [2, 3, 4], flattened inside the node", {rnd.normal({2, 3, 4}), rnd.normal({4, 5}), rnd.normal({5})}, fn);
+}
+
+TEST_CASE("gradcheck: linear_concat (three weights and biases, one GEMM)") {
+  Random rnd;
+  auto fn = [](const Inputs& in) { return linear_concat(in[0], {in[1], in[2], in[3]}, {in[4], in[5], in[6]}); };
+  check_grad("x [2, 3, 4], w [4, 5], [4, 2], [4, 3]",
+             {rnd.normal({2, 3, 4}), rnd.normal({4, 5}), rnd.normal({4, 2}), rnd.normal({4, 3}), rnd.normal({5}),
+              rnd.normal({2}), rnd.normal({3})},
+             fn);
+}
+
+TEST_CASE("gradcheck: attention on packed q, k, v") {
+  Random rnd;
+  check_unary("qkv [2, 5, 3 * 2 * 3], 2 heads of 3", rnd.normal({2, 5, 18}),
+              [](const Tensor& qkv) { return attention(qkv, 2, 3); });
 }
 
 TEST_CASE("gradcheck: linear_relu") {
@@ -286,6 +302,13 @@ TEST_CASE("gradcheck: layer_norm") {
   check_grad("x [2, 3, 6], gamma, beta", {rnd.normal({2, 3, 6}), rnd.normal({6}), rnd.normal({6})}, ln);
   check_grad("x a transposed view", {ops::transpose(rnd.normal({5, 4}), 0, 1), rnd.normal({5}), rnd.normal({5})},
              ln);
+  // h feeds the norm and a residual add (and a second norm): the norm's
+  // backward adds its dx onto the gradient h has already (Node::backward_onto).
+  check_grad("h + layer_norm(h) + layer_norm(h), h = 1.5 x", {rnd.normal({3, 6}), rnd.normal({6}), rnd.normal({6})},
+             [](const Inputs& in) {
+               const Tensor h = in[0] * 1.5;
+               return add(add(h, layer_norm(h, in[1], in[2], 1e-5)), layer_norm(h, in[1], in[2], 1e-5));
+             });
 }
 
 TEST_CASE("gradcheck: swiglu") {

@@ -21,6 +21,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -388,6 +389,11 @@ void add_nn_cases(Cases& cases) {
           return Outputs{ops::softmax_backward(y, uniform_input(shape, dt, d, 32), log)};
         });
       }
+    for (const Shape& shape : {Shape{5, 37}, Shape{3, 1000}, Shape{4, 1}})
+      add(cases, label("softmax backward recompute", dt, shape), dt, Compare::Nmse, [=](Device d) {
+        return Outputs{ops::softmax_backward_recompute(uniform_input(shape, dt, d, 31, -5, 5),
+                                                       uniform_input(shape, dt, d, 32))};
+      });
 
     for (const Shape& shape : {Shape{6, 50}, Shape{3, 700}, Shape{300, 20}, Shape{4, 3}}) {
       auto forward = [=](Device d) {
@@ -573,6 +579,12 @@ void add_half_cases(Cases& cases) {
       {"softmax backward", rows,
        [=](Device d, DType t) { return Outputs{ops::softmax(u(rows, 82, -5, 5)(d, t), false), u(rows, 83)(d, t)}; },
        [](const Outputs& in) { return Outputs{ops::softmax_backward(in[0], in[1], false)}; }, 232},
+      {"softmax backward recompute (a warp per row)", rows,
+       [=](Device d, DType t) { return Outputs{u(rows, 82, -5, 5)(d, t), u(rows, 83)(d, t)}; },
+       [](const Outputs& in) { return Outputs{ops::softmax_backward_recompute(in[0], in[1])}; }, 232},
+      {"softmax backward recompute (a block per row)", wide,
+       [=](Device d, DType t) { return Outputs{u(wide, 82, -5, 5)(d, t), u(wide, 83)(d, t)}; },
+       [](const Outputs& in) { return Outputs{ops::softmax_backward_recompute(in[0], in[1])}; }, 1500},
       {"layer_norm", features,
        [=](Device d, DType t) {
          return Outputs{u(features, 84, -2, 3)(d, t), u({512}, 85, 0.5, 1.5)(d, t), u({512}, 86)(d, t)};
@@ -913,6 +925,73 @@ Outputs training_step(Device d) {
   return out;
 }
 
+// ---- the fused calls that cut a step's memory traffic (#34 item 6) ----
+// The mixed calls (an f32 input with a half output or gradient), the weight
+// gradient with its bias gradient, and the attention node; the CPU runs the
+// same calls (tests/core/test_fused_traffic.cpp checks them against the
+// unfused sequences there).
+void add_fused_traffic_cases(Cases& cases) {
+  const Shape rows{10, 512}, wide{3, 1500};
+  for (DType half : {DType::bf16, DType::f16}) {
+    add(cases, label("scalar mul 0.5 f32 ->", half, {40, 1000}), half, Compare::Nmse, [=](Device d) {
+      return Outputs{ops::scalar(ScalarOp::Mul, uniform_input({40, 1000}, DType::f32, d, 200, -3, 3), 0.5, half)};
+    });
+    for (const Shape& shape : {rows, wide}) {
+      const int64_t N = shape.back();
+      auto gamma = [=](Device d) { return uniform_input({N}, DType::f32, d, 202, 0.5, 1.5); };
+      add(cases, label("layer_norm f32 -> y", half, shape), half, Compare::Nmse, [=](Device d) {
+        ops::LayerNormResult r =
+            ops::layer_norm(uniform_input(shape, DType::f32, d, 201, -2, 3), gamma(d), uniform_input({N}, DType::f32, d, 203),
+                            1e-6, half);
+        return Outputs{r.y, r.mean, r.rstd};
+      }, N);
+      add(cases, label("layer_norm backward, dy and dx_add f32 ->", half, shape), half, Compare::Nmse, [=](Device d) {
+        const Tensor x = uniform_input(shape, DType::f32, d, 201, -2, 3);
+        ops::LayerNormResult r = ops::layer_norm(x, gamma(d), uniform_input({N}, DType::f32, d, 203), 1e-6);
+        ops::LayerNormGrads g = ops::layer_norm_backward(x, gamma(d), r.mean, r.rstd,
+                                                         uniform_input(shape, half, d, 204),
+                                                         uniform_input(shape, DType::f32, d, 205));
+        return Outputs{g.dx, g.dgamma, g.dbeta};
+      }, N);
+    }
+    const Shape conv{4, 200, 16};
+    add(cases, label("depthwise_conv1d K=15 f32 -> y", half, conv), half, Compare::Nmse, [=](Device d) {
+      return Outputs{ops::depthwise_conv1d(uniform_input(conv, DType::f32, d, 206), uniform_input({15, 16}, DType::f32, d, 207),
+                                           7, half)};
+    }, 15);
+    add(cases, label("depthwise_conv1d backward K=15 dy", half, conv), half, Compare::Nmse, [=](Device d) {
+      auto [dx, dw] = ops::depthwise_conv1d_backward(uniform_input(conv, DType::f32, d, 206),
+                                                     uniform_input({15, 16}, DType::f32, d, 207),
+                                                     uniform_input(conv, half, d, 208), 7);
+      return Outputs{dx, dw};
+    }, 800);
+  }
+  for (DType dt : kFloatsAndHalves) {
+    // The model's shapes at two rows of 232 tokens (dw [512, 4096] as q's), and x a transposed view.
+    for (const auto& [R, K, N] : {std::array<int64_t, 3>{464, 512, 4096}, std::array<int64_t, 3>{300, 24, 40}}) {
+      add(cases, label("linear_weight_grad", dt, {R, K, N}), dt, Compare::Nmse, [=](Device d) {
+        ops::LinearWeightGrads g = ops::linear_weight_grad(uniform_input({R, K}, dt, d, 209), uniform_input({R, N}, dt, d, 210));
+        return Outputs{g.dw, g.dbias};
+      }, R);
+      add(cases, label("linear_weight_grad, x transposed", dt, {R, K, N}), dt, Compare::Nmse, [=](Device d) {
+        const Tensor x = ops::transpose(uniform_input({K, R}, dt, d, 211), 0, 1);
+        ops::LinearWeightGrads g = ops::linear_weight_grad(x, uniform_input({R, N}, dt, d, 210));
+        return Outputs{g.dw, g.dbias};
+      }, R);
+    }
+  }
+  for (DType dt : {DType::f32, DType::bf16}) {
+    // The attention node on packed q, k, v: context and the gradient of qkv.
+    add(cases, label("attention forward and backward, 2 heads of 8", dt, {3, 29, 48}), dt, Compare::Nmse, [=](Device d) {
+      Tensor qkv = uniform_input({3, 29, 48}, dt, d, 212, -2, 2);
+      qkv.set_requires_grad(true);
+      const Tensor context = attention(qkv, 2, 8);
+      sum(mul(context, uniform_input({3, 29, 16}, dt, d, 213))).backward();
+      return Outputs{context.detach(), qkv.grad()};
+    }, 29 * 8);
+  }
+}
+
 // f32's bound on every output: the inputs are clear of ReLU ties (step_tokens_seed).
 void add_training_step_case(Cases& cases) {
   add(cases, "one training step of a small Proformer (loss, gradients, parameters after Adam)", DType::f32,
@@ -923,6 +1002,7 @@ Cases all_cases() {
   Cases cases;
   add_agreement_cases(cases);
   add_half_cases(cases);
+  add_fused_traffic_cases(cases);
   add_optimizer_cases(cases);
   add_segment_cases(cases);
   add_model_shape_cases(cases);
