@@ -19,7 +19,7 @@ namespace pf::proformer {
 
 // Iterations an idle thread spins before it sleeps (bench/README.md,
 // "Processes that share the cores").
-constexpr const char* kOpenMpSpinCount = "10000";
+constexpr const char* kOpenMpSpinCount = "30000";
 
 // Returns at once when OMP_WAIT_POLICY or GOMP_SPINCOUNT is set; otherwise
 // sets GOMP_SPINCOUNT to kOpenMpSpinCount and execs the program anew, so it

@@ -31,7 +31,7 @@ import numpy as np
 # so that processes sharing the cores do not hold them for each other
 # (apps/openmp_waiting.h, kOpenMpSpinCount), unless the user chose. libgomp
 # reads it once, when the binding below loads it.
-OPENMP_SPIN_COUNT = "10000"
+OPENMP_SPIN_COUNT = "30000"
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN_COUNT
 
