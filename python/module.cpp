@@ -477,31 +477,19 @@ py::dict train_run(const std::string& config_path, const std::vector<std::string
 }
 
 // A model file read by the library (load_model: its format, version and
-// every weight checked), for the exports (python/proformer/export/): the
+// every weight checked), for the exports (onnx_export.py, torch_model.py): the
 // model config, the label mean and std, and each parameter as float32 numpy
 // in the checkpoint's layout, by its checkpoint name.
 py::dict read_checkpoint(const std::string& path) {
   LoadedModel loaded = load_model(path);
-  const ModelConfig& c = loaded.model->config();
-  py::dict config;
-  config["dim"] = c.dim;
-  config["blocks"] = c.blocks;
-  config["heads"] = c.heads;
-  config["head_dim"] = c.head_dim;
-  config["ffn_mult"] = c.ffn_mult;
-  config["conv_kernel"] = c.conv_kernel;
-  config["kmer_kernel"] = c.kmer_kernel;
-  config["expr_tokens"] = c.expr_tokens;
-  config["seq_len"] = c.seq_len;
-  config["vocab"] = c.vocab;
-  config["layer_norm_eps"] = c.layer_norm_eps;
   py::dict weights;
   for (const auto& [name, tensor] : loaded.model->named_parameters()) {
     const std::vector<int64_t>& shape = tensor.shape();
     weights[py::str(name)] = to_numpy(tensor.to_vector<float>(), std::vector<py::ssize_t>(shape.begin(), shape.end()));
   }
   py::dict out;
-  out["config"] = config;
+  // The config as the checkpoint itself writes it (model_config_to_json), as a dict.
+  out["config"] = py::module_::import("json").attr("loads")(model_config_to_json(loaded.model->config()));
   out["label_mean"] = loaded.state.label_stats.mean;
   out["label_std"] = loaded.state.label_stats.std;
   out["weights"] = weights;

@@ -3,6 +3,7 @@ check, strict shape inference, names, shapes and operators), its numbers
 against the library's predictions (onnx_numpy.py: Debian has no ONNX Runtime;
 bench/export_check runs ONNX Runtime), graphs broken on purpose failing those
 checks, bad inputs, and to_torch where torch is installed."""
+import functools
 import os
 import subprocess
 import sys
@@ -21,9 +22,15 @@ from proformer.onnx_export import build_model, check  # noqa: E402
 TOLERANCE = 1e-4  # max |difference| on the z scale
 
 
-def _z(checkpoint, expression):
+@functools.lru_cache(maxsize=None)
+def _label_scale(checkpoint):
     read = _read_checkpoint(checkpoint)
-    return (np.asarray(expression, dtype=np.float64) - read["label_mean"]) / read["label_std"]
+    return read["label_mean"], read["label_std"]
+
+
+def _z(checkpoint, expression):
+    mean, std = _label_scale(checkpoint)
+    return (np.asarray(expression, dtype=np.float64) - mean) / std
 
 
 def _same_length(promoters):
