@@ -34,7 +34,7 @@ DType dtype_from_name(const std::string& name) {
   PF_FAIL("dtype", "unknown dtype '", name, "' (expected f32, f64, bf16, f16, i32, i64 or u8)");
 }
 
-float f16_to_float(f16 h) {
+float f16_to_float_reference(f16 h) {
   uint32_t sign = uint32_t(h.bits & 0x8000u) << 16;
   uint32_t exp = (h.bits >> 10) & 0x1fu;
   uint32_t mant = h.bits & 0x3ffu;
@@ -60,7 +60,7 @@ float f16_to_float(f16 h) {
   return f;
 }
 
-f16 float_to_f16(float f) {
+f16 float_to_f16_reference(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
   uint16_t sign = uint16_t((u >> 16) & 0x8000u);

@@ -49,6 +49,18 @@ template <typename T> inline T store(compute_t<T> v) { return v; }
 template <> inline bf16 store(float v) { return float_to_bf16(v); }
 template <> inline f16 store(float v) { return float_to_f16(v); }
 
+// One element of S as D, as copy/cast writes it: between f32 and the half
+// types through f32 (the same value as through double, in a loop that
+// vectorises), otherwise through double.
+template <typename D, typename S>
+D convert(S v) {
+  constexpr bool f32_or_half = std::is_same_v<compute_t<S>, float> && std::is_same_v<compute_t<D>, float>;
+  if constexpr (f32_or_half)
+    return store<D>(load(v));
+  else
+    return store_from_double<D>(load_as_double(v));
+}
+
 // One row of n elements of T seen as compute_t<T> values, for kernels that
 // work on whole rows (Eigen's vectorised exp, two-pass statistics): for f32
 // and f64 the row itself; for half types a row-sized f32 copy in a per-thread
