@@ -8,7 +8,8 @@
 //   gemm.cpp         batched GEMM: f32, bf16 and f16 through sgemm.cpp (packed,
 //                    our micro-kernel; half types widened in the packing),
 //                    f64 through Eigen
-//   gemm_half.cpp    bf16/f16 GEMM: oneDNN where the CPU has the instructions
+//   gemm_half.cpp    oneDNN's matmul: bf16/f16 where the CPU has the
+//                    instructions, f32 where PF_CPU_GEMM=onednn
 //   nn_kernels.cpp   softmax, layer norm, SwiGLU, cross-entropy, dropout mask
 //   conv.cpp         unfold1d/fold1d (im2col), depthwise conv1d
 //   embedding.cpp    embedding gather/scatter-add, one-hot
@@ -52,6 +53,18 @@ class CpuBackend final : public Backend {
   // Whether half GEMMs of this dtype run on oneDNN's native kernels here (the
   // CPU has bf16/f16 dot-product instructions and the build found oneDNN).
   static bool native_half_gemm(DType dtype);
+  // Whether the build found oneDNN, and an f32 gemm() through its matmul:
+  // false (nothing done) without it or for a case it rejects (gemm_half.cpp).
+  static bool onednn_built();
+  static bool gemm_onednn_f32(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
+  // The engine of f32 products: our sgemm (the default), or oneDNN's matmul,
+  // which is faster at some shapes on some CPUs (bench/bench_gemm prints both
+  // on this one). The environment's PF_CPU_GEMM=ours|onednn sets it at start;
+  // set_f32_gemm too. One engine for every product, so that runs on one machine
+  // give the same bits (a choice timed per shape and process would not).
+  enum class F32Gemm { ours, onednn };
+  static F32Gemm f32_gemm();
+  static void set_f32_gemm(F32Gemm engine);
   // Which GEMM code runs on this CPU, for logs: "f32 sgemm avx512 (12 x 32
   // tile), bf16 onednn, f16 sgemm avx512" (gemm.cpp).
   static std::string gemm_kernels();

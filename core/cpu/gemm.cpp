@@ -1,11 +1,13 @@
 // Batched GEMM: f32, bf16 and f16 through our packed GEMM (sgemm.cpp) where
 // the CPU runs its loops (AVX2 + FMA or AVX-512; half types go to oneDNN instead where the
-// CPU has native kernels for them: gemm_half.cpp), f64 (and f32 elsewhere)
-// through Eigen's blocked kernels.
+// CPU has native kernels for them, and f32 where the user picks it: gemm_half.cpp),
+// f64 (and f32 elsewhere) through Eigen's blocked kernels.
 // Each Eigen operand is mapped in place (no copies): a row-major view of a
 // matrix is the transpose of a column-major map with the same leading
 // dimension, so transposed views cost nothing.
 #include <Eigen/Core>
+#include <cstdlib>
+#include <string>
 
 #include "core/cpu/cpu_backend.h"
 #include "core/cpu/sgemm.h"
@@ -69,9 +71,30 @@ cpu::ConstMatrix matrix_of(const Tensor& t, int64_t index) {
           t.stride(-2), t.stride(-1), t.dtype()};
 }
 
+// The engine PF_CPU_GEMM names (ours when unset).
+CpuBackend::F32Gemm& f32_engine() {
+  static CpuBackend::F32Gemm engine = [] {
+    const char* name = std::getenv("PF_CPU_GEMM");
+    if (name == nullptr || std::string(name) == "ours") return CpuBackend::F32Gemm::ours;
+    PF_CHECK(std::string(name) == "onednn", "PF_CPU_GEMM", "expected ours or onednn, got '", name, "'");
+    PF_CHECK(CpuBackend::onednn_built(), "PF_CPU_GEMM", "onednn: this build has no oneDNN (libdnnl-dev)");
+    return CpuBackend::F32Gemm::onednn;
+  }();
+  return engine;
+}
+
 }  // namespace
 
+CpuBackend::F32Gemm CpuBackend::f32_gemm() { return f32_engine(); }
+
+void CpuBackend::set_f32_gemm(F32Gemm engine) {
+  PF_CHECK(engine == F32Gemm::ours || onednn_built(), "set_f32_gemm", "onednn: this build has no oneDNN");
+  f32_engine() = engine;
+}
+
 void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+  // oneDNN's matmul where chosen (it spreads each product over its threads itself).
+  if (c.dtype() == DType::f32 && f32_gemm() == F32Gemm::onednn && gemm_onednn_f32(a, b, c, alpha, beta)) return;
   const int64_t M = c.size(-2), N = c.size(-1), K = a.size(-1);
   const int64_t batch = c.numel() / std::max<int64_t>(M * N, 1);
   // Many small products: one per thread, each single-threaded inside. Few large
@@ -114,7 +137,7 @@ std::string CpuBackend::gemm_kernels() {
            std::to_string(blk.nr) + " tile)";
   }
 #endif
-  std::string summary = "f32 " + ours;
+  std::string summary = std::string("f32 ") + (f32_gemm() == F32Gemm::onednn ? "onednn" : ours);
   for (DType half : {DType::bf16, DType::f16})
     summary += std::string(", ") + dtype_name(half) + " " + (native_half_gemm(half) ? "onednn" : ours);
   return summary;

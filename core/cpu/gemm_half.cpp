@@ -1,16 +1,17 @@
-// Batched GEMM for bf16/f16 tensors, accumulating in f32 (the Backend::gemm
-// contract, for half types), where our packed GEMM does not take them
-// (gemm.cpp sends them to sgemm.cpp, which widens and rounds in its packing
-// and stores, unless oneDNN has native kernels here). Two paths:
-//   oneDNN (Debian's libdnnl, PF_DNNL): its matmul reads bf16 operands in
-//     place, strides and all, and uses the CPU's bf16 dot-product instructions
-//     (AVX512-BF16 vdpbf16ps, AMX) where it has them: twice the f32 rate.
-//     Used only when oneDNN has a native kernel for the case on this CPU; its
+// oneDNN's matmul (Debian's libdnnl, PF_DNNL) for the CPU backend's GEMM,
+// and the batched GEMM of bf16/f16 tensors where our packed GEMM does not take
+// them (gemm.cpp sends them to sgemm.cpp, which widens and rounds in its
+// packing and stores, unless oneDNN has native kernels here):
+//   oneDNN: its matmul reads the operands in place, strides and all; for half
+//     types it uses the CPU's bf16 dot-product instructions (AVX512-BF16
+//     vdpbf16ps, AMX) where it has them: twice the f32 rate. Used for half
+//     types only when oneDNN has a native kernel for the case on this CPU; its
 //     reference kernel ("ref:any"), which it picks when the CPU lacks them,
-//     is far slower than sgemm, so it is never used.
-//   fallback, for CPUs that run none of sgemm's loops (no AVX2+FMA): the
-//     operands converted to f32, Eigen's f32 GEMM, the result rounded to the
-//     half type.
+//     is far slower than sgemm, so it is never used. f32 products go to it
+//     only when the user picks it (PF_CPU_GEMM=onednn, gemm.cpp).
+//   fallback, for half types on CPUs that run none of sgemm's loops (no
+//     AVX2+FMA): the operands converted to f32, Eigen's f32 GEMM, the result
+//     rounded to the half type.
 #include "core/cpu/cpu_backend.h"
 #include "core/ops.h"
 
@@ -47,7 +48,7 @@ dnnl::engine& cpu_engine() {
 // when oneDNN would use its reference kernel or rejects the case.
 bool dnnl_gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
   using dt = dnnl::memory::data_type;
-  const dt type = c.dtype() == DType::bf16 ? dt::bf16 : dt::f16;
+  const dt type = c.dtype() == DType::bf16 ? dt::bf16 : c.dtype() == DType::f16 ? dt::f16 : dt::f32;
   try {
     dnnl::memory::desc a_md = strided_desc(a, type), b_md = strided_desc(b, type), c_md = strided_desc(c, type);
     dnnl::primitive_attr attr;
@@ -88,6 +89,23 @@ bool CpuBackend::native_half_gemm(DType dtype) {
   return dtype == DType::bf16 ? bf16 : dtype == DType::f16 ? f16 : false;
 #else
   (void)dtype;
+  return false;
+#endif
+}
+
+bool CpuBackend::onednn_built() {
+#ifdef PF_DNNL
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool CpuBackend::gemm_onednn_f32(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+#ifdef PF_DNNL
+  return dnnl_gemm(a, b, c, alpha, beta);
+#else
+  (void)a, (void)b, (void)c, (void)alpha, (void)beta;
   return false;
 #endif
 }

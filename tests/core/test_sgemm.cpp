@@ -200,7 +200,7 @@ TEST_CASE("sgemm: bf16 and f16 products are the f32 product of the same inputs, 
 }
 #endif  // PF_HAVE_SGEMM (otherwise f32 goes through Eigen, tested with the ops)
 
-TEST_CASE("sgemm: CpuBackend::gemm batch with a broadcast operand and transposed views") {
+TEST_CASE("sgemm: CpuBackend::gemm batch with a broadcast operand and transposed views, on either f32 engine") {
   // a [3, M, K] a transposed view of [3, K, M]; b [K, N] broadcast to [3, K, N] (stride 0).
   const int64_t B = 3, M = 23, N = 41, K = 37;
   Generator gen(5);
@@ -208,22 +208,31 @@ TEST_CASE("sgemm: CpuBackend::gemm batch with a broadcast operand and transposed
   Tensor b2 = ops::uniform({K, N}, -1, 1, gen);
   Tensor b = ops::expand(b2, {B, K, N});
   REQUIRE(b.stride(0) == 0);
-  for (double beta : {0.0, 1.0}) {
-    Tensor c = ops::uniform({B, M, N}, -1, 1, gen);
-    const std::vector<double> c0 = c.to_vector<double>();
-    cpu_backend().gemm(a, b, c, 0.5, beta);
-    const std::vector<double> av = a.to_vector<double>(), bv = b2.to_vector<double>(), got = c.to_vector<double>();
-    int64_t wrong = 0;
-    for (int64_t item = 0; item < B; ++item)
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < N; ++j) {
-          double want = beta * c0[size_t((item * M + i) * N + j)];
-          for (int64_t k = 0; k < K; ++k) want += 0.5 * av[size_t((item * M + i) * K + k)] * bv[size_t(k * N + j)];
-          wrong += !(std::abs(got[size_t((item * M + i) * N + j)] - want) <= 1e-5 * (1 + std::abs(want)));
-        }
-    INFO("beta ", beta);
-    CHECK(wrong == 0);
+  using Engine = CpuBackend::F32Gemm;
+  const Engine default_engine = CpuBackend::f32_gemm();
+  for (Engine engine : {Engine::ours, Engine::onednn}) {
+    if (engine == Engine::onednn && !CpuBackend::onednn_built()) continue;
+    CpuBackend::set_f32_gemm(engine);
+    INFO(CpuBackend::gemm_kernels());
+    CHECK((CpuBackend::gemm_kernels().rfind("f32 onednn", 0) == 0) == (engine == Engine::onednn));
+    for (double beta : {0.0, 1.0}) {
+      Tensor c = ops::uniform({B, M, N}, -1, 1, gen);
+      const std::vector<double> c0 = c.to_vector<double>();
+      cpu_backend().gemm(a, b, c, 0.5, beta);
+      const std::vector<double> av = a.to_vector<double>(), bv = b2.to_vector<double>(), got = c.to_vector<double>();
+      int64_t wrong = 0;
+      for (int64_t item = 0; item < B; ++item)
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) {
+            double want = beta * c0[size_t((item * M + i) * N + j)];
+            for (int64_t k = 0; k < K; ++k) want += 0.5 * av[size_t((item * M + i) * K + k)] * bv[size_t(k * N + j)];
+            wrong += !(std::abs(got[size_t((item * M + i) * N + j)] - want) <= 1e-5 * (1 + std::abs(want)));
+          }
+      INFO("beta ", beta);
+      CHECK(wrong == 0);
+    }
   }
+  CpuBackend::set_f32_gemm(default_engine);
 }
 
 TEST_CASE("sgemm: CpuBackend::gemm of half types with a broadcast operand is the f32 product rounded") {
