@@ -15,7 +15,7 @@ format. --backend picks how PyTorch runs it:
     bench/.venv/bin/python bench/reference_bench.py --config small --mode train --batch 64 --threads 2
     python3 bench/reference_bench.py --config full --mode train --batch 512 --device cuda --dtype bf16
 
---dtype bf16 runs under torch.autocast (PyTorch's eager mixed precision);
+--dtype bf16 (or f16) runs under torch.autocast (PyTorch's eager mixed precision);
 --device cuda runs on a GPU, where peak_device_mb is torch.cuda.max_memory_allocated.
 """
 import argparse
@@ -77,7 +77,8 @@ def torch_step(a):
     model.to(device)
     tokens, targets, mask, labels = inputs(a.batch, device)
     run = torch.compile(model) if a.backend == "compile" else model
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.dtype == "bf16")
+    half = {"bf16": torch.bfloat16, "f16": torch.float16}.get(a.dtype)
+    autocast = torch.autocast(device.type, dtype=half or torch.bfloat16, enabled=half is not None)
     if a.mode == "infer":
         model.eval()
 
@@ -132,7 +133,7 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (eager and compile)")
-    p.add_argument("--dtype", choices=["f32", "bf16"], default="f32", help="bf16: under torch.autocast")
+    p.add_argument("--dtype", choices=["f32", "bf16", "f16"], default="f32", help="bf16, f16: under torch.autocast")
     p.add_argument("--export", metavar="FILE", help="write the twin as ONNX to FILE and exit")
     p.add_argument("--onnx", metavar="FILE", help="the ONNX file for --backend onnxruntime")
     a = p.parse_args()
