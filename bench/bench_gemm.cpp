@@ -1,10 +1,13 @@
-// Times CpuBackend::gemm (f32, and bf16/f16 with --dtype: our packed GEMM,
-// core/cpu/sgemm.cpp, unless oneDNN has native half kernels here) at the full
-// model's shapes, beside oneDNN's f32 matmul on the same (strided) operands
-// when oneDNN was found, and Eigen's f32 product on the same 2-D operands, and
-// prints GFLOP/s and the percentage of the fp32 peak measured by bench/peak.cpp.
+// Times our GEMM, CpuBackend::gemm_ours (f32, and bf16/f16 with --dtype: our packed GEMM,
+// core/cpu/sgemm.cpp, unless oneDNN has native half kernels here) at the
+// shapes of one block of the full or small model at a batch size, beside
+// oneDNN's f32 matmul on the same (strided) operands when oneDNN was found, and
+// Eigen's f32 product on the same 2-D operands, and prints GFLOP/s and the
+// percentage of the fp32 peak measured by bench/peak.cpp; last, the rate over
+// all of them, weighted by FLOPs: on this CPU, whether PF_CPU_GEMM=onednn
+// would be faster for this model and batch.
 //
-//   bench_gemm --threads 2 --reps 5 [--dtype bf16]
+//   bench_gemm --config full --batch 16 --threads 2 --reps 5 [--dtype bf16]
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -15,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/configs.h"
 #include "bench/peak.h"
 #include "core/cpu/cpu_backend.h"
 #include "core/ops.h"
@@ -42,21 +46,29 @@ double median_seconds(const std::function<void()>& fn, int reps) {
 }
 
 struct Case {
-  const char* name;
+  std::string name;
   int64_t batch, M, N, K;
   bool a_transposed, b_transposed;
 };
 
-// The full model at 16 sequences (B T = 3712 rows, rounded to 4096): a Linear
-// 512 -> 2048 forward and its two backward products, and one attention head's
-// two products batched over 16 sequences x 8 heads.
-const Case kCases[] = {
-    {"linear forward  x @ W", 1, 4096, 2048, 512, false, false},
-    {"linear dx  dy @ W^T", 1, 4096, 512, 2048, false, true},
-    {"linear dW  x^T @ dy", 1, 512, 2048, 4096, true, false},
-    {"scores  q @ k^T", 128, 232, 232, 512, false, true},
-    {"context  p @ v", 128, 232, 512, 232, false, false},
-};
+// The products of one block of `config` on `sequences` sequences of T = E + S
+// tokens: the four linears' forward products (x @ W), the FFN's first linear's
+// two backward products (training), and attention's two products, batched
+// over sequences x heads.
+std::vector<Case> model_cases(const proformer::ModelConfig& config, int64_t sequences) {
+  const int64_t T = config.expr_tokens + 2 * config.seq_len, rows = sequences * T, D = config.dim;
+  const int64_t inner = config.heads * config.head_dim, hidden = config.ffn_mult * D;
+  return {
+      {"qkv  x @ W", 1, rows, 3 * inner, D, false, false},
+      {"attention out  x @ W", 1, rows, D, inner, false, false},
+      {"ffn in  x @ W", 1, rows, hidden, D, false, false},
+      {"ffn out  x @ W", 1, rows, D, hidden / 2, false, false},
+      {"ffn in dx  dy @ W^T", 1, rows, D, hidden, false, true},
+      {"ffn in dW  x^T @ dy", 1, D, hidden, rows, true, false},
+      {"scores  q @ k^T", sequences * config.heads, T, T, config.head_dim, false, true},
+      {"context  p @ v", sequences * config.heads, T, config.head_dim, T, false, false},
+  };
+}
 
 // A [batch, rows, cols] operand, or the transposed view of a [batch, cols, rows] one.
 Tensor operand(int64_t batch, int64_t rows, int64_t cols, bool transposed, DType dtype, Generator& gen) {
@@ -64,13 +76,15 @@ Tensor operand(int64_t batch, int64_t rows, int64_t cols, bool transposed, DType
   return ops::transpose(ops::to(ops::uniform({batch, cols, rows}, -1, 1, gen), dtype), 1, 2);
 }
 
+double flops(const Case& c) { return 2.0 * double(c.batch * c.M * c.N * c.K); }
+
 // Eigen's product of the same 2-D operands (the previous f32 path), GFLOP/s.
 double eigen_gflops(const Case& c, int reps) {
   using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Matrix a = Matrix::Random(c.M, c.K), b = Matrix::Random(c.K, c.N);
   Matrix out(c.M, c.N);
   const double s = median_seconds([&] { out.noalias() = a * b; }, reps);
-  return 2.0 * double(c.M * c.N * c.K) / s / 1e9;
+  return flops(c) / s / 1e9;
 }
 
 #ifdef PF_DNNL
@@ -91,7 +105,7 @@ double onednn_gflops(const Case& c, const Tensor& a, const Tensor& b, const Tens
         stream.wait();
       },
       reps);
-  return 2.0 * double(c.batch * c.M * c.N * c.K) / s / 1e9;
+  return flops(c) / s / 1e9;
 }
 #endif
 
@@ -104,27 +118,33 @@ void print_rate(double gflops, double peak) {
 }
 
 int main_body(int argc, char** argv) {
-  proformer::CommandLine cli("bench_gemm", "bench_gemm [options]", "Times our f32 GEMM at the model's shapes.");
+  proformer::CommandLine cli("bench_gemm", "bench_gemm [options]",
+                             "Times our GEMM at the model's shapes, beside oneDNN's f32 matmul and Eigen's.");
+  cli.option("config", "model whose products are timed: full or small", "full");
+  cli.option("batch", "sequences per forward pass (rows = batch x 232 tokens)", "16");
   cli.option("threads", "CPU threads", "2");
   cli.option("reps", "timed repetitions (after one warm-up)", "5");
   cli.option("dtype", "operand and result type: f32, bf16 or f16", "f32");
   if (!cli.parse(argc, argv)) return 0;
   const DType dtype = dtype_from_name(cli.get("dtype"));
   const int threads = std::stoi(cli.get("threads")), reps = std::stoi(cli.get("reps"));
+  const int64_t batch = std::stoll(cli.get("batch"));
+  PF_CHECK(batch > 0, "bench_gemm", "--batch must be positive, got ", batch);
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
   const double peak = bench::measure_fp32_peak_gflops(threads);
-  std::printf("fp32 peak (FMA loop, %d threads): %.1f GFLOP/s\n", threads, peak);
+  std::printf("fp32 peak (FMA loop, %d threads): %.1f GFLOP/s; %s model, batch %ld\nCPU GEMM: %s\n", threads, peak,
+              cli.get("config").c_str(), long(batch), CpuBackend::gemm_kernels().c_str());
   std::printf("%-24s %5s %5s %5s %5s | %10s %6s | %10s %6s | %10s %6s\n", "product", "batch", "M", "N", "K",
               (std::string("ours ") + dtype_name(dtype)).c_str(), "%peak", "oneDNN f32", "%peak", "eigen f32",
               "%peak");
   Generator gen(1);
-  for (const Case& c : kCases) {
+  double total_flops = 0, ours_seconds = 0, onednn_seconds = 0;  // over all products, for the weighted rate
+  for (const Case& c : model_cases(bench::config_named(cli.get("config"), "bench_gemm"), batch)) {
     const Tensor a = operand(c.batch, c.M, c.K, c.a_transposed, dtype, gen);
     const Tensor b = operand(c.batch, c.K, c.N, c.b_transposed, dtype, gen);
     const Tensor out = Tensor::empty({c.batch, c.M, c.N}, dtype);
-    const double s = median_seconds([&] { cpu_backend().gemm(a, b, out, 1.0, 0.0); }, reps);
-    const double ours = 2.0 * double(c.batch * c.M * c.N * c.K) / s / 1e9;
+    const double ours = flops(c) / median_seconds([&] { cpu_backend().gemm_ours(a, b, out, 1.0, 0.0); }, reps) / 1e9;
     double onednn = 0.0;  // not built with oneDNN: dashes
 #ifdef PF_DNNL
     {
@@ -134,12 +154,21 @@ int main_body(int argc, char** argv) {
     }
 #endif
     const double eigen = c.batch == 1 ? eigen_gflops(c, reps) : 0.0;
-    std::printf("%-24s %5ld %5ld %5ld %5ld", c.name, long(c.batch), long(c.M), long(c.N), long(c.K));
+    std::printf("%-24s %5ld %5ld %5ld %5ld", c.name.c_str(), long(c.batch), long(c.M), long(c.N), long(c.K));
     print_rate(ours, peak);
     print_rate(onednn, peak);
     print_rate(eigen, peak);
     std::printf("\n");
+    total_flops += flops(c);
+    ours_seconds += flops(c) / (ours * 1e9);
+    onednn_seconds += onednn > 0 ? flops(c) / (onednn * 1e9) : 0.0;
   }
+  // The rate over all these products together (each weighted by its FLOPs):
+  // what choosing the engine for a whole run (PF_CPU_GEMM) would give.
+  std::printf("%-44s", "all of the above, weighted by FLOPs");
+  print_rate(total_flops / ours_seconds / 1e9, peak);
+  print_rate(onednn_seconds > 0 ? total_flops / onednn_seconds / 1e9 : 0.0, peak);
+  std::printf("\n");
   return 0;
 }
 

@@ -10,17 +10,18 @@ def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     peaks = {r["threads"]: r["fp32_gflops"] for r in rows if r["row"] == "peak"}
     print("fp32 peak (register FMA loop): " + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items()))
-    print("samples/s (median); oneDNN = ours with PF_CPU_GEMM=onednn; ratio = ours / best PyTorch 2 (eager or"
-          " compile); GFLOP/s and % of the fp32 peak"
+    table = [r for r in rows if r["row"] == "table"]
+    for r in table:  # ours with PF_CPU_GEMM=ours, a column of its own
+        if r["impl"] == "proformer-cpp" and "(PF_CPU_GEMM)" in r.get("cpu_gemm", ""):
+            r["impl"] = "proformer-cpp-sgemm"
+    engine = next((r["cpu_gemm"] for r in table if r["impl"] == "proformer-cpp"), "-")
+    print(f"ours: CPU GEMM {engine}; sgemm: ours with PF_CPU_GEMM=ours")
+    print("samples/s (median); ratio = ours / best PyTorch 2 (eager or compile); GFLOP/s and % of the fp32 peak"
           " (measured again right after our row); peak RSS in MB")
-    head = (f"{'config':<6} {'mode':<5} {'batch':>5} {'thr':>3} | {'ours':>7} {'oneDNN':>7} {'eager':>7} {'compile':>7} {'ORT':>7} |"
+    head = (f"{'config':<6} {'mode':<5} {'batch':>5} {'thr':>3} | {'ours':>7} {'sgemm':>7} {'eager':>7} {'compile':>7} {'ORT':>7} |"
             f" {'ratio':>5} | {'ours GF/s':>9} {'%pk':>4} | {'best GF/s':>9} {'%pk':>4} | {'RSS ours':>8} {'best':>6}")
     print(head)
     print("-" * len(head))
-    table = [r for r in rows if r["row"] == "table"]
-    for r in table:  # ours with PF_CPU_GEMM=onednn, a column of its own
-        if r["impl"] == "proformer-cpp" and r.get("cpu_gemm", "").startswith("f32 onednn"):
-            r["impl"] = "proformer-cpp-onednn"
     keys = sorted({(r["config"], r["mode"], r["batch"], r["threads"]) for r in table},
                   key=lambda k: (k[0] != "full", k[1], k[3], k[2]))
     for key in keys:
@@ -34,7 +35,7 @@ def main():
         best_gflops = best["per_s"] * gflop_per_sample if best else 0.0
         best_rss = f"{best['peak_rss_mb']:>6.0f}" if best else f"{'-':>6}"
         print(f"{key[0]:<6} {key[1]:<5} {key[2]:>5} {key[3]:>3} | {cell('proformer-cpp')}"
-              f" {cell('proformer-cpp-onednn')} {cell('eager')}"
+              f" {cell('proformer-cpp-sgemm')} {cell('eager')}"
               f" {cell('compile')} {cell('onnxruntime')} | {ratio} |"
               f" {ours['gflops']:>9.1f} {ours['pct_peak']:>3.0f}% | {best_gflops:>9.1f}"
               f" {100 * best_gflops / ours.get('peak_gflops', peaks[key[3]]):>3.0f}% | {ours['peak_rss_mb']:>8.0f} {best_rss}")

@@ -7,7 +7,8 @@
 //   reduce.cpp       sum, max
 //   gemm.cpp         batched GEMM: f32, bf16 and f16 through sgemm.cpp (packed,
 //                    our micro-kernel; half types widened in the packing),
-//                    f64 through Eigen
+//                    f64 through Eigen; f32 through oneDNN where it is this
+//                    machine's engine (f32_engine.cpp: which, and why)
 //   gemm_half.cpp    oneDNN's matmul: bf16/f16 where the CPU has the
 //                    instructions, f32 where PF_CPU_GEMM=onednn
 //   nn_kernels.cpp   softmax, layer norm, SwiGLU, cross-entropy, dropout mask
@@ -19,6 +20,7 @@
 #include <atomic>
 
 #include "core/backend.h"
+#include "core/cpu/f32_engine.h"
 #include "core/cpu/kernel_helpers.h"
 
 namespace pf {
@@ -48,6 +50,8 @@ class CpuBackend final : public Backend {
   void max(const Tensor& x, int64_t outer, int64_t n, int64_t inner, const Tensor& out) override;
 
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
+  // gemm() with our own kernels (sgemm, Eigen), whatever the f32 engine.
+  void gemm_ours(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
   // gemm() for bf16/f16 where sgemm does not take them (gemm_half.cpp).
   void gemm_half(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
   // Whether half GEMMs of this dtype run on oneDNN's native kernels here (the
@@ -57,16 +61,14 @@ class CpuBackend final : public Backend {
   // false (nothing done) without it or for a case it rejects (gemm_half.cpp).
   static bool onednn_built();
   static bool gemm_onednn_f32(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
-  // The engine of f32 products: our sgemm (the default), or oneDNN's matmul,
-  // which is faster at some shapes on some CPUs (bench/bench_gemm prints both
-  // on this one). The environment's PF_CPU_GEMM=ours|onednn sets it at start;
-  // set_f32_gemm too. One engine for every product, so that runs on one machine
-  // give the same bits (a choice timed per shape and process would not).
-  enum class F32Gemm { ours, onednn };
-  static F32Gemm f32_gemm();
-  static void set_f32_gemm(F32Gemm engine);
-  // Which GEMM code runs on this CPU, for logs: "f32 sgemm avx512 (12 x 32
-  // tile), bf16 onednn, f16 sgemm avx512" (gemm.cpp).
+  // The engine of this process's f32 products, ours or oneDNN's, and how it
+  // was chosen (PF_CPU_GEMM, or measured on this CPU once per machine:
+  // f32_engine.h); set_f32_gemm overrides it (tests, benchmarks).
+  static cpu::F32Engine f32_gemm();
+  static std::string f32_gemm_how();
+  static void set_f32_gemm(cpu::F32Engine engine);
+  // Which GEMM code runs on this CPU, for logs: "f32 onednn (measured here
+  // ...), bf16 onednn, f16 sgemm avx512 (12 x 32 tile)" (gemm.cpp).
   static std::string gemm_kernels();
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;

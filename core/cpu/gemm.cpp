@@ -6,11 +6,15 @@
 // matrix is the transpose of a column-major map with the same leading
 // dimension, so transposed views cost nothing.
 #include <Eigen/Core>
+#include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "core/cpu/cpu_backend.h"
 #include "core/cpu/sgemm.h"
+#include "core/ops.h"
 
 namespace pf {
 
@@ -71,30 +75,9 @@ cpu::ConstMatrix matrix_of(const Tensor& t, int64_t index) {
           t.stride(-2), t.stride(-1), t.dtype()};
 }
 
-// The engine PF_CPU_GEMM names (ours when unset).
-CpuBackend::F32Gemm& f32_engine() {
-  static CpuBackend::F32Gemm engine = [] {
-    const char* name = std::getenv("PF_CPU_GEMM");
-    if (name == nullptr || std::string(name) == "ours") return CpuBackend::F32Gemm::ours;
-    PF_CHECK(std::string(name) == "onednn", "PF_CPU_GEMM", "expected ours or onednn, got '", name, "'");
-    PF_CHECK(CpuBackend::onednn_built(), "PF_CPU_GEMM", "onednn: this build has no oneDNN (libdnnl-dev)");
-    return CpuBackend::F32Gemm::onednn;
-  }();
-  return engine;
-}
-
 }  // namespace
 
-CpuBackend::F32Gemm CpuBackend::f32_gemm() { return f32_engine(); }
-
-void CpuBackend::set_f32_gemm(F32Gemm engine) {
-  PF_CHECK(engine == F32Gemm::ours || onednn_built(), "set_f32_gemm", "onednn: this build has no oneDNN");
-  f32_engine() = engine;
-}
-
-void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
-  // oneDNN's matmul where chosen (it spreads each product over its threads itself).
-  if (c.dtype() == DType::f32 && f32_gemm() == F32Gemm::onednn && gemm_onednn_f32(a, b, c, alpha, beta)) return;
+void CpuBackend::gemm_ours(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
   const int64_t M = c.size(-2), N = c.size(-1), K = a.size(-1);
   const int64_t batch = c.numel() / std::max<int64_t>(M * N, 1);
   // Many small products: one per thread, each single-threaded inside. Few large
@@ -128,6 +111,63 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
   });
 }
 
+namespace {
+
+// Seconds each engine takes for products of the model's kinds (a wide and a
+// narrow linear, attention's scores over heads), each the best of 3 after a
+// warm-up, at this process's threads.
+cpu::EngineTimes time_both_engines() {
+  Generator gen(1);
+  struct Product {
+    Tensor a, b, c;
+  };
+  const std::vector<Product> products = {
+      {ops::uniform({256, 512}, -1, 1, gen), ops::uniform({512, 1536}, -1, 1, gen), Tensor::empty({256, 1536})},
+      {ops::uniform({256, 128}, -1, 1, gen), ops::uniform({128, 512}, -1, 1, gen), Tensor::empty({256, 512})},
+      {ops::uniform({8, 232, 64}, -1, 1, gen), ops::transpose(ops::uniform({8, 232, 64}, -1, 1, gen), 1, 2),
+       Tensor::empty({8, 232, 232})},
+  };
+  auto seconds = [&](auto&& run) {  // false from run: the engine cannot do it
+    double total = 0;
+    for (const Product& p : products) {
+      if (!run(p)) return std::numeric_limits<double>::infinity();
+      double best = std::numeric_limits<double>::infinity();
+      for (int rep = 0; rep < 3; ++rep) {
+        const auto start = std::chrono::steady_clock::now();
+        run(p);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+      total += best;
+    }
+    return total;
+  };
+  return {seconds([](const Product& p) { return cpu_backend().gemm_ours(p.a, p.b, p.c, 1.0, 0.0), true; }),
+          seconds([](const Product& p) { return CpuBackend::gemm_onednn_f32(p.a, p.b, p.c, 1.0, 0.0); })};
+}
+
+// This process's engine: chosen at the first f32 product, unless set before.
+cpu::F32EngineChoice& f32_engine() {
+  static cpu::F32EngineChoice choice = cpu::choose_f32_engine(
+      std::getenv("PF_CPU_GEMM"), CpuBackend::onednn_built(), cpu::f32_engine_cache_file(), time_both_engines);
+  return choice;
+}
+
+}  // namespace
+
+cpu::F32Engine CpuBackend::f32_gemm() { return f32_engine().engine; }
+std::string CpuBackend::f32_gemm_how() { return f32_engine().how; }
+
+void CpuBackend::set_f32_gemm(cpu::F32Engine engine) {
+  PF_CHECK(engine == cpu::F32Engine::ours || onednn_built(), "set_f32_gemm", "onednn: this build has no oneDNN");
+  f32_engine() = {engine, "set_f32_gemm"};
+}
+
+void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+  // oneDNN's matmul where it is the engine (it spreads each product over its threads itself).
+  if (c.dtype() == DType::f32 && f32_gemm() == cpu::F32Engine::onednn && gemm_onednn_f32(a, b, c, alpha, beta)) return;
+  gemm_ours(a, b, c, alpha, beta);
+}
+
 std::string CpuBackend::gemm_kernels() {
   std::string ours = "eigen";
 #if PF_HAVE_SGEMM
@@ -137,7 +177,8 @@ std::string CpuBackend::gemm_kernels() {
            std::to_string(blk.nr) + " tile)";
   }
 #endif
-  std::string summary = std::string("f32 ") + (f32_gemm() == F32Gemm::onednn ? "onednn" : ours);
+  std::string summary = std::string("f32 ") + (f32_gemm() == cpu::F32Engine::onednn ? "onednn" : ours) + " (" +
+                        f32_gemm_how() + ")";
   for (DType half : {DType::bf16, DType::f16})
     summary += std::string(", ") + dtype_name(half) + " " + (native_half_gemm(half) ? "onednn" : ours);
   return summary;

@@ -208,7 +208,7 @@ TEST_CASE("sgemm: CpuBackend::gemm batch with a broadcast operand and transposed
   Tensor b2 = ops::uniform({K, N}, -1, 1, gen);
   Tensor b = ops::expand(b2, {B, K, N});
   REQUIRE(b.stride(0) == 0);
-  using Engine = CpuBackend::F32Gemm;
+  using Engine = cpu::F32Engine;
   const Engine default_engine = CpuBackend::f32_gemm();
   for (Engine engine : {Engine::ours, Engine::onednn}) {
     if (engine == Engine::onednn && !CpuBackend::onednn_built()) continue;
