@@ -33,6 +33,18 @@ void Backend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool 
   if (relu) unary(UnaryOp::Relu, out, out);
 }
 
+void Backend::linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
+                            const Tensor& out) {
+  int64_t start = 0;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const int64_t width = ws[i].size(1);
+    const Tensor columns = Tensor::view_of(out.storage(), {out.size(0), width}, {out.stride(0), 1},
+                                           out.offset() + start, out.dtype());  // [R, N_i] of [R, sum N_i]
+    Backend::linear(x, ws[i], biases[i], false, columns);
+    start += width;
+  }
+}
+
 void Backend::linear_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias) {
   const Tensor xt = Tensor::view_of(x.storage(), {x.size(1), x.size(0)}, {x.stride(1), x.stride(0)}, x.offset(),
                                     x.dtype());  // x^T [K, R]

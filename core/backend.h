@@ -15,6 +15,7 @@
 //   C channels, K kernel width, V vocabulary.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -105,6 +106,14 @@ class Backend {
   // (beta = 1) and unary(Relu) runs in place; a backend whose GEMM adds the
   // bias (and the ReLU) in its epilogue overrides this.
   virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
+  // Several linears of the same x side by side: out [R, sum N_i] holds
+  // x @ ws[i] + biases[i] in its columns [sum_{j<i} N_j, + N_i) (attention's q,
+  // k and v). By default each is linear() into its columns of out, a view with
+  // row stride sum N_i, so the weights are never copied; a backend whose
+  // linear() needs a contiguous out (CUDA's cuBLASLt epilogue) joins the
+  // weights and makes one call.
+  virtual void linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
+                             const Tensor& out);
   // A linear layer's weight and bias gradients: dw [K, N] = x^T @ dy for
   // x [R, K] (read as gemm's a, transposed) and dy [R, N] contiguous, and
   // dbias [N] = dy's rows summed. By default gemm() and sum(), two passes over

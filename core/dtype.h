@@ -31,26 +31,7 @@ struct f16 {
   uint16_t bits;
 };
 
-// bf16 is the upper half of an f32; round to nearest even on the way down.
-inline float bf16_to_float(bf16 h) {
-  uint32_t u = uint32_t(h.bits) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline bf16 float_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return bf16{uint16_t((u >> 16) | 0x40)};  // keep NaN a NaN
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return bf16{uint16_t(u >> 16)};
-}
-// IEEE binary16, round to nearest even, with subnormals, inf and NaN.
-// Without branches (F. Giesen's conversions: every case is computed, then one
-// is selected), so that a loop over f16 elements vectorises with whatever
-// vector instructions the build targets: called out of line with branches,
-// they were a third of an f16 training step. Bit for bit the plain
-// *_reference versions below (tests/core/test_dtype.cpp).
+// An f32's bits, and the f32 of some bits.
 inline uint32_t f32_bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
@@ -61,6 +42,21 @@ inline float f32_from_bits(uint32_t u) {
   std::memcpy(&f, &u, 4);
   return f;
 }
+
+// bf16 is the upper half of an f32; round to nearest even on the way down.
+inline float bf16_to_float(bf16 h) { return f32_from_bits(uint32_t(h.bits) << 16); }
+inline bf16 float_to_bf16(float f) {
+  uint32_t u = f32_bits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return bf16{uint16_t((u >> 16) | 0x40)};  // keep NaN a NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return bf16{uint16_t(u >> 16)};
+}
+// IEEE binary16, round to nearest even, with subnormals, inf and NaN.
+// Without branches (F. Giesen's conversions: every case is computed, then one
+// is selected), so that a loop over f16 elements vectorises with whatever
+// vector instructions the build targets: called out of line with branches,
+// they were a third of an f16 training step. Bit for bit the plain
+// *_reference versions below (tests/core/test_dtype.cpp).
 inline float f16_to_float(f16 h) {
   constexpr uint32_t kExpMask = 0x7c00u << 13;                      // the f16 exponent, moved to f32's place
   const uint32_t shifted = uint32_t(h.bits & 0x7fffu) << 13;        // exponent and mantissa in f32's place

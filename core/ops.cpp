@@ -442,7 +442,7 @@ LinearWeightGrads linear_weight_grad(const Tensor& x, const Tensor& dy) {
   return g;
 }
 
-void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha) {
+void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
   check_same(a, b, "matmul_into");
   check_same(a, c, "matmul_into");
   check_float(a, "matmul_into");
@@ -457,7 +457,7 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha
            "batch dims or result shape differ: ", describe(a), " @ ", describe(b), " into ", describe(c));
   PF_CHECK(c.stride(-1) == 1 && (c.size(-2) == 1 || c.stride(-2) >= c.size(-1)), "matmul_into",
            "c needs unit-stride rows that do not overlap, got ", describe(c));
-  backend(a).gemm(gemm_operand(a), gemm_operand(b), c, alpha, 0.0);
+  backend(a).gemm(gemm_operand(a), gemm_operand(b), c, alpha, beta);
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu) {
@@ -467,6 +467,27 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu) {
            "expected x [R, K], w [K, N], bias [N], got ", describe(x), ", ", describe(w), ", ", describe(bias));
   Tensor out = Tensor::empty({x.size(0), w.size(1)}, x.dtype(), x.device());  // [R, N]
   backend(x).linear(gemm_operand(x), gemm_operand(w), contiguous(bias), relu, out);
+  return out;
+}
+
+Tensor linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases) {
+  PF_CHECK(!ws.empty() && biases.size() == ws.size(), "linear_concat", "needs as many biases as weights, got ",
+           ws.size(), " and ", biases.size());
+  PF_CHECK(x.dim() == 2, "linear_concat", "expected x [R, K], got ", describe(x));
+  std::vector<Tensor> ws_in, biases_in;
+  int64_t width = 0;  // sum N_i
+  for (size_t i = 0; i < ws.size(); ++i) {
+    check_same(x, ws[i], "linear_concat");
+    check_same(x, biases[i], "linear_concat");
+    PF_CHECK(ws[i].dim() == 2 && ws[i].size(0) == x.size(1) && biases[i].shape() == Shape{ws[i].size(1)},
+             "linear_concat", "expected w [", x.size(1), ", N] and bias [N] for x ", describe(x), ", got ",
+             describe(ws[i]), " and ", describe(biases[i]));
+    ws_in.push_back(gemm_operand(ws[i]));
+    biases_in.push_back(contiguous(biases[i]));
+    width += ws[i].size(1);
+  }
+  Tensor out = Tensor::empty({x.size(0), width}, x.dtype(), x.device());  // [R, sum N_i]
+  backend(x).linear_concat(gemm_operand(x), ws_in, biases_in, out);
   return out;
 }
 

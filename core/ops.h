@@ -90,11 +90,12 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // (attention's [B, H, T, Dh] context in [B, T, H, Dh] memory). Other strides
 // are ignored.
 Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0, const Shape& strides = {});
-// c = alpha * (a [..., M, K] @ b [..., K, N]) written into c [..., M, N], a
-// view with c's batch dims in a, b and c (no broadcasting), stride(-1) == 1
-// and rows and batch items that do not overlap: the product lands in place in
-// a larger tensor (attention's dq, dk, dv in one [B, T, 3, H, Dh] buffer).
-void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha = 1.0);
+// c = alpha * (a [..., M, K] @ b [..., K, N]) + beta * c written into
+// c [..., M, N], a view with c's batch dims in a, b and c (no broadcasting),
+// stride(-1) == 1 and rows and batch items that do not overlap: the product
+// lands in place in a larger tensor (attention's dq, dk, dv in one
+// [B, T, 3, H, Dh] buffer), or adds onto c (beta = 1).
+void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha = 1.0, double beta = 0.0);
 // Whether a tensor of this shape and these strides fills numel consecutive
 // slots, each once, in some order of its dims (contiguous, permuted or
 // transposed).
@@ -105,6 +106,10 @@ bool is_dense(const Shape& shape, const Shape& strides);
 // on CUDA, the ReLU too; on the CPU the bias is written into the output first
 // and the GEMM accumulates onto it), one pass fewer than matmul + add.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu = false);
+// Linears of the same x side by side: x [R, K] @ ws[i] [K, N_i] + biases[i]
+// [N_i] in columns of one [R, sum N_i] result (Backend::linear_concat: on the
+// CPU each product writes its own columns, and the weights are not copied).
+Tensor linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases);
 // linear's weight and bias gradients from its input x [R, K] and output
 // gradient dy [R, N]: dw [K, N] = x^T @ dy and dbias [N] = dy's rows summed,
 // in one GEMM that sums dbias in its epilogue where the backend can

@@ -3,8 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
+#include <string>
 #include <vector>
 
+#include "core/cpu/cpu_backend.h"
 #include "core/ops.h"
 
 using namespace pf;
@@ -21,6 +24,16 @@ void check_values(const Tensor& t, const Shape& shape, const std::vector<double>
     INFO("element ", i, ": got ", got[i], ", expected ", expected[i]);
     CHECK(std::abs(got[i] - expected[i]) <= tol * (1 + std::abs(expected[i])));
   }
+}
+
+// The message of the pf::Error that fn throws ("" if none).
+std::string error_text(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace
@@ -138,6 +151,46 @@ TEST_CASE("forward: broadcasting add") {
 TEST_CASE("forward: concat") {
   check_values(ops::concat({f32({1, 2}, {1, 2}), f32({3, 4, 5, 6}, {2, 2})}, 0), {3, 2}, {1, 2, 3, 4, 5, 6});
   check_values(ops::concat({f32({1, 2}, {2, 1}), f32({3, 4, 5, 6}, {2, 2})}, -1), {2, 3}, {1, 3, 4, 2, 5, 6});
+}
+
+TEST_CASE("forward: linear_concat is the linear of the joined weights, column for column, on either f32 engine") {
+  // x [R, K] @ [w0 | w1 | w2] + [b0 | b1 | b2], widths that cut the GEMM's
+  // tiles unevenly. Each weight's product writes its own columns (the CPU's
+  // Backend::linear_concat), summing every element over k in the same order
+  // as the joined product: the same bits with our GEMM; with oneDNN's
+  // (which blocks each shape its own way) the same to f32 rounding.
+  Generator gen(21);
+  const Tensor x = ops::uniform({37, 45}, -1, 1, gen);
+  const std::vector<int64_t> widths = {33, 64, 7};
+  std::vector<Tensor> ws, biases;
+  for (int64_t width : widths) {
+    ws.push_back(ops::uniform({45, width}, -1, 1, gen));
+    biases.push_back(ops::uniform({width}, -1, 1, gen));
+  }
+  const cpu::F32Engine default_engine = CpuBackend::f32_gemm();
+  for (cpu::F32Engine engine : {cpu::F32Engine::ours, cpu::F32Engine::onednn}) {
+    if (engine == cpu::F32Engine::onednn && !CpuBackend::onednn_built()) continue;
+    CpuBackend::set_f32_gemm(engine);
+    for (DType dtype : {DType::f32, DType::bf16, DType::f16}) {
+      INFO(cpu::f32_engine_name(engine), " ", dtype_name(dtype));
+      std::vector<Tensor> ws_t, biases_t;
+      for (size_t i = 0; i < ws.size(); ++i) {
+        ws_t.push_back(ops::to(ws[i], dtype));
+        biases_t.push_back(ops::to(biases[i], dtype));
+      }
+      const Tensor xt = ops::to(x, dtype);
+      const Tensor joined = ops::linear(xt, ops::concat(ws_t, 1), ops::concat(biases_t, 0));
+      const Tensor split = ops::linear_concat(xt, ws_t, biases_t);
+      REQUIRE(split.shape() == Shape{37, 104});
+      if (engine == cpu::F32Engine::ours || dtype != DType::f32)
+        CHECK(split.to_vector<float>() == joined.to_vector<float>());
+      else
+        check_values(split, {37, 104}, joined.to_vector<double>(), 1e-6);
+    }
+  }
+  CpuBackend::set_f32_gemm(default_engine);
+  CHECK(error_text([&] { ops::linear_concat(x, {ws[0]}, {}); }).find("needs as many biases as weights") !=
+        std::string::npos);
 }
 
 TEST_CASE("forward: half-precision inputs are computed in f32 and returned as half") {

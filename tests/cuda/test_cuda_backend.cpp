@@ -546,6 +546,24 @@ void add_agreement_cases(Cases& cases) {
               [](const Outputs& in) { return Outputs{ops::linear(in[0], in[1], in[2])}; });
         },
         40);
+  // linear_concat: CUDA joins the weights for one cuBLASLt call, the CPU writes each weight's columns.
+  for (DType dt : kFloatsAndHalves)
+    add(
+        cases, product_label("linear_concat", dt, {9, 40}, {40, 7 + 16 + 5}), dt, Compare::Nmse,
+        [=](Device d) {
+          return in_dtype(
+              d, dt,
+              [](Device dev, DType t) {
+                return Outputs{uniform_input({9, 40}, t, dev, 141), uniform_input({40, 7}, t, dev, 142),
+                               uniform_input({40, 16}, t, dev, 143), uniform_input({40, 5}, t, dev, 144),
+                               uniform_input({7}, t, dev, 145),     uniform_input({16}, t, dev, 146),
+                               uniform_input({5}, t, dev, 147)};
+              },
+              [](const Outputs& in) {
+                return Outputs{ops::linear_concat(in[0], {in[1], in[2], in[3]}, {in[4], in[5], in[6]})};
+              });
+        },
+        40);
   // Bad targets and ids in the backward kernels too.
   add(cases, "cross_entropy with target 4 of 4 classes", DType::f32, Compare::Throws, [](Device d) {
     Tensor targets = ops::to(Tensor::from_vector<int32_t>({0, 4}, {2}), d);
