@@ -60,7 +60,11 @@ inline PreActivations conv_pre_activations(const proformer::Proformer& model, co
     x = add(x, block->attn->forward(x));
     x = add_scaled(x, block->ffn2->forward(x, gen), 0.5);
   }
-  out.prediction = mean(reshape(model.expr_head->forward(narrow(x, 1, 0, E)), {B, E}), {1});
+  // The heads as the model computes them, one linear_concat over every token (the expression head's
+  // product, written into its column, need not have the bits of that head alone on E rows with oneDNN).
+  const Tensor heads = linear_concat(x, {model.expr_head->weight, model.mlm_head->weight},
+                                     {model.expr_head->bias, model.mlm_head->bias});  // [B, E + S, 1 + vocab]
+  out.prediction = mean(reshape(narrow(narrow(heads, 2, 0, 1), 1, 0, E), {B, E}), {1});
   return out;
 }
 
