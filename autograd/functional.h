@@ -87,12 +87,11 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0, const Shape&
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
 // Linears that read the same x (attention's q, k and v) as one: x [..., K],
 // weights w_i [K, N_i] and biases b_i [N_i] -> [..., sum N_i], x @ [w_0 | w_1
-// | ...] + [b_0 | b_1 | ...] in one result (ops::linear_concat: on the CPU
-// each weight's product writes its own columns, on CUDA one GEMM of the joined
-// weights), its backward one GEMM for the weights' gradients and, for dx, a
-// sum of each weight's product (f32) or one GEMM (half types). Each weight and
-// bias stays its own tensor (a Parameter of its own, as checkpoints name them)
-// and gets its own gradient.
+// | ...] + [b_0 | b_1 | ...] in one result, its backward one GEMM for the
+// weights' gradients and one for dx (ops::linear_concat, linear_concat_dx:
+// where our CPU GEMM runs, one product per weight instead, and the weights
+// are never copied side by side). Each weight and bias stays its own tensor
+// (a Parameter of its own, as checkpoints name them) and gets its own gradient.
 Tensor linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases);
 // relu(linear(x, w, bias)), the ReLU fused into the GEMM where the backend can.
 Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& bias);

@@ -54,23 +54,6 @@ Tensor record_linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_
   });
 }
 
-// linear_concat's dx [R, K] = g [R, sum N_i] @ [w_0 | w_1 | ...]^T. In f32,
-// the sum of g_i @ w_i^T (g_i: g's columns of weight i), each product adding
-// onto dx as a GEMM adds its k-slices, so the weights are not joined (a copy
-// of 25 MB per block of the full model); a half dx comes from one product of
-// the joined weights, rounded once.
-Tensor linear_concat_dx(const Tensor& g, const std::vector<Tensor>& ws, const std::vector<int64_t>& widths,
-                        int64_t x_k) {
-  if (is_half(g.dtype())) return ops::matmul(g, ops::transpose(ops::concat(ws, 1), 0, 1));
-  const Tensor dx = Tensor::empty({g.size(0), x_k}, g.dtype(), g.device());
-  int64_t start = 0;
-  for (size_t i = 0; i < ws.size(); ++i) {
-    ops::matmul_into(ops::narrow(g, 1, start, widths[i]), ops::transpose(ws[i], 0, 1), dx, 1.0, i == 0 ? 0.0 : 1.0);
-    start += widths[i];
-  }
-  return dx;
-}
-
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) { return record_linear(x, w, bias, false); }
@@ -93,7 +76,6 @@ Tensor linear_concat(const Tensor& x_in, const std::vector<Tensor>& ws_in, const
   y_shape.back() = 0;
   for (int64_t width : widths) y_shape.back() += width;
   const Tensor x = ops::reshape(x_any, {-1, x_any.size(-1)});  // [R, K]
-  const int64_t x_k = x.size(1);
   const bool need_x = x_any.requires_grad();
   bool need_params = false;
   for (size_t i = 1; i < inputs.size(); ++i) need_params = need_params || inputs[i].requires_grad();
@@ -107,7 +89,7 @@ Tensor linear_concat(const Tensor& x_in, const std::vector<Tensor>& ws_in, const
   return record("linear_concat", ops::reshape(y, y_shape), inputs, [=](const Tensor& g_in) -> std::vector<Tensor> {
     const Tensor g = ops::reshape(g_in, {-1, g_in.size(-1)});  // [R, sum N_i]
     std::vector<Tensor> grads(1 + 2 * n);
-    if (need_x) grads[0] = ops::reshape(linear_concat_dx(g, ws_saved, widths, x_k), x_shape);
+    if (need_x) grads[0] = ops::reshape(ops::linear_concat_dx(g, ws_saved), x_shape);
     if (!need_params) return grads;
     const ops::LinearWeightGrads joint = ops::linear_weight_grad(xs, g);  // [K, sum N_i], [sum N_i]
     int64_t start = 0;

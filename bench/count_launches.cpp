@@ -26,13 +26,11 @@
 #include <cstdio>
 #include <map>
 #include <string>
-#include <vector>
 
 #include "autograd/autocast.h"
 #include "bench/configs.h"
 #include "core/backend.h"
 #include "core/cpu/cpu_backend.h"
-#include "core/ops.h"
 #include "core/storage.h"
 #include "nn/optim/optimizer.h"
 #include "nn/optim/step_checks.h"
@@ -123,11 +121,6 @@ class CountingBackend final : public Backend {
   }
   void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override {
     count("linear (GEMM + bias epilogue)", x, w, bias, relu, out), cpu_.linear(x, w, bias, relu, out);
-  }
-  // As CUDA runs it (cuda/linear.cpp): the weights joined (counted copies), then one linear.
-  void linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
-                     const Tensor& out) override {
-    linear(x, ops::concat(ws, 1), ops::concat(biases, 0), false, out);
   }
   // Counted as one call: on the GPU one cuBLASLt GEMM that sums the bias
   // gradient in its epilogue (cuda/linear.cpp), which the CPU runs as two.

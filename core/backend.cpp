@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "core/cpu/cpu_backend.h"
+#include "core/ops.h"
 
 namespace pf {
 
@@ -35,14 +36,11 @@ void Backend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool 
 
 void Backend::linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
                             const Tensor& out) {
-  int64_t start = 0;
-  for (size_t i = 0; i < ws.size(); ++i) {
-    const int64_t width = ws[i].size(1);
-    const Tensor columns = Tensor::view_of(out.storage(), {out.size(0), width}, {out.stride(0), 1},
-                                           out.offset() + start, out.dtype());  // [R, N_i] of [R, sum N_i]
-    Backend::linear(x, ws[i], biases[i], false, columns);
-    start += width;
-  }
+  linear(x, ops::concat(ws, 1), ops::concat(biases, 0), false, out);
+}
+
+void Backend::linear_concat_dx(const Tensor& g, const std::vector<Tensor>& ws, const Tensor& dx) {
+  gemm(g, ops::transpose(ops::concat(ws, 1), 0, 1), dx, 1.0, 0.0);
 }
 
 void Backend::linear_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias) {

@@ -108,12 +108,16 @@ class Backend {
   virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out);
   // Several linears of the same x side by side: out [R, sum N_i] holds
   // x @ ws[i] + biases[i] in its columns [sum_{j<i} N_j, + N_i) (attention's q,
-  // k and v). By default each is linear() into its columns of out, a view with
-  // row stride sum N_i, so the weights are never copied; a backend whose
-  // linear() needs a contiguous out (CUDA's cuBLASLt epilogue) joins the
-  // weights and makes one call.
+  // k and v). By default the weights and biases are joined (copied side by
+  // side) for one linear(); the CPU backend's own GEMM writes each product
+  // into its columns instead (cpu/gemm.cpp), and no weight is copied.
   virtual void linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
                              const Tensor& out);
+  // linear_concat's input gradient: dx [R, K] = g [R, sum N_i] @ [w_0 | w_1
+  // | ...]^T, g contiguous, ws as gemm's b. By default one product of the
+  // joined weights; the CPU backend's own GEMM sums each weight's product
+  // onto dx instead (f32), and no weight is copied.
+  virtual void linear_concat_dx(const Tensor& g, const std::vector<Tensor>& ws, const Tensor& dx);
   // A linear layer's weight and bias gradients: dw [K, N] = x^T @ dy for
   // x [R, K] (read as gemm's a, transposed) and dy [R, N] contiguous, and
   // dbias [N] = dy's rows summed. By default gemm() and sum(), two passes over

@@ -491,6 +491,21 @@ Tensor linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::
   return out;
 }
 
+Tensor linear_concat_dx(const Tensor& g, const std::vector<Tensor>& ws) {
+  PF_CHECK(g.dim() == 2 && !ws.empty(), "linear_concat_dx", "expected g [R, sum N] and weights, got ", describe(g));
+  int64_t width = 0;
+  std::vector<Tensor> ws_in;
+  for (const Tensor& w : ws) {
+    check_same(g, w, "linear_concat_dx");
+    ws_in.push_back(gemm_operand(w));
+    width += w.size(1);
+  }
+  PF_CHECK(g.size(1) == width, "linear_concat_dx", "g has ", g.size(1), " columns, the weights ", width);
+  Tensor dx = Tensor::empty({g.size(0), ws[0].size(0)}, g.dtype(), g.device());  // [R, K]
+  backend(g).linear_concat_dx(contiguous(g), ws_in, dx);
+  return dx;
+}
+
 // ---- neural-network kernels ----
 
 Tensor softmax(const Tensor& x, bool log) {

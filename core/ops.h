@@ -107,9 +107,13 @@ bool is_dense(const Shape& shape, const Shape& strides);
 // and the GEMM accumulates onto it), one pass fewer than matmul + add.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu = false);
 // Linears of the same x side by side: x [R, K] @ ws[i] [K, N_i] + biases[i]
-// [N_i] in columns of one [R, sum N_i] result (Backend::linear_concat: on the
-// CPU each product writes its own columns, and the weights are not copied).
+// [N_i] in columns of one [R, sum N_i] result (Backend::linear_concat: where
+// our CPU GEMM runs, each product writes its own columns and the weights are
+// not copied).
 Tensor linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases);
+// Its input gradient: g [R, sum N_i] @ [w_0 | w_1 | ...]^T -> [R, K]
+// (Backend::linear_concat_dx: on the CPU, f32, no joined copy of the weights).
+Tensor linear_concat_dx(const Tensor& g, const std::vector<Tensor>& ws);
 // linear's weight and bias gradients from its input x [R, K] and output
 // gradient dy [R, N]: dw [K, N] = x^T @ dy and dbias [N] = dy's rows summed,
 // in one GEMM that sums dbias in its epilogue where the backend can

@@ -88,8 +88,6 @@ class CudaBackend final : public Backend {
 
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
   void linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) override;
-  void linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
-                     const Tensor& out) override;
   void linear_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& dbias) override;
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;

@@ -20,7 +20,6 @@
 #include <map>
 #include <memory>
 
-#include "core/ops.h"
 #include "cuda/alignment.h"
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
@@ -149,13 +148,6 @@ bool run_lt(cublasLtHandle_t lt, LinearPlans& plans, cudaStream_t stream, const 
 void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu, const Tensor& out) {
   if (out.numel() == 0 || x.size(1) == 0 || !linear_epilogue(x, w, bias, relu, out))
     Backend::linear(x, w, bias, relu, out);
-}
-
-// The weights joined, then one linear(): its cuBLASLt epilogue adds the bias
-// and needs a contiguous out.
-void CudaBackend::linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
-                                const Tensor& out) {
-  linear(x, ops::concat(ws, 1), ops::concat(biases, 0), false, out);
 }
 
 bool CudaBackend::linear_epilogue(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu,

@@ -52,6 +52,18 @@ class CpuBackend final : public Backend {
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) override;
   // gemm() with our own kernels (sgemm, Eigen), whatever the f32 engine.
   void gemm_ours(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
+  // Whether gemm() runs products of this dtype on our sgemm, which reads and
+  // writes any row stride at full speed (oneDNN's matmul falls back to a
+  // slower kernel for strided operands).
+  static bool sgemm_runs(DType dtype);
+  // Where sgemm_runs: each weight's product into its columns of out (no
+  // joined copy of the weights); elsewhere Backend's joined one.
+  void linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
+                     const Tensor& out) override;
+  // Where sgemm_runs f32: dx as the sum of each weight's product (g's columns
+  // of it, transposed weight), as a GEMM adds its k-slices; elsewhere
+  // Backend's joined one (a half dx is then rounded once).
+  void linear_concat_dx(const Tensor& g, const std::vector<Tensor>& ws, const Tensor& dx) override;
   // gemm() for bf16/f16 where sgemm does not take them (gemm_half.cpp).
   void gemm_half(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
   // Whether half GEMMs of this dtype run on oneDNN's native kernels here (the

@@ -168,6 +168,42 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
   gemm_ours(a, b, c, alpha, beta);
 }
 
+bool CpuBackend::sgemm_runs(DType dtype) {
+#if PF_HAVE_SGEMM
+  if (cpu::sgemm_isa() == cpu::SgemmIsa::none) return false;
+  if (dtype == DType::f32) return f32_gemm() == cpu::F32Engine::ours;
+  return is_half(dtype) && !native_half_gemm(dtype);
+#else
+  (void)dtype;
+  return false;
+#endif
+}
+
+void CpuBackend::linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
+                               const Tensor& out) {
+  if (!sgemm_runs(out.dtype())) return Backend::linear_concat(x, ws, biases, out);
+  int64_t start = 0;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const int64_t width = ws[i].size(1);
+    const Tensor columns = Tensor::view_of(out.storage(), {out.size(0), width}, {out.stride(0), 1},
+                                           out.offset() + start, out.dtype());  // [R, N_i] of [R, sum N_i]
+    linear(x, ws[i], biases[i], false, columns);
+    start += width;
+  }
+}
+
+void CpuBackend::linear_concat_dx(const Tensor& g, const std::vector<Tensor>& ws, const Tensor& dx) {
+  if (dx.dtype() != DType::f32 || !sgemm_runs(DType::f32)) return Backend::linear_concat_dx(g, ws, dx);
+  int64_t start = 0;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const int64_t width = ws[i].size(1);
+    const Tensor g_i = Tensor::view_of(g.storage(), {g.size(0), width}, {g.stride(0), 1}, g.offset() + start,
+                                       g.dtype());  // [R, N_i] of [R, sum N_i]
+    gemm(g_i, ops::transpose(ws[i], 0, 1), dx, 1.0, i == 0 ? 0.0 : 1.0);
+    start += width;
+  }
+}
+
 std::string CpuBackend::gemm_kernels() {
   std::string ours = "eigen";
 #if PF_HAVE_SGEMM

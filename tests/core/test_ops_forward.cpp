@@ -153,12 +153,13 @@ TEST_CASE("forward: concat") {
   check_values(ops::concat({f32({1, 2}, {2, 1}), f32({3, 4, 5, 6}, {2, 2})}, -1), {2, 3}, {1, 3, 4, 2, 5, 6});
 }
 
-TEST_CASE("forward: linear_concat is the linear of the joined weights, column for column, on either f32 engine") {
+TEST_CASE("forward: linear_concat and its dx are the joined weights' linear and product, on either f32 engine") {
   // x [R, K] @ [w0 | w1 | w2] + [b0 | b1 | b2], widths that cut the GEMM's
-  // tiles unevenly. Each weight's product writes its own columns (the CPU's
-  // Backend::linear_concat), summing every element over k in the same order
-  // as the joined product: the same bits with our GEMM; with oneDNN's
-  // (which blocks each shape its own way) the same to f32 rounding.
+  // tiles unevenly. Where our GEMM runs, each weight's product writes its own
+  // columns (CpuBackend::linear_concat), summing every element over k in the
+  // same order as the joined product: the same bits; elsewhere (oneDNN) the
+  // joined product itself. dx sums each weight's product in f32 on our GEMM:
+  // the joined one's value to f32 rounding.
   Generator gen(21);
   const Tensor x = ops::uniform({37, 45}, -1, 1, gen);
   const std::vector<int64_t> widths = {33, 64, 7};
@@ -182,10 +183,12 @@ TEST_CASE("forward: linear_concat is the linear of the joined weights, column fo
       const Tensor joined = ops::linear(xt, ops::concat(ws_t, 1), ops::concat(biases_t, 0));
       const Tensor split = ops::linear_concat(xt, ws_t, biases_t);
       REQUIRE(split.shape() == Shape{37, 104});
-      if (engine == cpu::F32Engine::ours || dtype != DType::f32)
-        CHECK(split.to_vector<float>() == joined.to_vector<float>());
-      else
-        check_values(split, {37, 104}, joined.to_vector<double>(), 1e-6);
+      CHECK(split.to_vector<float>() == joined.to_vector<float>());
+      // Its input gradient: each weight's product summed (our GEMM, f32), or one of the joined weights.
+      const Tensor g = ops::to(ops::uniform({37, 104}, -1, 1, gen), dtype);
+      const Tensor dx = ops::linear_concat_dx(g, ws_t);
+      const Tensor dx_joined = ops::matmul(g, ops::transpose(ops::concat(ws_t, 1), 0, 1));
+      check_values(dx, {37, 45}, dx_joined.to_vector<double>(), dtype == DType::f32 ? 1e-5 : 0.0);
     }
   }
   CpuBackend::set_f32_gemm(default_engine);
