@@ -1,7 +1,8 @@
 // Batched GEMM: f32, bf16 and f16 through our packed GEMM (sgemm.cpp) where
 // the CPU runs its loops (AVX2 + FMA or AVX-512; half types go to oneDNN instead where the
-// CPU has native kernels for them, and f32 where the user picks it: gemm_half.cpp),
-// f64 (and f32 elsewhere) through Eigen's blocked kernels.
+// CPU has native kernels for them, and f32 where oneDNN is this machine's
+// engine: f32_engine.h, gemm_half.cpp), f64 (and f32 elsewhere) through
+// Eigen's blocked kernels.
 // Each Eigen operand is mapped in place (no copies): a row-major view of a
 // matrix is the transpose of a column-major map with the same leading
 // dimension, so transposed views cost nothing.
@@ -179,29 +180,33 @@ bool CpuBackend::sgemm_runs(DType dtype) {
 #endif
 }
 
-void CpuBackend::linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
-                               const Tensor& out) {
-  if (!sgemm_runs(out.dtype())) return Backend::linear_concat(x, ws, biases, out);
+namespace {
+
+// Calls fn(i, columns) for each weight i with columns the [R, N_i] view of
+// t [R, sum N_i] that belongs to it.
+template <typename Fn>
+void each_weights_columns(const Tensor& t, const std::vector<Tensor>& ws, Fn&& fn) {
   int64_t start = 0;
   for (size_t i = 0; i < ws.size(); ++i) {
     const int64_t width = ws[i].size(1);
-    const Tensor columns = Tensor::view_of(out.storage(), {out.size(0), width}, {out.stride(0), 1},
-                                           out.offset() + start, out.dtype());  // [R, N_i] of [R, sum N_i]
-    linear(x, ws[i], biases[i], false, columns);
+    fn(i, Tensor::view_of(t.storage(), {t.size(0), width}, {t.stride(0), 1}, t.offset() + start, t.dtype()));
     start += width;
   }
 }
 
+}  // namespace
+
+void CpuBackend::linear_concat(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<Tensor>& biases,
+                               const Tensor& out) {
+  if (!sgemm_runs(out.dtype())) return Backend::linear_concat(x, ws, biases, out);
+  each_weights_columns(out, ws, [&](size_t i, const Tensor& columns) { linear(x, ws[i], biases[i], false, columns); });
+}
+
 void CpuBackend::linear_concat_dx(const Tensor& g, const std::vector<Tensor>& ws, const Tensor& dx) {
   if (dx.dtype() != DType::f32 || !sgemm_runs(DType::f32)) return Backend::linear_concat_dx(g, ws, dx);
-  int64_t start = 0;
-  for (size_t i = 0; i < ws.size(); ++i) {
-    const int64_t width = ws[i].size(1);
-    const Tensor g_i = Tensor::view_of(g.storage(), {g.size(0), width}, {g.stride(0), 1}, g.offset() + start,
-                                       g.dtype());  // [R, N_i] of [R, sum N_i]
-    gemm(g_i, ops::transpose(ws[i], 0, 1), dx, 1.0, i == 0 ? 0.0 : 1.0);
-    start += width;
-  }
+  each_weights_columns(g, ws, [&](size_t i, const Tensor& g_i) {
+    gemm(g_i, ops::transpose(ws[i], 0, 1), dx, 1.0, i == 0 ? 0.0 : 1.0);  // dx (+)= g_i @ w_i^T
+  });
 }
 
 std::string CpuBackend::gemm_kernels() {

@@ -8,7 +8,7 @@
 //     types only when oneDNN has a native kernel for the case on this CPU; its
 //     reference kernel ("ref:any"), which it picks when the CPU lacks them,
 //     is far slower than sgemm, so it is never used. f32 products go to it
-//     only when the user picks it (PF_CPU_GEMM=onednn, gemm.cpp).
+//     where it is this machine's f32 engine (f32_engine.h, gemm.cpp).
 //   fallback, for half types on CPUs that run none of sgemm's loops (no
 //     AVX2+FMA): the operands converted to f32, Eigen's f32 GEMM, the result
 //     rounded to the half type.
