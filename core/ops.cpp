@@ -442,7 +442,7 @@ LinearWeightGrads linear_weight_grad(const Tensor& x, const Tensor& dy) {
   return g;
 }
 
-void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha) {
   check_same(a, b, "matmul_into");
   check_same(a, c, "matmul_into");
   check_float(a, "matmul_into");
@@ -457,7 +457,7 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha
            "batch dims or result shape differ: ", describe(a), " @ ", describe(b), " into ", describe(c));
   PF_CHECK(c.stride(-1) == 1 && (c.size(-2) == 1 || c.stride(-2) >= c.size(-1)), "matmul_into",
            "c needs unit-stride rows that do not overlap, got ", describe(c));
-  backend(a).gemm(gemm_operand(a), gemm_operand(b), c, alpha, beta);
+  backend(a).gemm(gemm_operand(a), gemm_operand(b), c, alpha, 0.0);
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool relu) {

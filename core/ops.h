@@ -90,12 +90,11 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // (attention's [B, H, T, Dh] context in [B, T, H, Dh] memory). Other strides
 // are ignored.
 Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0, const Shape& strides = {});
-// c = alpha * (a [..., M, K] @ b [..., K, N]) + beta * c written into
-// c [..., M, N], a view with c's batch dims in a, b and c (no broadcasting),
-// stride(-1) == 1 and rows and batch items that do not overlap: the product
-// lands in place in a larger tensor (attention's dq, dk, dv in one
-// [B, T, 3, H, Dh] buffer), or adds onto c (beta = 1).
-void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha = 1.0, double beta = 0.0);
+// c = alpha * (a [..., M, K] @ b [..., K, N]) written into c [..., M, N], a
+// view with c's batch dims in a, b and c (no broadcasting), stride(-1) == 1
+// and rows and batch items that do not overlap: the product lands in place in
+// a larger tensor (attention's dq, dk, dv in one [B, T, 3, H, Dh] buffer).
+void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, double alpha = 1.0);
 // Whether a tensor of this shape and these strides fills numel consecutive
 // slots, each once, in some order of its dims (contiguous, permuted or
 // transposed).

@@ -3,12 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "core/cpu/cpu_backend.h"
 #include "core/ops.h"
+#include "f32_engines.h"
+#include "test_util.h"
 
 using namespace pf;
 
@@ -24,16 +24,6 @@ void check_values(const Tensor& t, const Shape& shape, const std::vector<double>
     INFO("element ", i, ": got ", got[i], ", expected ", expected[i]);
     CHECK(std::abs(got[i] - expected[i]) <= tol * (1 + std::abs(expected[i])));
   }
-}
-
-// The message of the pf::Error that fn throws ("" if none).
-std::string error_text(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -168,12 +158,9 @@ TEST_CASE("forward: linear_concat and its dx are the joined weights' linear and 
     ws.push_back(ops::uniform({45, width}, -1, 1, gen));
     biases.push_back(ops::uniform({width}, -1, 1, gen));
   }
-  const cpu::F32Engine default_engine = CpuBackend::f32_gemm();
-  for (cpu::F32Engine engine : {cpu::F32Engine::ours, cpu::F32Engine::onednn}) {
-    if (engine == cpu::F32Engine::onednn && !CpuBackend::onednn_built()) continue;
-    CpuBackend::set_f32_gemm(engine);
+  test::for_each_f32_engine([&](cpu::F32Engine) {
     for (DType dtype : {DType::f32, DType::bf16, DType::f16}) {
-      INFO(cpu::f32_engine_name(engine), " ", dtype_name(dtype));
+      INFO(dtype_name(dtype));
       std::vector<Tensor> ws_t, biases_t;
       for (size_t i = 0; i < ws.size(); ++i) {
         ws_t.push_back(ops::to(ws[i], dtype));
@@ -190,9 +177,8 @@ TEST_CASE("forward: linear_concat and its dx are the joined weights' linear and 
       const Tensor dx_joined = ops::matmul(g, ops::transpose(ops::concat(ws_t, 1), 0, 1));
       check_values(dx, {37, 45}, dx_joined.to_vector<double>(), dtype == DType::f32 ? 1e-5 : 0.0);
     }
-  }
-  CpuBackend::set_f32_gemm(default_engine);
-  CHECK(error_text([&] { ops::linear_concat(x, {ws[0]}, {}); }).find("needs as many biases as weights") !=
+  });
+  CHECK(test::error_of([&] { ops::linear_concat(x, {ws[0]}, {}); }).find("needs as many biases as weights") !=
         std::string::npos);
 }
 

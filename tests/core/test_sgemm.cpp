@@ -17,6 +17,7 @@
 #include "core/cpu/cpu_backend.h"
 #include "core/cpu/sgemm.h"
 #include "core/ops.h"
+#include "f32_engines.h"
 
 using namespace pf;
 
@@ -208,13 +209,9 @@ TEST_CASE("sgemm: CpuBackend::gemm batch with a broadcast operand and transposed
   Tensor b2 = ops::uniform({K, N}, -1, 1, gen);
   Tensor b = ops::expand(b2, {B, K, N});
   REQUIRE(b.stride(0) == 0);
-  using Engine = cpu::F32Engine;
-  const Engine default_engine = CpuBackend::f32_gemm();
-  for (Engine engine : {Engine::ours, Engine::onednn}) {
-    if (engine == Engine::onednn && !CpuBackend::onednn_built()) continue;
-    CpuBackend::set_f32_gemm(engine);
+  test::for_each_f32_engine([&](cpu::F32Engine engine) {
     INFO(CpuBackend::gemm_kernels());
-    CHECK((CpuBackend::gemm_kernels().rfind("f32 onednn", 0) == 0) == (engine == Engine::onednn));
+    CHECK((CpuBackend::gemm_kernels().rfind("f32 onednn", 0) == 0) == (engine == cpu::F32Engine::onednn));
     for (double beta : {0.0, 1.0}) {
       Tensor c = ops::uniform({B, M, N}, -1, 1, gen);
       const std::vector<double> c0 = c.to_vector<double>();
@@ -231,8 +228,7 @@ TEST_CASE("sgemm: CpuBackend::gemm batch with a broadcast operand and transposed
       INFO("beta ", beta);
       CHECK(wrong == 0);
     }
-  }
-  CpuBackend::set_f32_gemm(default_engine);
+  });
 }
 
 TEST_CASE("sgemm: CpuBackend::gemm of half types with a broadcast operand is the f32 product rounded") {
